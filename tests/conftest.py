@@ -1,7 +1,120 @@
+"""Shared fixtures: a real PostgreSQL for every test that needs one.
+
+Where the server comes from, in order: ``GATEWAY_TEST_DATABASE_URL``; else
+127.0.0.1:5432 (user postgres) if it answers; else an embedded server started
+with ``pgserver``. One template database per test session holds the migrated
+schema, and every test gets a fresh copy made with ``CREATE DATABASE ...
+TEMPLATE`` (procrastinate's pattern), dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
 import pytest
+
+from gateway.queue.database import connect, create_pool, start_embedded
+from gateway.queue.migrate import migrate
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     """All async tests run on asyncio (asyncpg and our SMPP stack are asyncio-only)."""
     return "asyncio"
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server URL pointing at another database (keeps query parameters)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    url = os.environ.get("GATEWAY_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    if _port_open("127.0.0.1", 5432):
+        yield "postgresql://postgres@127.0.0.1:5432/postgres"
+        return
+    data_dir = Path(tempfile.gettempdir()) / "gateway-test-pgdata"
+    yield start_embedded(data_dir)
+
+
+async def _admin(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server_url: str) -> Iterator[str]:
+    """A database holding the migrated schema, copied for each test."""
+    name = f"gateway_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+    async def setup() -> None:
+        await _admin(pg_server_url, f'CREATE DATABASE "{name}"')
+        conn = await connect(with_database(pg_server_url, name))
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(setup())
+    yield name
+    asyncio.run(_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def db_url(pg_server_url: str, template_db: str) -> Iterator[str]:
+    """URL of a fresh, migrated database for this test only."""
+    name = f"gateway_t_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"'))
+    yield with_database(pg_server_url, name)
+    asyncio.run(_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def empty_db_url(pg_server_url: str) -> Iterator[str]:
+    """URL of a fresh database with no schema at all (for migration tests)."""
+    name = f"gateway_e_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(pg_server_url, f'CREATE DATABASE "{name}"'))
+    yield with_database(pg_server_url, name)
+    asyncio.run(_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await connect(db_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await create_pool(db_url, min_size=1, max_size=6)
+    try:
+        yield p
+    finally:
+        await p.close()

@@ -1,0 +1,60 @@
+"""Connecting to PostgreSQL: the configured URL, or an embedded server for the demo.
+
+The embedded server comes from the ``pgserver`` package (a PostgreSQL build
+shipped in a wheel); it is used only when no URL is given, by ``gateway demo``
+and by the tests when no other server is reachable.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+
+from gateway.errors import DatabaseError
+
+log = structlog.get_logger("gateway.db")
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Start (or reuse) an embedded PostgreSQL under ``data_dir``; return its URL."""
+    try:
+        import pgserver
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise DatabaseError(
+            "no database URL was given and the embedded server is not installed: "
+            "pip install 'gateway[embedded]' or pass --database-url"
+        ) from exc
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    url = server.get_uri()
+    log.info("db.embedded.started", data_dir=str(data_dir))
+    return url
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def connect(url: str, **kwargs: Any) -> asyncpg.Connection:
+    try:
+        conn = await asyncpg.connect(url, **kwargs)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise DatabaseError(f"cannot connect to PostgreSQL: {exc}") from exc
+    await _init_connection(conn)
+    return conn
+
+
+async def create_pool(url: str, *, min_size: int = 2, max_size: int = 8, **kwargs: Any) -> asyncpg.Pool:
+    try:
+        pool = await asyncpg.create_pool(
+            url, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise DatabaseError(f"cannot connect to PostgreSQL: {exc}") from exc
+    assert pool is not None
+    return pool

@@ -1,0 +1,82 @@
+"""Apply the numbered ``.sql`` migrations in ``gateway/queue/sql/migrations``.
+
+Safe when several instances run it at once (a transaction-scoped advisory lock
+serialises them) and a no-op when the schema is up to date.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import asyncpg
+import structlog
+
+log = structlog.get_logger("gateway.migrate")
+
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_LOCK_KEY = 0x6761_7465  # "gate"
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def available_migrations() -> list[Migration]:
+    folder = resources.files("gateway.queue") / "sql" / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        match = _NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"duplicate migration numbers in {versions}")
+    return found
+
+
+async def applied_versions(conn: asyncpg.Connection) -> set[int]:
+    exists = await conn.fetchval("SELECT to_regclass('gateway.schema_migrations') IS NOT NULL")
+    if not exists:
+        return set()
+    return {r["version"] for r in await conn.fetch("SELECT version FROM gateway.schema_migrations")}
+
+
+async def migrate(conn: asyncpg.Connection) -> list[Migration]:
+    """Apply what is missing; return the migrations applied by this call."""
+    applied: list[Migration] = []
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+        await conn.execute(
+            """
+            CREATE SCHEMA IF NOT EXISTS gateway;
+            CREATE TABLE IF NOT EXISTS gateway.schema_migrations (
+                version    integer PRIMARY KEY,
+                name       text        NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            );
+            """
+        )
+        done = await applied_versions(conn)
+        for migration in available_migrations():
+            if migration.version in done:
+                continue
+            await conn.execute(migration.sql)
+            await conn.execute(
+                "INSERT INTO gateway.schema_migrations (version, name) VALUES ($1, $2)",
+                migration.version,
+                migration.name,
+            )
+            log.info("db.migration.applied", version=migration.version, name=migration.name)
+            applied.append(migration)
+    return applied
+
+
+async def pending_migrations(conn: asyncpg.Connection) -> list[Migration]:
+    done = await applied_versions(conn)
+    return [m for m in available_migrations() if m.version not in done]
