@@ -150,3 +150,9 @@ class Connector(abc.ABC):
     async def drain(self) -> None:
         """Stop taking messages and wait for outstanding ones (the caller bounds the wait)."""
         return None
+
+    def http_routes(self) -> Sequence[Any]:
+        """aiohttp ``RouteDef``s for delivery-report webhooks, mounted by the daemon's
+        HTTP server under ``/reports/{connector name}/``. Handlers store what they
+        receive through the sink given to :meth:`run` *before* answering 2xx."""
+        return ()
