@@ -1,0 +1,229 @@
+"""The daemon's configuration: typed, validated at start, read from TOML.
+
+Only the program's entry point calls :func:`load_config`; everything below it
+receives the typed objects. Secrets may come from the environment: any string
+value written as ``"${NAME}"`` is replaced by the variable ``NAME`` (an unset
+variable is an error naming the key). Errors name the file, the key and what
+is wrong, e.g. ``config/gateway.toml: connectors[0].window: Input should be
+less than or equal to 1024``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from gateway.configbase import ConfigModel
+from gateway.errors import ConfigError
+from gateway.kakao.config import KakaoConnectorConfig
+from gateway.smpp.config import SmppConnectorConfig
+
+__all__ = [
+    "Config",
+    "DatabaseConfig",
+    "EngineConfig",
+    "HttpConfig",
+    "LoggingConfig",
+    "LoopbackConnectorConfig",
+    "RetryConfig",
+    "RoutingConfig",
+    "RouteRule",
+    "load_config",
+    "parse_config",
+]
+
+
+class DatabaseConfig(ConfigModel):
+    # None: the daemon refuses to start; `gateway demo` starts an embedded server instead.
+    url: str | None = None
+    pool_min: int = Field(2, ge=1, le=100)
+    pool_max: int = Field(10, ge=2, le=200)
+    # Connect timeout and the back-off between reconnect attempts when PostgreSQL is away.
+    connect_timeout_seconds: float = Field(5.0, gt=0)
+    reconnect_max_seconds: float = Field(10.0, gt=0)
+    # Daily partitions of the message log and events; older ones are dropped.
+    retention_days: int = Field(30, ge=1, le=3650)
+
+
+class RetryConfig(ConfigModel):
+    max_attempts: int = Field(5, ge=1, le=100)
+    base_seconds: float = Field(2.0, gt=0)
+    max_seconds: float = Field(600.0, gt=0)
+    # Full jitter: the delay is uniform in [d * (1 - jitter), d].
+    jitter: float = Field(0.5, ge=0, le=1)
+    # Back-off when a carrier throttles (not counted as an attempt).
+    throttled_seconds: float = Field(1.0, gt=0)
+    # Retry a message whose outcome is unknown (timeout, lost bind)? It may then be delivered twice.
+    retry_unknown: bool = True
+
+
+class EngineConfig(ConfigModel):
+    claim_batch: int = Field(500, ge=1, le=10000)
+    # How many claimed messages may be in flight (claimed, not yet written back) per instance.
+    max_in_flight: int = Field(5000, ge=1, le=1_000_000)
+    lease_seconds: float = Field(30.0, ge=2)
+    flush_interval_ms: int = Field(20, ge=1, le=5000)
+    flush_max_rows: int = Field(1000, ge=1, le=100_000)
+    idle_poll_ms: int = Field(500, ge=10, le=60_000)
+    # A notification of new rows is debounced by this much before claiming.
+    notify_debounce_ms: int = Field(5, ge=0, le=5000)
+    drain_seconds: float = Field(20.0, ge=0)
+    heartbeat_seconds: float = Field(2.0, gt=0)
+    # An instance whose heartbeat is older than this is considered gone (status, rate shares).
+    instance_timeout_seconds: float = Field(15.0, gt=0)
+    # Messages with no receipt after this long become `unknown` (0 = never).
+    receipt_timeout_seconds: float = Field(72 * 3600, ge=0)
+    retry: RetryConfig = RetryConfig()
+
+
+class HttpConfig(ConfigModel):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    # Requests with a larger body get 413 before being read.
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+
+
+class LoggingConfig(ConfigModel):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    # "auto": console rendering on a terminal, JSON otherwise.
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class LoopbackConnectorConfig(ConfigModel):
+    """Accepts everything (for tests, benchmarks and the demo)."""
+
+    type: Literal["loopback"] = "loopback"
+    name: str
+    channel: Literal["sms", "alimtalk"] = "sms"
+    delay_ms: float = Field(0.0, ge=0)
+    failure_rate: float = Field(0.0, ge=0, le=1)
+    throttle_rate: float = Field(0.0, ge=0, le=1)
+    receipts: bool = True
+    receipt_delay_ms: float = Field(0.0, ge=0)
+    # Fraction of receipts that say undeliverable instead of delivered.
+    undeliverable_rate: float = Field(0.0, ge=0, le=1)
+    window: int = Field(1000, ge=1)
+    seed: int | None = None
+
+
+ConnectorConfig = Annotated[
+    LoopbackConnectorConfig | SmppConnectorConfig | KakaoConnectorConfig,
+    Field(discriminator="type"),
+]
+
+
+class RouteRule(ConfigModel):
+    """First matching rule wins; unset fields match anything."""
+
+    connector: str
+    channel: Literal["sms", "alimtalk"] | None = None
+    sender: str | None = None
+    # Recipient prefix in E.164, e.g. "+8210".
+    recipient_prefix: str | None = None
+
+
+class RoutingConfig(ConfigModel):
+    rules: tuple[RouteRule, ...] = ()
+    # Connector used per channel when no rule matched.
+    default: dict[Literal["sms", "alimtalk"], str] = {}
+
+
+class Config(ConfigModel):
+    instance_name: str | None = None
+    database: DatabaseConfig = DatabaseConfig()
+    engine: EngineConfig = EngineConfig()
+    http: HttpConfig = HttpConfig()
+    logging: LoggingConfig = LoggingConfig()
+    connectors: tuple[ConnectorConfig, ...] = ()
+    routing: RoutingConfig = RoutingConfig()
+    # Free-form sections owned by later subsystems are typed where they live.
+    policy: dict[str, Any] = {}
+    ratelimit: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Config:
+        names = [c.name for c in self.connectors]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"connector names must be unique; repeated: {', '.join(dupes)}")
+        known = set(names)
+        for i, rule in enumerate(self.routing.rules):
+            if rule.connector not in known:
+                raise ValueError(f"routing.rules[{i}].connector: no connector named {rule.connector!r}")
+        for channel, name in self.routing.default.items():
+            if name not in known:
+                raise ValueError(f"routing.default.{channel}: no connector named {name!r}")
+        return self
+
+    def connector(self, name: str) -> Any:
+        for c in self.connectors:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+_ENV = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+def _substitute_env(value: Any, path: str, env: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _substitute_env(v, f"{path}.{k}" if path else k, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute_env(v, f"{path}[{i}]", env) for i, v in enumerate(value)]
+    if isinstance(value, str):
+        match = _ENV.match(value)
+        if match:
+            name = match.group(1)
+            if name not in env:
+                raise ConfigError(f"{path}: environment variable {name} is not set")
+            return env[name]
+    return value
+
+
+def _format_validation_error(source: str, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ""
+        for part in err["loc"]:
+            if isinstance(part, int):
+                loc += f"[{part}]"
+            elif part in ("loopback", "smpp", "kakao") and loc.endswith("]"):
+                continue  # the discriminator tag pydantic adds to the path
+            else:
+                loc += f".{part}" if loc else str(part)
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (typo?)"
+        lines.append(f"{source}: {loc or '(top level)'}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: dict[str, Any], *, source: str = "<config>", env: dict[str, str] | None = None) -> Config:
+    env = dict(os.environ) if env is None else env
+    try:
+        data = _substitute_env(data, "", env)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(source, exc)) from None
+
+
+def load_config(path: str | Path, *, env: dict[str, str] | None = None) -> Config:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration file: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_config(data, source=str(path), env=env)

@@ -1,0 +1,337 @@
+-- Named queries of the queue engine. Python calls them by name
+-- (gateway.queue.queries.q). Every statement that changes a message's state
+-- writes its event in the same statement.
+
+-- name: claim
+-- Claim up to $2 queued rows of the channels in $4 for owner $1, lease $3 seconds.
+WITH picked AS (
+    SELECT id
+    FROM gateway.outbox
+    WHERE state = 'queued' AND channel = ANY($4::text[])
+    ORDER BY priority DESC, id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE gateway.outbox o
+    SET state = 'sending',
+        lease_owner = $1,
+        lease_expires_at = now() + make_interval(secs => $3),
+        attempts = o.attempts + 1
+    FROM picked
+    WHERE o.id = picked.id
+    RETURNING o.id, o.idempotency_key, o.channel, o.sender, o.recipient, o.body, o.kind, o.priority,
+              o.send_at, o.expires_at, o.campaign_id, o.consent, o.extras, o.created_at, o.attempts,
+              o.may_be_duplicate
+), ev AS (
+    INSERT INTO gateway.events (message_id, state, instance)
+    SELECT id, 'sending', $1 FROM claimed
+)
+SELECT * FROM claimed;
+
+-- name: promote_due
+-- Deferred rows whose time has come go back to queued (at most $1 per call).
+WITH due AS (
+    SELECT id
+    FROM gateway.outbox
+    WHERE state = 'deferred' AND due_at <= now()
+    ORDER BY due_at
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+), promoted AS (
+    UPDATE gateway.outbox o
+    SET state = 'queued'
+    FROM due
+    WHERE o.id = due.id
+    RETURNING o.id
+), ev AS (
+    INSERT INTO gateway.events (message_id, state, reason, instance)
+    SELECT id, 'queued', 'due', $2 FROM promoted
+)
+SELECT count(*) FROM promoted;
+
+-- name: extend_leases
+UPDATE gateway.outbox
+SET lease_expires_at = now() + make_interval(secs => $2)
+WHERE state = 'sending' AND lease_owner = $1;
+
+-- name: recover_leases
+-- Leases past their deadline (a crashed or stalled instance) go back to the
+-- queue; the message may already have been sent, so it is flagged.
+WITH expired AS (
+    SELECT id, lease_owner
+    FROM gateway.outbox
+    WHERE state = 'sending' AND lease_expires_at < now()
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+), recovered AS (
+    UPDATE gateway.outbox o
+    SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
+        may_be_duplicate = true, last_reason = 'lease_expired'
+    FROM expired
+    WHERE o.id = expired.id
+    RETURNING o.id, expired.lease_owner AS previous_owner
+), ev AS (
+    INSERT INTO gateway.events (message_id, state, reason, instance, detail)
+    SELECT id, 'queued', 'lease_expired', $2,
+           jsonb_build_object('previous_owner', previous_owner, 'may_be_duplicate', true)
+    FROM recovered
+)
+SELECT count(*) FROM recovered;
+
+-- name: release
+-- Give back claimed rows that were never handed to a connector (shutdown).
+WITH released AS (
+    UPDATE gateway.outbox
+    SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
+        attempts = greatest(attempts - 1, 0), last_reason = 'released'
+    WHERE id = ANY($1::bigint[]) AND lease_owner = $2
+    RETURNING id
+), ev AS (
+    INSERT INTO gateway.events (message_id, state, reason, instance)
+    SELECT id, 'queued', 'released', $2 FROM released
+)
+SELECT count(*) FROM released;
+
+-- name: finish
+-- Move leased rows into the message log with their new state: submitted, or
+-- final (failed, expired, suppressed, ...). Records the event and, for
+-- submitted messages, their carrier ids, all in one statement.
+-- $1..$7: parallel arrays per message; $8 owner; $9..$13 parallel arrays per carrier id.
+WITH u AS (
+    SELECT *
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[])
+        AS u(id, new_state, new_reason, new_code, new_connector, new_segments, new_detail)
+), moved AS (
+    DELETE FROM gateway.outbox o
+    USING u
+    WHERE o.id = u.id AND o.lease_owner = $8
+    RETURNING o.*, u.new_state, u.new_reason, u.new_code, u.new_connector, u.new_segments, u.new_detail
+), logged AS (
+    INSERT INTO gateway.messages (
+        id, created_at, idempotency_key, channel, sender, recipient, body, kind, priority,
+        send_at, expires_at, campaign_id, consent, extras, state, reason, code, connector,
+        attempts, segments, submitted_at, final_at)
+    SELECT id, created_at, idempotency_key, channel, sender, recipient, body, kind, priority,
+           send_at, expires_at, campaign_id, consent, extras, new_state, new_reason, new_code,
+           coalesce(new_connector, connector), attempts, coalesce(new_segments, 1),
+           CASE WHEN new_state = 'submitted' THEN now() END,
+           CASE WHEN new_state <> 'submitted' THEN now() END
+    FROM moved
+), ev AS (
+    INSERT INTO gateway.events (message_id, state, reason, code, connector, instance, detail)
+    SELECT id, new_state, new_reason, new_code, coalesce(new_connector, connector), $8,
+           CASE WHEN may_be_duplicate
+                THEN coalesce(new_detail, '{}'::jsonb) || '{"may_be_duplicate": true}'::jsonb
+                ELSE new_detail END
+    FROM moved
+), cids AS (
+    INSERT INTO gateway.carrier_ids (connector, carrier_id, message_id, message_created_at, segment, segments)
+    SELECT c.connector, c.carrier_id, c.message_id, m.created_at, c.segment, c.segments
+    FROM unnest($9::text[], $10::text[], $11::bigint[], $12::int[], $13::int[])
+        AS c(connector, carrier_id, message_id, segment, segments)
+    JOIN moved m ON m.id = c.message_id
+)
+SELECT id FROM moved;
+
+-- name: defer
+-- Put leased rows back as deferred until now + delay (retry, throttling).
+-- $1 ids, $2 delays (s), $3 reasons, $4 codes, $5 "do not count this attempt",
+-- $6 may be duplicate, $7 details, $8 owner.
+WITH u AS (
+    SELECT *
+    FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::text[], $5::boolean[], $6::boolean[], $7::jsonb[])
+        AS u(id, delay, reason, code, uncount, dup, detail)
+), deferred AS (
+    UPDATE gateway.outbox o
+    SET state = 'deferred',
+        due_at = now() + make_interval(secs => u.delay),
+        lease_owner = NULL,
+        lease_expires_at = NULL,
+        last_reason = u.reason,
+        attempts = CASE WHEN u.uncount THEN greatest(o.attempts - 1, 0) ELSE o.attempts END,
+        may_be_duplicate = o.may_be_duplicate OR u.dup
+    FROM u
+    WHERE o.id = u.id AND o.lease_owner = $8
+    RETURNING o.id, o.due_at, u.reason, u.code, u.detail, u.dup
+), ev AS (
+    INSERT INTO gateway.events (message_id, state, reason, code, instance, detail)
+    SELECT id, 'deferred', reason, code, $8,
+           coalesce(detail, '{}'::jsonb) || jsonb_build_object('due_at', due_at)
+           || CASE WHEN dup THEN '{"may_be_duplicate": true}'::jsonb ELSE '{}'::jsonb END
+    FROM deferred
+)
+SELECT id FROM deferred;
+
+-- name: apply_receipts
+-- One final state for many carrier ids of one connector (= ANY, not a join
+-- against unnest, which planned badly). Returns every carrier id found, with
+-- whether this call applied it; ids not returned are unknown (yet).
+-- $1 connector, $2 carrier ids, $3 segment state, $4 code, $5 instance, $6 detail.
+WITH found AS (
+    -- Carriers recycle ids: the most recent submission with that id wins.
+    SELECT DISTINCT ON (c.carrier_id)
+           c.carrier_id, c.message_id, c.message_created_at, c.segments, c.state AS old_state
+    FROM gateway.carrier_ids c
+    WHERE c.connector = $1 AND c.carrier_id = ANY($2::text[])
+    ORDER BY c.carrier_id, c.submitted_at DESC
+), seg AS (
+    UPDATE gateway.carrier_ids c
+    SET state = $3, code = $4, receipt_at = now()
+    FROM found
+    WHERE c.connector = $1 AND c.carrier_id = found.carrier_id AND c.message_id = found.message_id
+      AND c.state IS NULL
+    RETURNING c.message_id, c.message_created_at, c.segments
+), msg AS (
+    UPDATE gateway.messages m
+    SET state = $3, code = $4, final_at = now(), updated_at = now()
+    FROM seg
+    WHERE seg.segments = 1 AND m.id = seg.message_id AND m.created_at = seg.message_created_at
+      AND m.state IN ('submitted', 'unknown')
+    RETURNING m.id, m.connector
+), ev AS (
+    INSERT INTO gateway.events (message_id, state, code, connector, instance, detail, reason)
+    SELECT id, $3, $4, connector, $5, $6, 'receipt' FROM msg
+)
+SELECT f.carrier_id, f.message_id, f.message_created_at, f.segments, f.old_state IS NULL AS applied
+FROM found f;
+
+-- name: finalize_multipart
+-- For multipart messages: once every segment has a receipt, derive the
+-- message's final state (delivered only if all segments were).
+WITH agg AS (
+    SELECT c.message_id, c.message_created_at, max(c.segments) AS segments, count(c.state) AS with_receipt,
+           bool_and(c.state = 'delivered') AS all_delivered,
+           bool_or(c.state = 'undeliverable') AS any_undeliverable,
+           bool_or(c.state = 'failed') AS any_failed,
+           bool_or(c.state = 'expired') AS any_expired,
+           max(c.code) FILTER (WHERE c.state <> 'delivered') AS code
+    FROM gateway.carrier_ids c
+    WHERE c.message_id = ANY($1::bigint[])
+    GROUP BY c.message_id, c.message_created_at
+), final AS (
+    SELECT message_id, message_created_at, code,
+           CASE WHEN all_delivered THEN 'delivered'
+                WHEN any_undeliverable THEN 'undeliverable'
+                WHEN any_failed THEN 'failed'
+                WHEN any_expired THEN 'expired'
+                ELSE 'unknown' END AS state
+    FROM agg
+    WHERE with_receipt >= segments
+), msg AS (
+    UPDATE gateway.messages m
+    SET state = final.state, code = final.code, final_at = now(), updated_at = now()
+    FROM final
+    WHERE m.id = final.message_id AND m.created_at = final.message_created_at
+      AND m.state IN ('submitted', 'unknown')
+    RETURNING m.id, m.state, m.code, m.connector, m.segments
+), ev AS (
+    INSERT INTO gateway.events (message_id, state, code, connector, instance, reason, detail)
+    SELECT id, state, code, connector, $2, 'receipt', jsonb_build_object('segments', segments) FROM msg
+)
+SELECT count(*) FROM msg;
+
+-- name: store_pending_receipts
+INSERT INTO gateway.receipts_pending (connector, carrier_id, state, code, done_at, detail)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[]);
+
+-- name: take_matched_pending
+-- Pending receipts whose carrier id is now known: removed here, applied by the caller
+-- in the same transaction.
+DELETE FROM gateway.receipts_pending p
+USING gateway.carrier_ids c
+WHERE p.connector = c.connector AND p.carrier_id = c.carrier_id
+RETURNING p.connector, p.carrier_id, p.state, p.code, p.done_at, p.detail;
+
+-- name: receipt_timeouts
+-- Submitted messages of connector $1 with no receipt after $2 seconds become unknown.
+WITH stale AS (
+    SELECT id, created_at
+    FROM gateway.messages
+    WHERE state = 'submitted' AND connector = $1
+      AND submitted_at < now() - make_interval(secs => $2)
+    LIMIT $3
+), upd AS (
+    UPDATE gateway.messages m
+    SET state = 'unknown', reason = 'no_receipt', final_at = now(), updated_at = now()
+    FROM stale
+    WHERE m.id = stale.id AND m.created_at = stale.created_at AND m.state = 'submitted'
+    RETURNING m.id, m.connector
+), ev AS (
+    INSERT INTO gateway.events (message_id, state, reason, connector, instance)
+    SELECT id, 'unknown', 'no_receipt', connector, $4 FROM upd
+)
+SELECT count(*) FROM upd;
+
+-- name: store_inbound
+WITH ins AS (
+    INSERT INTO gateway.inbound (connector, sender, recipient, body, received_at, detail)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[])
+    RETURNING id
+)
+SELECT count(*) FROM ins;
+
+-- name: add_opt_outs
+INSERT INTO gateway.opt_outs (scope, recipient, source)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+ON CONFLICT (scope, recipient) DO NOTHING;
+
+-- name: notify_events
+SELECT pg_notify('gateway_events', (SELECT coalesce(max(id), 0)::text FROM gateway.events WHERE id > $1));
+
+-- name: heartbeat
+INSERT INTO gateway.instances (name, host, pid, version, stats)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (name) DO UPDATE
+SET heartbeat_at = now(), host = EXCLUDED.host, pid = EXCLUDED.pid, version = EXCLUDED.version,
+    stats = EXCLUDED.stats, stopped_at = NULL;
+
+-- name: instance_stopped
+UPDATE gateway.instances SET stopped_at = now(), heartbeat_at = now() WHERE name = $1;
+
+-- name: queue_depth
+SELECT state, count(*) AS n FROM gateway.outbox GROUP BY state;
+
+-- name: oldest_due_age
+SELECT coalesce(extract(epoch FROM now() - min(due_at)), 0)::float8
+FROM gateway.outbox
+WHERE state = 'queued';
+
+-- name: ensure_partitions
+SELECT gateway.ensure_partitions($1, $2);
+
+-- name: drop_partitions
+SELECT gateway.drop_partitions($1);
+
+-- name: status_outbox
+SELECT coalesce(connector, '-') AS connector, state, count(*) AS n,
+       extract(epoch FROM now() - min(created_at))::float8 AS oldest_age_s
+FROM gateway.outbox
+GROUP BY 1, 2
+ORDER BY 1, 2;
+
+-- name: status_log
+SELECT coalesce(connector, '-') AS connector, state, count(*) AS n
+FROM gateway.messages
+WHERE created_at > now() - make_interval(secs => $1)
+GROUP BY 1, 2
+ORDER BY 1, 2;
+
+-- name: status_throughput
+SELECT count(*) FILTER (WHERE state IN ('submitted', 'delivered', 'undeliverable', 'failed', 'expired', 'unknown'))::float8
+       / greatest($1, 1) AS per_s
+FROM gateway.events
+WHERE at > now() - make_interval(secs => $1) AND state = 'submitted';
+
+-- name: status_reasons
+SELECT state, coalesce(reason, '-') AS reason, count(*) AS n
+FROM gateway.events
+WHERE at > now() - make_interval(secs => $1) AND state IN ('suppressed', 'failed', 'expired', 'deferred')
+GROUP BY 1, 2
+ORDER BY 3 DESC
+LIMIT 20;
+
+-- name: status_instances
+SELECT name, host, pid, version, started_at, heartbeat_at, stopped_at,
+       extract(epoch FROM now() - heartbeat_at)::float8 AS heartbeat_age_s, stats
+FROM gateway.instances
+ORDER BY name;
