@@ -154,7 +154,6 @@ class Writer:
         self._wake = anyio.Event()
         self._closed = False
         self._last_notify = 0.0
-        self._last_event_id = 0
         self._pending_receipts = True  # unknown at start: look once
         self._last_pending_check = 0.0
         self.written_rows = 0
@@ -320,7 +319,7 @@ class Writer:
             now = self._clock()
             if now - self._last_notify >= self._notify_interval:
                 self._last_notify = now
-                await conn.execute(q("notify_events"), self._last_event_id)
+                await conn.execute(q("notify_events"))
         if resolve:
             for _, waiter in batch.receipts + batch.inbound:
                 waiter.done.set()
@@ -389,15 +388,20 @@ class Writer:
         for (connector, state, code), items in groups.items():
             ids = [r.carrier_id for r in items]
             detail = items[0].detail if len(items) == 1 else None
-            found = await conn.fetch(q("apply_receipts"), connector, ids, state, code, self._owner, detail)
-            seen = set()
-            for row in found:
-                seen.add(row["carrier_id"])
-                if row["segments"] > 1 and row["applied"]:
-                    multipart.add(row["message_id"])
-            for r in items:
-                if r.carrier_id not in seen:
-                    unmatched.append((r, state))
+            applied = await conn.fetch(q("receipt_segments"), connector, ids, state, code)
+            single = [r["message_id"] for r in applied if r["segments"] == 1]
+            multipart.update(r["message_id"] for r in applied if r["segments"] > 1)
+            if single:
+                created = [r["message_created_at"] for r in applied if r["segments"] == 1]
+                await conn.execute(
+                    q("receipt_messages"), single, min(created), max(created), state, code, self._owner,
+                    dict(detail) if detail else None,
+                )
+            seen = {r["carrier_id"] for r in applied}
+            missing = [cid for cid in ids if cid not in seen]
+            if missing:  # duplicates of stored receipts, or receipts ahead of their submit
+                known = {r["carrier_id"] for r in await conn.fetch(q("carrier_ids_known"), connector, missing)}
+                unmatched.extend((r, state) for r in items if r.carrier_id not in seen and r.carrier_id not in known)
             metrics.RECEIPTS.labels(connector, state).inc(len(items))
         if multipart:
             await conn.fetchval(q("finalize_multipart"), list(multipart), self._owner)

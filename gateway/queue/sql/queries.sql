@@ -162,38 +162,32 @@ WITH u AS (
 )
 SELECT id FROM deferred;
 
--- name: apply_receipts
--- One final state for many carrier ids of one connector (= ANY, not a join
--- against unnest, which planned badly). Returns every carrier id found, with
--- whether this call applied it; ids not returned are unknown (yet).
--- $1 connector, $2 carrier ids, $3 segment state, $4 code, $5 instance, $6 detail.
-WITH found AS (
-    -- Carriers recycle ids: the most recent submission with that id wins.
-    SELECT DISTINCT ON (c.carrier_id)
-           c.carrier_id, c.message_id, c.message_created_at, c.segments, c.state AS old_state
-    FROM gateway.carrier_ids c
-    WHERE c.connector = $1 AND c.carrier_id = ANY($2::text[])
-    ORDER BY c.carrier_id, c.submitted_at DESC
-), seg AS (
-    UPDATE gateway.carrier_ids c
-    SET state = $3, code = $4, receipt_at = now()
-    FROM found
-    WHERE c.connector = $1 AND c.carrier_id = found.carrier_id AND c.message_id = found.message_id
-      AND c.state IS NULL
-    RETURNING c.message_id, c.message_created_at, c.segments
-), msg AS (
-    UPDATE gateway.messages m
-    SET state = $3, code = $4, final_at = now(), updated_at = now()
-    FROM seg
-    WHERE seg.segments = 1 AND m.id = seg.message_id AND m.created_at = seg.message_created_at
-      AND m.state IN ('submitted', 'unknown')
-    RETURNING m.id, m.connector
-), ev AS (
-    INSERT INTO gateway.events (message_id, state, code, connector, instance, detail, reason)
-    SELECT id, $3, $4, connector, $5, $6, 'receipt' FROM msg
+-- name: receipt_segments
+-- One final state for many carrier ids of one connector: = ANY on the carrier
+-- id (a join against unnest() planned badly). Segments that already have a
+-- receipt are left alone (duplicates are harmless; carriers recycle ids, and
+-- the older rows carrying a recycled id already have theirs).
+-- $1 connector, $2 carrier ids, $3 state, $4 code.
+UPDATE gateway.carrier_ids
+SET state = $3, code = $4, receipt_at = now()
+WHERE connector = $1 AND carrier_id = ANY($2::text[]) AND state IS NULL
+RETURNING carrier_id, message_id, message_created_at, segments;
+
+-- name: receipt_messages
+-- Single-segment messages take their receipt's state. $1 ids, $2/$3 the
+-- created_at range (partition pruning), $4 state, $5 code, $6 instance, $7 detail.
+WITH msg AS (
+    UPDATE gateway.messages
+    SET state = $4, code = $5, final_at = now(), updated_at = now()
+    WHERE id = ANY($1::bigint[]) AND created_at BETWEEN $2 AND $3
+      AND state IN ('submitted', 'unknown')
+    RETURNING id, connector
 )
-SELECT f.carrier_id, f.message_id, f.message_created_at, f.segments, f.old_state IS NULL AS applied
-FROM found f;
+INSERT INTO gateway.events (message_id, state, code, connector, instance, detail, reason)
+SELECT id, $4, $5, connector, $6, $7, 'receipt' FROM msg;
+
+-- name: carrier_ids_known
+SELECT DISTINCT carrier_id FROM gateway.carrier_ids WHERE connector = $1 AND carrier_id = ANY($2::text[]);
 
 -- name: finalize_multipart
 -- For multipart messages: once every segment has a receipt, derive the
@@ -276,7 +270,7 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
 ON CONFLICT (scope, recipient) DO NOTHING;
 
 -- name: notify_events
-SELECT pg_notify('gateway_events', (SELECT coalesce(max(id), 0)::text FROM gateway.events WHERE id > $1));
+SELECT pg_notify('gateway_events', '');
 
 -- name: heartbeat
 INSERT INTO gateway.instances (name, host, pid, version, stats)
