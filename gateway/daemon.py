@@ -1,0 +1,157 @@
+"""``gateway run``: one process, one task group — engine, connectors, HTTP server, signals.
+
+SIGTERM or SIGINT start a graceful drain (stop claiming, finish or give back
+what is in flight, flush, release leases) bounded by ``engine.drain_seconds``;
+a second signal, or the deadline plus a margin, cancels everything.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import asyncpg
+import structlog
+
+from gateway.config import Config
+from gateway.connectors.base import Connector
+from gateway.connectors.factory import build_connectors
+from gateway.errors import ConfigError, DatabaseError
+from gateway.http.server import build_app, serve
+from gateway.queue.database import create_pool
+from gateway.queue.engine import Engine, PolicyHook, basic_policy
+from gateway.queue.migrate import pending_migrations
+
+log = structlog.get_logger("gateway.daemon")
+
+
+async def connect_with_retry(url: str, config: Config, *, attempts: int = 0) -> asyncpg.Pool:
+    """Create the pool, retrying with back-off while PostgreSQL is not up yet."""
+    delay = 0.5
+    tried = 0
+    while True:
+        tried += 1
+        try:
+            return await create_pool(
+                url,
+                min_size=config.database.pool_min,
+                max_size=config.database.pool_max,
+                timeout=config.database.connect_timeout_seconds,
+            )
+        except DatabaseError as exc:
+            if attempts and tried >= attempts:
+                raise
+            log.warning("db.connect.failed", error=str(exc), retry_in=delay)
+            await anyio.sleep(delay)
+            delay = min(delay * 2, config.database.reconnect_max_seconds)
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        database_url: str,
+        connectors: dict[str, Connector] | None = None,
+        policy: PolicyHook | None = None,
+        extra_engine_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.database_url = database_url
+        self.connectors = connectors if connectors is not None else build_connectors(config)
+        self.policy = policy
+        self._extra = extra_engine_kwargs or {}
+        self.engine: Engine | None = None
+        self.http_port: int | None = None
+        self.pool: asyncpg.Pool | None = None
+
+    async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED, install_signals: bool = True) -> None:
+        pool = await connect_with_retry(self.database_url, self.config, attempts=0)
+        self.pool = pool
+        try:
+            async with pool.acquire() as conn:
+                missing = await pending_migrations(conn)
+            if missing:
+                raise ConfigError(
+                    f"the database schema is not up to date ({len(missing)} migration(s) missing, "
+                    f"first: {missing[0].version:04d}_{missing[0].name}); run `gateway migrate` first"
+                )
+            policy = self.policy or build_policy(self.config, pool)
+            engine = Engine(
+                pool,
+                connectors=self.connectors,
+                config=self.config.engine,
+                routing=self.config.routing,
+                database_url=self.database_url,
+                instance_name=self.config.instance_name,
+                policy=policy,
+                retention_days=self.config.database.retention_days,
+                **self._extra,
+            )
+            self.engine = engine
+            async with anyio.create_task_group() as tg:
+                if install_signals:
+                    tg.start_soon(self._signals, engine, tg.cancel_scope.cancel)
+                if self.config.http.enabled:
+                    app = build_app(
+                        connectors=self.connectors,
+                        readiness=self._readiness,
+                        max_body_bytes=self.config.http.max_body_bytes,
+                    )
+                    self.http_port = await tg.start(
+                        lambda task_status: serve(
+                            app, host=self.config.http.host, port=self.config.http.port, task_status=task_status
+                        )
+                    )
+                await tg.start(engine.run)
+                task_status.started()
+                await engine._stopped.wait()
+                tg.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                await pool.close()
+
+    def stop(self) -> None:
+        if self.engine is not None:
+            self.engine.stop()
+
+    async def _signals(self, engine: Engine, cancel: Callable[[], None]) -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                if engine._stopping:
+                    log.warning("daemon.signal.again", signal=signal.Signals(signum).name)
+                    cancel()
+                    return
+                log.info("daemon.signal", signal=signal.Signals(signum).name)
+                engine.stop()
+                # Hard deadline: drain time plus a margin for the final flush.
+                await anyio.sleep(self.config.engine.drain_seconds + 10)
+                log.error("daemon.drain.deadline_passed")
+                cancel()
+                return
+
+    async def _readiness(self) -> tuple[bool, dict]:
+        detail: dict[str, Any] = {}
+        db_ok = False
+        try:
+            assert self.pool is not None
+            with anyio.fail_after(1.0):
+                async with self.pool.acquire() as conn:
+                    db_ok = await conn.fetchval("SELECT true")
+        except Exception as exc:  # noqa: BLE001
+            detail["database_error"] = type(exc).__name__
+        detail["database"] = bool(db_ok)
+        connectors = {name: c.is_ready() for name, c in self.connectors.items()}
+        detail["connectors"] = connectors
+        return bool(db_ok) and all(connectors.values()), detail
+
+
+def build_policy(config: Config, pool: asyncpg.Pool) -> PolicyHook:
+    """The policy layer from gateway.policy when configured; expiry-only otherwise."""
+    try:
+        from gateway.policy.engine_hook import build_policy_hook
+    except ImportError:
+        return basic_policy
+    return build_policy_hook(config.policy)

@@ -1,0 +1,243 @@
+"""``gateway demo``: the gateway's main job on an embedded default.
+
+Starts PostgreSQL (embedded via ``pgserver`` unless ``--database-url`` is
+given), migrates a fresh ``gateway_demo`` database, starts the peers (the SMSC
+simulator over real SMPP and the Kakao provider simulator over HTTP when they
+are available, else the loopback connector), enqueues sample traffic — plain
+and long SMS, Korean text, advertising with and without the required prefix,
+scheduled messages, duplicates by idempotency key, bad rows, Alimtalk with SMS
+fallback — runs the daemon with a live progress line, and prints a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import random
+import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import anyio
+import asyncpg
+
+from gateway.config import Config, parse_config
+from gateway.daemon import Daemon
+from gateway.queue.database import connect, start_embedded
+from gateway.queue.migrate import migrate
+
+FINAL = ("delivered", "failed", "expired", "undeliverable", "unknown", "suppressed")
+
+
+def _with_database(url: str, name: str) -> str:
+    p = urlsplit(url)
+    return urlunsplit((p.scheme, p.netloc, "/" + name, p.query, p.fragment))
+
+
+async def _fresh_database(server_url: str, name: str) -> str:
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return _with_database(server_url, name)
+
+
+def sample_traffic(n: int, *, seed: int = 7, with_alimtalk: bool = False) -> list[dict[str, Any]]:
+    """A realistic mix; roughly 1% of rows are bad on purpose."""
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    for i in range(n):
+        r = rng.random()
+        number = f"+8210{rng.randrange(10**8):08d}"
+        row: dict[str, Any] = {"sender": "15880000", "recipient": number, "campaign_id": None}
+        if r < 0.60:
+            row["body"] = f"[Shop] Your verification code is {rng.randrange(10**6):06d}."
+        elif r < 0.72:
+            row["body"] = f"[쇼핑] 주문 {i}번이 배송을 시작했습니다. 감사합니다."
+        elif r < 0.80:
+            row["body"] = ("Your order #%d has shipped. " % i) * 8  # long: 3 segments
+        elif r < 0.88:
+            row.update(
+                kind="advertising",
+                campaign_id="winter-sale",
+                consent=rng.random() > 0.05,
+                body="(광고) 겨울 세일 최대 50%! 무료수신거부 080-123-4567",
+            )
+        elif r < 0.90:
+            row.update(kind="advertising", campaign_id="winter-sale", body="Winter sale, 50% off!")  # missing (광고)
+        elif r < 0.92:
+            row["send_at"] = now + timedelta(seconds=rng.uniform(2, 6))
+            row["body"] = "Reminder: your appointment is tomorrow at 10:00."
+        elif r < 0.94:
+            row["idempotency_key"] = f"order-{i % 50}"  # repeats: only the first of each key is kept
+            row["body"] = "Payment received, thank you."
+        elif r < 0.95:
+            row["recipient"] = "not-a-number"
+            row["body"] = "This row has a bad recipient."
+        else:
+            row["body"] = f"Balance alert: {rng.randrange(1000)} EUR"
+        if with_alimtalk and r >= 0.95 and r < 0.99:
+            row.update(
+                channel="alimtalk",
+                sender="demo-sender-key",
+                body=f"[쇼핑] 주문 {i}번이 접수되었습니다.",
+                extras={
+                    "template_code": "ORDER_RECEIVED",
+                    "fallback": {"type": "SMS", "sender": "15880000", "text": f"[쇼핑] 주문 {i}번 접수"},
+                },
+            )
+        rows.append(row)
+    return rows
+
+
+async def _enqueue(url: str, rows: list[dict[str, Any]]) -> int:
+    """Insert like an upstream service would (plain INSERTs in one transaction).
+
+    Rows the database refuses (a CHECK constraint) are skipped one by one, each
+    in its own savepoint, the way an upstream's own error handling would."""
+    conn = await connect(url)
+    sql = (
+        "INSERT INTO gateway.outbox (channel, sender, recipient, body, kind, campaign_id, consent, "
+        "send_at, idempotency_key, extras) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    )
+    try:
+        async with conn.transaction():
+            await conn.executemany(
+                sql,
+                [
+                    (
+                        r.get("channel", "sms"),
+                        r["sender"],
+                        r["recipient"],
+                        r["body"],
+                        r.get("kind", "informational"),
+                        r.get("campaign_id"),
+                        r.get("consent"),
+                        r.get("send_at"),
+                        r.get("idempotency_key"),
+                        r.get("extras", {}),
+                    )
+                    for r in rows
+                ],
+            )
+        return await conn.fetchval("SELECT count(*) FROM gateway.outbox")
+    finally:
+        await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def _peers(loopback: bool) -> AsyncIterator[tuple[dict[str, Any], list[str]]]:
+    """Start the simulators the demo talks to; yield connector configs and notes."""
+    notes: list[str] = []
+    if not loopback:
+        try:
+            from gateway.demo_peers import demo_peers
+        except ImportError:
+            loopback = True
+            notes.append("simulators not available in this build: using the loopback connector")
+        else:
+            async with demo_peers() as (config, peer_notes):
+                yield config, notes + peer_notes
+            return
+    yield (
+        {
+            "connectors": [
+                {"type": "loopback", "name": "loop", "receipts": True, "receipt_delay_ms": 200, "undeliverable_rate": 0.02}
+            ],
+            "routing": {"default": {"sms": "loop"}},
+        },
+        notes,
+    )
+
+
+async def run_demo(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    if args.database_url:
+        server_url = args.database_url
+        where = "the given PostgreSQL"
+    else:
+        data_dir = Path(args.data_dir).resolve() / "pgdata"
+        print(f"starting embedded PostgreSQL in {data_dir} ...", file=out, flush=True)
+        server_url = await anyio.to_thread.run_sync(start_embedded, data_dir)
+        where = "embedded PostgreSQL (pgserver)"
+    url = await _fresh_database(server_url, "gateway_demo")
+    conn = await connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+
+    async with _peers(args.loopback) as (peer_config, notes):
+        data = {
+            "instance_name": "demo",
+            "http": {"port": 0},
+            "engine": {"drain_seconds": 5, "receipt_timeout_seconds": 30},
+            **peer_config,
+        }
+        config: Config = parse_config(data, source="<demo>")
+        with_alimtalk = any(c.channel == "alimtalk" for c in config.connectors)
+        rows = sample_traffic(args.messages, with_alimtalk=with_alimtalk)
+        inserted = await _enqueue(url, rows)
+        print(f"database: {where}, schema migrated", file=out)
+        for note in notes:
+            print(f"note: {note}", file=out)
+        print(
+            f"enqueued {inserted} messages ({len(rows) - inserted} refused as duplicates by idempotency key); "
+            f"connectors: {', '.join(c.name + '/' + c.type for c in config.connectors)}",
+            file=out,
+            flush=True,
+        )
+        daemon = Daemon(config, database_url=url)
+        watch = await connect(url)
+        started = time.monotonic()
+        last = ""
+        try:
+            async with anyio.create_task_group() as tg:
+                await tg.start(lambda task_status: daemon.run(task_status=task_status, install_signals=False))
+                print(f"daemon up: metrics at http://127.0.0.1:{daemon.http_port}/metrics", file=out, flush=True)
+                while True:
+                    await anyio.sleep(0.5)
+                    counts = {r["state"]: r["n"] for r in await watch.fetch(
+                        "SELECT state, count(*) AS n FROM gateway.message_status GROUP BY state")}
+                    final = sum(counts.get(s, 0) for s in FINAL)
+                    elapsed = time.monotonic() - started
+                    shown = "  ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                    line = f"[{elapsed:5.1f}s] {final}/{inserted} final  {shown}"
+                    if out.isatty():
+                        print("\r" + line.ljust(len(last)), end="", file=out, flush=True)
+                    elif int(elapsed * 2) % 4 == 0:
+                        print(line, file=out, flush=True)
+                    last = line
+                    if final >= inserted or elapsed > 120:
+                        break
+                if out.isatty():
+                    print(file=out)
+                daemon.stop()
+            elapsed = time.monotonic() - started
+            summary = await watch.fetch(
+                "SELECT state, coalesce(reason, '') AS reason, count(*) AS n FROM gateway.message_status "
+                "GROUP BY 1, 2 ORDER BY 3 DESC"
+            )
+            latency = await watch.fetchrow(
+                "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM final_at - created_at)) AS p50, "
+                "percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM final_at - created_at)) AS p95 "
+                "FROM gateway.messages WHERE state = 'delivered' AND send_at IS NULL"
+            )
+            events = await watch.fetchval("SELECT count(*) FROM gateway.events")
+        finally:
+            await watch.close()
+    print(file=out)
+    print(f"summary after {elapsed:.1f} s — {inserted} messages, {events} events", file=out)
+    for r in summary:
+        print(f"  {r['state']:<14} {r['reason']:<30} {r['n']:>7}", file=out)
+    if latency and latency["p50"] is not None:
+        print(f"  enqueue -> delivered: p50 {latency['p50']:.2f} s, p95 {latency['p95']:.2f} s", file=out)
+    print(f"inspect: gateway status --database-url '{url}'", file=out)
+    return 0

@@ -1,0 +1,1 @@
+"""Operator commands that read or write the queue: status and enqueue."""
