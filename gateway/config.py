@@ -21,6 +21,7 @@ from pydantic import Field, ValidationError, model_validator
 from gateway.configbase import ConfigModel
 from gateway.errors import ConfigError
 from gateway.kakao.config import KakaoConnectorConfig
+from gateway.policy.config import PolicyConfig
 from gateway.smpp.config import SmppConnectorConfig
 
 __all__ = [
@@ -142,8 +143,7 @@ class Config(ConfigModel):
     logging: LoggingConfig = LoggingConfig()
     connectors: tuple[ConnectorConfig, ...] = ()
     routing: RoutingConfig = RoutingConfig()
-    # Free-form sections owned by later subsystems are typed where they live.
-    policy: dict[str, Any] = {}
+    policy: PolicyConfig = PolicyConfig()
     ratelimit: dict[str, Any] = {}
 
     @model_validator(mode="after")

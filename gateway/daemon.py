@@ -21,7 +21,7 @@ from gateway.connectors.factory import build_connectors
 from gateway.errors import ConfigError, DatabaseError
 from gateway.http.server import build_app, serve
 from gateway.queue.database import create_pool
-from gateway.queue.engine import Engine, PolicyHook, basic_policy
+from gateway.queue.engine import Engine, PolicyGate
 from gateway.queue.migrate import pending_migrations
 
 log = structlog.get_logger("gateway.daemon")
@@ -55,13 +55,13 @@ class Daemon:
         *,
         database_url: str,
         connectors: dict[str, Connector] | None = None,
-        policy: PolicyHook | None = None,
+        gate: PolicyGate | None = None,
         extra_engine_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.database_url = database_url
         self.connectors = connectors if connectors is not None else build_connectors(config)
-        self.policy = policy
+        self.gate = gate
         self._extra = extra_engine_kwargs or {}
         self.engine: Engine | None = None
         self.http_port: int | None = None
@@ -78,7 +78,7 @@ class Daemon:
                     f"the database schema is not up to date ({len(missing)} migration(s) missing, "
                     f"first: {missing[0].version:04d}_{missing[0].name}); run `gateway migrate` first"
                 )
-            policy = self.policy or build_policy(self.config, pool)
+            gate = self.gate or build_gate(self.config, pool)
             engine = Engine(
                 pool,
                 connectors=self.connectors,
@@ -86,7 +86,7 @@ class Daemon:
                 routing=self.config.routing,
                 database_url=self.database_url,
                 instance_name=self.config.instance_name,
-                policy=policy,
+                gate=gate,
                 retention_days=self.config.database.retention_days,
                 **self._extra,
             )
@@ -148,10 +148,8 @@ class Daemon:
         return bool(db_ok) and all(connectors.values()), detail
 
 
-def build_policy(config: Config, pool: asyncpg.Pool) -> PolicyHook:
-    """The policy layer from gateway.policy when configured; expiry-only otherwise."""
-    try:
-        from gateway.policy.engine_hook import build_policy_hook
-    except ImportError:
-        return basic_policy
-    return build_policy_hook(config.policy)
+def build_gate(config: Config, pool: asyncpg.Pool) -> PolicyGate:
+    """The policy layer (gateway.policy) with its PostgreSQL-backed guards."""
+    from gateway.policy.gate import PolicyDbGate
+
+    return PolicyDbGate(config.policy, pool)

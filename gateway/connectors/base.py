@@ -56,6 +56,9 @@ class OutboundMessage:
     attempts: int = 1  # 1 on the first try
     created_at: datetime | None = None
     idempotency_key: str | None = None
+    # The last moment the message is worth delivering: min(expires_at, created_at
+    # + max age), set by the policy layer. SMPP caps validity_period by it.
+    deadline: datetime | None = None
 
 
 class Outcome(enum.Enum):

@@ -12,10 +12,21 @@ Example (every key, with its default unless marked)::
     [policy]
     default_region = "KR"         # region for recipients written in national form
     number_check = "valid"        # "valid" | "possible" (phonenumbers' checks)
+    opt_out_refresh_seconds = 5   # how often opt-outs are reloaded from PostgreSQL
 
     [policy.expiry]
     max_age_seconds = 14400       # example; default: no global max age
     campaign_max_age_seconds = { "spring-sale" = 3600 }   # example; default {}
+
+    [policy.dedupe]
+    enabled = true
+    default = "phone"             # "phone" | "contact" (extras.dedupe on a message overrides)
+    keep_days = 30
+
+    [policy.fatigue]
+    enabled = true
+    max_messages = 3              # advertising per recipient ...
+    period_seconds = 86400        # ... per this many seconds, across campaigns and instances
 
     [policy.opt_out]
     apply_to_informational = false
@@ -346,6 +357,25 @@ class OptOutConfig(ConfigModel):
     stop_keywords: tuple[str, ...] = DEFAULT_STOP_KEYWORDS
 
 
+class DedupeConfig(ConfigModel):
+    """One copy per campaign and phone number (or contact, when the message asks)."""
+
+    enabled: bool = True
+    # "phone": one per normalised number; "contact": one per extras["contact_id"]
+    # (a message may ask for either with extras["dedupe"]).
+    default: Literal["phone", "contact"] = "phone"
+    # How long a campaign's dedupe keys are kept.
+    keep_days: int = Field(default=30, ge=1)
+
+
+class FatigueConfig(ConfigModel):
+    """A global cap on advertising per recipient, across campaigns and instances."""
+
+    enabled: bool = True
+    max_messages: int = Field(default=3, ge=1)
+    period_seconds: int = Field(default=86400, ge=60)
+
+
 class PolicyConfig(ConfigModel):
     """The whole ``[policy]`` section."""
 
@@ -355,6 +385,10 @@ class PolicyConfig(ConfigModel):
     opt_out: OptOutConfig = OptOutConfig()
     content: ContentConfig = ContentConfig()
     quiet_hours: QuietHoursConfig = QuietHoursConfig()
+    dedupe: DedupeConfig = DedupeConfig()
+    fatigue: FatigueConfig = FatigueConfig()
+    # How often the daemon reloads opt-outs from PostgreSQL.
+    opt_out_refresh_seconds: float = Field(default=5.0, gt=0)
 
     @field_validator("default_region")
     @classmethod

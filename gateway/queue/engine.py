@@ -65,15 +65,42 @@ class Verdict:
     detail: Mapping[str, Any] | None = None
 
 
-class PolicyHook(Protocol):
-    def __call__(self, message: OutboundMessage, consent: bool | None, now: datetime) -> Verdict | None: ...
+class PolicyGate(Protocol):
+    """Decides, for a claimed batch, what may be sent (gateway.policy.gate implements it)."""
+
+    async def decide(
+        self, batch: Sequence[tuple[OutboundMessage, bool | None]], now: datetime
+    ) -> list[tuple[OutboundMessage, Verdict | None]]:
+        """One (message, verdict) per input, in order; the message may come back
+        enriched (e.g. with its deadline). ``None`` means send it."""
+        ...
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Background work (refreshing opt-outs); runs until cancelled."""
+        ...
+
+    def stop_keywords(self, messages: Sequence[InboundMessage]) -> list[tuple[str, str, str]]:
+        """Opt-outs (scope, number, source) asked for by inbound STOP replies."""
+        ...
 
 
-def basic_policy(message: OutboundMessage, consent: bool | None, now: datetime) -> Verdict | None:
-    """Expiry only; the full policy layer (gateway.policy) replaces this."""
-    if message.expires_at is not None and message.expires_at <= now:
-        return Verdict("expire", "expired")
-    return None
+class ExpiryOnlyGate:
+    """Expiry only: the engine's default when no policy layer is configured."""
+
+    async def decide(
+        self, batch: Sequence[tuple[OutboundMessage, bool | None]], now: datetime
+    ) -> list[tuple[OutboundMessage, Verdict | None]]:
+        out: list[tuple[OutboundMessage, Verdict | None]] = []
+        for message, _consent in batch:
+            expired = message.expires_at is not None and message.expires_at <= now
+            out.append((message, Verdict("expire", "expired") if expired else None))
+        return out
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+
+    def stop_keywords(self, messages: Sequence[InboundMessage]) -> list[tuple[str, str, str]]:
+        return []
 
 
 # ---------------------------------------------------------------------- routing
@@ -145,12 +172,11 @@ class Engine:
         routing: RoutingConfig = RoutingConfig(),
         database_url: str | None = None,
         instance_name: str | None = None,
-        policy: PolicyHook = basic_policy,
+        gate: PolicyGate | None = None,
         retention_days: int = 30,
         rng: random.Random | None = None,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_result: Callable[[OutboundMessage, SendResult], None] | None = None,
-        on_inbound: Callable[[Sequence[InboundMessage]], Sequence[tuple[str, str, str]]] | None = None,
     ) -> None:
         self.pool = pool
         self.config = config
@@ -158,12 +184,11 @@ class Engine:
         self.router = Router(routing, self.connectors)
         self.owner = instance_name or f"{socket.gethostname()}-{os.getpid()}"
         self._database_url = database_url
-        self._policy = policy
+        self._gate: PolicyGate = gate or ExpiryOnlyGate()
         self._retention_days = retention_days
         self._rng = rng or random.Random()
         self._now = wall_clock
         self._on_result = on_result
-        self._on_inbound = on_inbound
         self._in_flight: dict[int, tuple[OutboundMessage, _Pump | None]] = {}
         self._room = anyio.Event()
         self._wake = anyio.Event()
@@ -198,9 +223,8 @@ class Engine:
         await self.writer.store_receipts(receipts)
 
     async def store_inbound(self, messages: Sequence[InboundMessage]) -> None:
-        if self._on_inbound is not None:
-            for scope, number, source in self._on_inbound(messages):
-                self.writer.add_opt_out(scope, number, source)
+        for scope, number, source in self._gate.stop_keywords(messages):
+            self.writer.add_opt_out(scope, number, source)
         await self.writer.store_inbound(messages)
 
     def _apply_result(self, message: OutboundMessage, result: SendResult, connector: str | None) -> None:
@@ -310,6 +334,7 @@ class Engine:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
                 await tg.start(self.writer.run)
+                await tg.start(self._gate.run)
                 for connector in self.connectors.values():
                     await tg.start(connector.run, self)
                 for pump in self._pumps.values():
@@ -389,17 +414,29 @@ class Engine:
                 continue
             metrics.CLAIM_BATCH.observe(len(rows))
             self.claimed_total += len(rows)
-            self._dispatch(rows)
+            await self._dispatch(rows)
 
-    def _dispatch(self, rows: Sequence[asyncpg.Record]) -> None:
+    async def _dispatch(self, rows: Sequence[asyncpg.Record]) -> None:
         now = self._now()
+        batch = []
         for row in rows:
-            message = _row_to_message(row)
             try:
-                verdict = self._policy(message, row["consent"], now)
+                batch.append((_row_to_message(row), row["consent"]))
             except Exception as exc:  # noqa: BLE001 - a bad row fails alone
-                log.error("engine.policy.error", message_id=message.id, error=repr(exc))
-                verdict = Verdict("fail", "policy_error", detail={"error": repr(exc)[:500]})
+                log.error("engine.row.invalid", message_id=row["id"], error=repr(exc))
+                self._in_flight[row["id"]] = (OutboundMessage(row["id"], row["channel"], "-", "-", "-"), None)
+                self.writer.finish(Finish(row["id"], "failed", row["channel"], "invalid_row",
+                                          detail={"error": repr(exc)[:300]}))
+        try:
+            decided = await self._gate.decide(batch, now)
+        except Exception as exc:  # noqa: BLE001 - e.g. the database went away: give the batch back
+            log.warning("engine.policy.failed", error=repr(exc), count=len(batch))
+            for message, _ in batch:
+                self._in_flight[message.id] = (message, None)
+            self.writer.release([m.id for m, _ in batch])
+            await anyio.sleep(0.5)
+            return
+        for message, verdict in decided:
             pump = None
             if verdict is None:
                 connector = self.router.route(message)
