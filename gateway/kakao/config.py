@@ -1,18 +1,118 @@
-"""Typed configuration of one Kakao Alimtalk connector (one provider account)."""
+"""Typed configuration of one Kakao Alimtalk connector (one provider account).
+
+In the TOML file (every key but ``name``, ``base_url``, ``app_key`` and
+``secret_key`` has the default shown)::
+
+    [[connectors]]
+    type = "kakao"
+    name = "kakao-nhn"
+    channel = "alimtalk"
+    provider = "nhn"
+    base_url = "https://api-alimtalk.cloud.toast.com"
+    app_key = "..."
+    secret_key = "..."
+    # batching and HTTP
+    max_batch = 1000
+    batch_linger_seconds = 0.05
+    queue_size = 10000
+    max_concurrent_requests = 8
+    max_connections = 16
+    keepalive_seconds = 30.0
+    connect_timeout_seconds = 5.0
+    request_timeout_seconds = 30.0
+    # retries and circuit breaker
+    retry_attempts = 3
+    retry_backoff_initial_seconds = 0.2
+    retry_backoff_max_seconds = 5.0
+    retry_after_max_seconds = 30.0
+    breaker_failure_threshold = 5
+    breaker_open_seconds = 30.0
+    account_error_retry_after_seconds = 300.0
+    daily_limit_retry_after_seconds = 3600.0
+    # content rules
+    max_body_chars = 1000
+    template_refresh_seconds = 60.0
+    template_variables_multiline = false
+    # fallback
+    fallback_mode = "gateway"             # or "provider": NHN's own resendParameter
+    fallback_on_template_error = false
+    # results
+    results = "webhook"                   # or "poll"
+    webhook_auth = "hmac"                 # or "token" (NHN's X-Toast-Webhook-Signature)
+    webhook_secret = "..."                # required when results = "webhook"
+    webhook_signature_header = ""         # "" = X-Webhook-Signature (hmac) / X-Toast-Webhook-Signature (token)
+    webhook_max_body_bytes = 1048576
+    poll_interval_seconds = 5.0
+    poll_give_up_seconds = 86400.0
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from gateway.configbase import ConfigModel
+
+__all__ = ["KakaoConnectorConfig"]
 
 
 class KakaoConnectorConfig(ConfigModel):
     type: Literal["kakao"] = "kakao"
-    name: str
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     channel: Literal["alimtalk"] = "alimtalk"
-    base_url: str
-    app_key: str
+    provider: Literal["nhn"] = "nhn"
+    base_url: str = Field(pattern=r"^https?://")
+    app_key: str = Field(min_length=1)
     secret_key: SecretStr
+
+    # batching and HTTP
+    max_batch: int = Field(1000, ge=1, le=1000)  # NHN: at most 1,000 recipients per request
+    batch_linger_seconds: float = Field(0.05, ge=0, le=5)
+    queue_size: int = Field(10_000, ge=1, le=1_000_000)
+    max_concurrent_requests: int = Field(8, ge=1, le=256)
+    max_connections: int = Field(16, ge=1, le=1024)
+    keepalive_seconds: float = Field(30.0, gt=0)
+    connect_timeout_seconds: float = Field(5.0, gt=0)
+    request_timeout_seconds: float = Field(30.0, gt=0)
+
+    # retries and circuit breaker
+    retry_attempts: int = Field(3, ge=1, le=10)
+    retry_backoff_initial_seconds: float = Field(0.2, ge=0)
+    retry_backoff_max_seconds: float = Field(5.0, ge=0)
+    retry_after_max_seconds: float = Field(30.0, ge=0)
+    breaker_failure_threshold: int = Field(5, ge=1)
+    breaker_open_seconds: float = Field(30.0, gt=0)
+    account_error_retry_after_seconds: float = Field(300.0, gt=0)
+    daily_limit_retry_after_seconds: float = Field(3600.0, gt=0)
+
+    # content rules
+    max_body_chars: int = Field(1000, ge=1, le=1000)
+    template_refresh_seconds: float = Field(60.0, gt=0)
+    template_variables_multiline: bool = False
+
+    # fallback
+    fallback_mode: Literal["gateway", "provider"] = "gateway"
+    fallback_on_template_error: bool = False
+
+    # results
+    results: Literal["webhook", "poll"] = "webhook"
+    webhook_auth: Literal["hmac", "token"] = "hmac"
+    webhook_secret: SecretStr | None = None
+    webhook_signature_header: str = ""
+    webhook_max_body_bytes: int = Field(1_048_576, ge=1024)
+    poll_interval_seconds: float = Field(5.0, gt=0)
+    poll_give_up_seconds: float = Field(86_400.0, gt=0)
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> KakaoConnectorConfig:
+        if self.results == "webhook" and (self.webhook_secret is None or not self.webhook_secret.get_secret_value()):
+            raise ValueError("webhook_secret is required when results = 'webhook' (or set results = 'poll')")
+        return self
+
+    @property
+    def signature_header(self) -> str:
+        """The header carrying the webhook signature or token."""
+        if self.webhook_signature_header:
+            return self.webhook_signature_header
+        return "X-Webhook-Signature" if self.webhook_auth == "hmac" else "X-Toast-Webhook-Signature"

@@ -1,0 +1,112 @@
+"""The result webhook: ``POST /reports/{connector}/results``.
+
+Authentication, one of (``webhook_auth``):
+
+* ``"hmac"`` (default), the gateway's scheme. The sender computes
+  ``HMAC-SHA256(key = webhook_secret as UTF-8, message = the raw request body)``
+  and sends it hex-encoded in ``X-Webhook-Signature`` (or the configured
+  ``webhook_signature_header``) as ``sha256=<64 hex digits>``; the bare hex
+  is accepted too. The simulator signs this way, and so can a relay in front
+  of NHN. Replays are harmless: receipts are idempotent per carrier id.
+* ``"token"``: NHN's own webhook, as documented: the header
+  ``X-Toast-Webhook-Signature`` carries the signature string entered in NHN's
+  console (a shared token, not a digest of the body). It is compared in
+  constant time with ``webhook_secret``.
+
+Answers: 401 missing or wrong signature, 413 body over ``webhook_max_body_bytes``,
+400 body not JSON or not a result webhook, 503 when the connector is not
+running or the receipts cannot be stored (the provider retries), and 200 only
+after ``sink.store_receipts`` returned. Nothing is written on any error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+
+from gateway.errors import GatewayError
+from gateway.kakao import metrics
+from gateway.kakao.config import KakaoConnectorConfig
+from gateway.kakao.errors import ProviderProtocolError
+from gateway.kakao.provider import ProviderAdapter
+from gateway.kakao.results import ResultTracker
+
+__all__ = ["sign_body", "signature_ok", "webhook_handler"]
+
+log = structlog.get_logger("gateway.kakao")
+
+
+def sign_body(secret: str, body: bytes) -> str:
+    """The ``sha256=<hex>`` header value of the gateway's HMAC scheme."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def signature_ok(config: KakaoConnectorConfig, header: str | None, body: bytes) -> bool:
+    secret = config.webhook_secret.get_secret_value() if config.webhook_secret else ""
+    if not header or not secret:
+        return False
+    if config.webhook_auth == "token":
+        return hmac.compare_digest(header.encode("utf-8"), secret.encode("utf-8"))
+    given = header.strip()
+    if given.lower().startswith("sha256="):
+        given = given[7:]
+    expected = sign_body(secret, body)[7:]
+    return hmac.compare_digest(given.lower().encode("ascii", "replace"), expected.encode("ascii"))
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None when it is larger than ``limit`` bytes."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def webhook_handler(
+    *, config: KakaoConnectorConfig, adapter: ProviderAdapter, tracker: ResultTracker
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    name = config.name
+    header_name = config.signature_header
+
+    def answer(status: int, label: str, message: str) -> web.Response:
+        metrics.WEBHOOKS.labels(name, label).inc()
+        if status >= 400:
+            log.warning("kakao.webhook.rejected", connector=name, status=status, problem=message)
+        return web.json_response({"ok": status < 300, "message": message}, status=status)
+
+    async def handle(request: web.Request) -> web.Response:
+        if tracker.sink is None:
+            return answer(503, "not_ready", "connector not running")
+        header = request.headers.get(header_name)
+        if not header:
+            return answer(401, "unauthorized", f"missing {header_name}")
+        if config.webhook_auth == "token" and not signature_ok(config, header, b""):
+            return answer(401, "unauthorized", "bad signature")
+        body = await _read_limited(request, config.webhook_max_body_bytes)
+        if body is None:
+            return answer(413, "too_large", f"body over {config.webhook_max_body_bytes} bytes")
+        if config.webhook_auth == "hmac" and not signature_ok(config, header, body):
+            return answer(401, "unauthorized", "bad signature")
+        try:
+            reports = adapter.parse_webhook(body)
+        except ProviderProtocolError as exc:
+            return answer(400, "bad_request", str(exc))
+        try:
+            stored = await tracker.deliver(reports, source="webhook")
+        except GatewayError as exc:
+            log.error("kakao.webhook.store_failed", connector=name, error=str(exc))
+            return answer(503, "not_ready", "cannot store the results now")
+        metrics.WEBHOOKS.labels(name, "ok").inc()
+        return web.json_response({"ok": True, "received": len(reports), "stored": stored})
+
+    return handle

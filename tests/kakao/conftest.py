@@ -1,0 +1,165 @@
+"""Helpers for the Kakao connector tests: a fake sink, templates, messages, a harness
+that runs the real connector against the simulator over loopback HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import pytest
+from aiohttp import web
+
+from gateway.connectors.base import InboundMessage, OutboundMessage, Outcome, Receipt, SendResult
+from gateway.kakao import InMemoryTemplateStore, KakaoConnector, KakaoConnectorConfig, Template
+from gateway.kakao.simulator import KakaoSimulator
+
+SENDER = "SENDERKEY0000000000000000000000000000001"
+ORDER_BODY = "#{name}님, 주문 #{order}번이 발송되었습니다.\n배송 조회: #{url}"
+FREE_BODY = "#{text}"
+
+
+def order_body(name: str = "홍길동", order: str = "A-1001", url: str = "https://example.com/t/1") -> str:
+    return f"{name}님, 주문 {order}번이 발송되었습니다.\n배송 조회: {url}"
+
+
+TEMPLATES = [
+    Template(SENDER, "ORDER_SHIPPED", ORDER_BODY, ({"ordering": 1, "type": "WL", "name": "배송 조회"},)),
+    Template(SENDER, "FREE", FREE_BODY),
+    Template(SENDER, "PENDING", "심사 중 #{x}", status="reviewing"),
+]
+
+
+def message(
+    mid: int,
+    *,
+    recipient: str = "+821012345678",
+    body: str | None = None,
+    template: str = "ORDER_SHIPPED",
+    kind: str = "informational",
+    extras: dict[str, Any] | None = None,
+    attempts: int = 1,
+    idempotency_key: str | None = None,
+) -> OutboundMessage:
+    ex: dict[str, Any] = {"template_code": template}
+    ex.update(extras or {})
+    return OutboundMessage(
+        id=mid,
+        channel="alimtalk",
+        sender=SENDER,
+        recipient=recipient,
+        body=order_body(order=f"A-{mid}") if body is None else body,
+        kind=kind,
+        extras=ex,
+        attempts=attempts,
+        idempotency_key=idempotency_key,
+    )
+
+
+@dataclass
+class FakeSink:
+    """Records everything the connector reports; store_receipts can be told to fail."""
+
+    results: list[SendResult] = field(default_factory=list)
+    receipts: list[Receipt] = field(default_factory=list)
+    store_calls: int = 0
+
+    def submit_result(self, result: SendResult) -> None:
+        self.results.append(result)
+
+    async def store_receipts(self, receipts: Sequence[Receipt]) -> None:
+        self.store_calls += 1
+        self.receipts.extend(receipts)
+
+    async def store_inbound(self, messages: Sequence[InboundMessage]) -> None:
+        raise AssertionError("the Kakao connector has no inbound messages")
+
+    def by_outcome(self, outcome: Outcome) -> list[SendResult]:
+        return [r for r in self.results if r.outcome is outcome]
+
+    async def wait_results(self, n: int, timeout: float = 10.0) -> list[SendResult]:
+        with anyio.fail_after(timeout):
+            while len(self.results) < n:
+                await anyio.sleep(0.005)
+        return self.results
+
+    async def wait_receipts(self, n: int, timeout: float = 10.0) -> list[Receipt]:
+        with anyio.fail_after(timeout):
+            while len(self.receipts) < n:
+                await anyio.sleep(0.005)
+        return self.receipts
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def make_config(sim: KakaoSimulator | None = None, **overrides: Any) -> KakaoConnectorConfig:
+    values: dict[str, Any] = {
+        "name": "kakao",
+        "base_url": sim.base_url if sim else "http://127.0.0.1:9",
+        "app_key": sim.app_key if sim else "app",
+        "secret_key": sim.secret_key if sim else "secret",
+        "batch_linger_seconds": 0.01,
+        "retry_backoff_initial_seconds": 0.005,
+        "retry_backoff_max_seconds": 0.02,
+        "request_timeout_seconds": 5.0,
+        "results": "webhook",
+        "webhook_secret": "whsec-test",
+    }
+    values.update(overrides)
+    return KakaoConnectorConfig(**values)
+
+
+@asynccontextmanager
+async def running(connector: KakaoConnector, sink: FakeSink) -> AsyncIterator[KakaoConnector]:
+    """Run the connector in a task group for the duration of the block."""
+    async with anyio.create_task_group() as tg:
+        await tg.start(connector.run, sink)
+        try:
+            yield connector
+        finally:
+            tg.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def serve_routes(connector: KakaoConnector) -> AsyncIterator[str]:
+    """Mount the connector's routes as the daemon does, under /reports/{name}/; yield that URL."""
+    app = web.Application()
+    sub = web.Application()
+    sub.add_routes(connector.http_routes())
+    app.add_subapp(f"/reports/{connector.name}", sub)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/reports/{connector.name}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+def sink() -> FakeSink:
+    return FakeSink()
+
+
+@pytest.fixture
+def store() -> InMemoryTemplateStore:
+    return InMemoryTemplateStore(TEMPLATES)
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[KakaoSimulator]:
+    async with KakaoSimulator(seed=7) as s:
+        yield s
