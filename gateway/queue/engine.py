@@ -160,6 +160,7 @@ class _Pump:
         self.queue: collections.deque[OutboundMessage] = collections.deque()
         self.wake = anyio.Event()
         self.in_flight = 0  # routed to this connector and not yet written back
+        self.closing = False  # draining: take nothing more from the queue
 
 
 class Engine:
@@ -467,7 +468,7 @@ class Engine:
     async def _pump_loop(self, pump: _Pump) -> None:
         connector = pump.connector
         while True:
-            if not pump.queue:
+            if not pump.queue or pump.closing:
                 pump.wake = anyio.Event()
                 await pump.wake.wait()
                 continue
@@ -484,25 +485,37 @@ class Engine:
     # ------------------------------------------------------------------ drain
     async def _drain(self) -> None:
         """Stop claiming (done), return untaken messages, wait for answers, flush."""
-        untaken = []
         for pump in self._pumps.values():
-            while pump.queue:
-                untaken.append(pump.queue.popleft().id)
-        self.writer.release(untaken)
+            pump.closing = True
+        released: set[int] = set()
+
+        def release_untaken() -> None:
+            ids = []
+            for pump in self._pumps.values():
+                while pump.queue:
+                    ids.append(pump.queue.popleft().id)
+            released.update(ids)
+            self.writer.release(ids)
+
+        release_untaken()
         with anyio.move_on_after(self.config.drain_seconds):
             async with anyio.create_task_group() as tg:
                 for connector in self.connectors.values():
                     tg.start_soon(connector.drain)
-            while len(self._in_flight) > len(untaken):
+            # A send blocked on a full window gets ConnectorClosed and its message
+            # comes back to the pump queue: it was never taken, give it back too.
+            release_untaken()
+            while len(self._in_flight) > len([m for m in released if m in self._in_flight]):
                 self._room = anyio.Event()
                 with anyio.move_on_after(0.1):
                     await self._room.wait()
+        release_untaken()
         # Anything still unanswered may have reached the carrier: defer it flagged.
-        leftover = [m for mid, (m, _) in self._in_flight.items() if mid not in set(untaken)]
+        leftover = [m for mid, (m, _) in self._in_flight.items() if mid not in released]
         for message in leftover:
             self.writer.defer(Defer(message.id, 0.0, "shutdown_unanswered", uncount=False, may_be_duplicate=True))
         await self.writer.flush()
-        log.info("engine.drained", released=len(untaken), unanswered=len(leftover))
+        log.info("engine.drained", released=len(released), unanswered=len(leftover))
 
     # ------------------------------------------------------------------ housekeeping
     async def _housekeeping(self) -> None:
