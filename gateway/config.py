@@ -22,6 +22,7 @@ from gateway.configbase import ConfigModel
 from gateway.errors import ConfigError
 from gateway.kakao.config import KakaoConnectorConfig
 from gateway.policy.config import PolicyConfig
+from gateway.ratelimit.config import RateLimitConfig
 from gateway.smpp.config import SmppConnectorConfig
 
 __all__ = [
@@ -144,7 +145,7 @@ class Config(ConfigModel):
     connectors: tuple[ConnectorConfig, ...] = ()
     routing: RoutingConfig = RoutingConfig()
     policy: PolicyConfig = PolicyConfig()
-    ratelimit: dict[str, Any] = {}
+    ratelimit: RateLimitConfig = RateLimitConfig()
 
     @model_validator(mode="after")
     def _check_references(self) -> Config:
@@ -159,6 +160,9 @@ class Config(ConfigModel):
         for channel, name in self.routing.default.items():
             if name not in known:
                 raise ValueError(f"routing.default.{channel}: no connector named {name!r}")
+        for name in self.ratelimit.connectors:
+            if name not in known:
+                raise ValueError(f"ratelimit.connectors.{name}: no connector named {name!r}")
         return self
 
     def connector(self, name: str) -> Any:

@@ -60,7 +60,8 @@ class Daemon:
     ) -> None:
         self.config = config
         self.database_url = database_url
-        self.connectors = connectors if connectors is not None else build_connectors(config)
+        self._given_connectors = connectors
+        self.connectors: dict[str, Connector] = connectors or {}
         self.gate = gate
         self._extra = extra_engine_kwargs or {}
         self.engine: Engine | None = None
@@ -70,6 +71,8 @@ class Daemon:
     async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED, install_signals: bool = True) -> None:
         pool = await connect_with_retry(self.database_url, self.config, attempts=0)
         self.pool = pool
+        if self._given_connectors is None:
+            self.connectors = build_connectors(self.config, pool=pool)
         try:
             async with pool.acquire() as conn:
                 missing = await pending_migrations(conn)
@@ -88,6 +91,8 @@ class Daemon:
                 instance_name=self.config.instance_name,
                 gate=gate,
                 retention_days=self.config.database.retention_days,
+                ratelimit=self.config.ratelimit,
+                tokens=build_tokens(self.config, pool, self.config.instance_name),
                 **self._extra,
             )
             self.engine = engine
@@ -153,3 +158,16 @@ def build_gate(config: Config, pool: asyncpg.Pool) -> PolicyGate:
     from gateway.policy.gate import PolicyDbGate
 
     return PolicyDbGate(config.policy, pool)
+
+
+def build_tokens(config: Config, pool: asyncpg.Pool, instance: str | None) -> Any:
+    """Cluster-wide token grants through PostgreSQL when enabled, else local buckets."""
+    from gateway.ratelimit import ClusterTokens, LocalTokens, PgRateStore
+
+    if not config.ratelimit.cluster.enabled:
+        return LocalTokens()
+    import os
+    import socket
+
+    name = instance or f"{socket.gethostname()}-{os.getpid()}"
+    return ClusterTokens(PgRateStore(pool), instance=name, config=config.ratelimit.cluster)

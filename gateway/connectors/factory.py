@@ -18,9 +18,11 @@ def build_connector(config: Any, **deps: Any) -> Connector:
 
         return SmppConnector(config, **deps.get("smpp", {}))
     if config.type == "kakao":
-        from gateway.kakao.connector import build_kakao_connector
+        from gateway.kakao import InMemoryTemplateStore, KakaoConnector, PostgresTemplateStore
 
-        return build_kakao_connector(config, **deps.get("kakao", {}))
+        pool = deps.get("pool")
+        store = PostgresTemplateStore(pool) if pool is not None else InMemoryTemplateStore(())
+        return KakaoConnector(config, store, **deps.get("kakao", {}))
     raise ConfigError(f"connector {config.name!r}: unknown type {config.type!r}")
 
 

@@ -5,8 +5,9 @@ One engine per daemon process. Its tasks run in one AnyIO task group:
 * the claimer takes batches of queued rows (``FOR UPDATE SKIP LOCKED`` with a
   lease) while there is room in flight, woken by a debounced ``NOTIFY`` or an
   idle poll;
-* a pump per connector hands messages to ``Connector.send`` (which blocks when
-  the connector's window is full) — one stuck connector never blocks another;
+* a rate-limit dispatcher per connector (per-sender lanes, fair across
+  campaigns) hands messages to ``Connector.send`` (which blocks when the
+  connector's window is full) — one stuck connector never blocks another;
 * the connectors report results to the engine's sink, which turns them into
   batched writer operations (submitted, retry with back-off and jitter,
   throttled, failed, expired);
@@ -50,6 +51,7 @@ from gateway.connectors.base import (
 from gateway.errors import ConnectorClosed
 from gateway.queue.queries import q
 from gateway.queue.writer import Defer, Finish, Writer, _is_connection_error
+from gateway.ratelimit import Dispatcher, LocalTokens, RateLimitConfig, TokenSource
 
 log = structlog.get_logger("gateway.engine")
 
@@ -153,14 +155,12 @@ def _row_to_message(row: asyncpg.Record) -> OutboundMessage:
 
 
 class _Pump:
-    """Messages routed to one connector, waiting for ``Connector.send``."""
+    """One connector's way out: its rate-limit dispatcher (per-sender lanes) and counters."""
 
-    def __init__(self, connector: Connector) -> None:
+    def __init__(self, connector: Connector, dispatcher: Dispatcher[OutboundMessage]) -> None:
         self.connector = connector
-        self.queue: collections.deque[OutboundMessage] = collections.deque()
-        self.wake = anyio.Event()
+        self.dispatcher = dispatcher
         self.in_flight = 0  # routed to this connector and not yet written back
-        self.closing = False  # draining: take nothing more from the queue
 
 
 class Engine:
@@ -178,6 +178,8 @@ class Engine:
         rng: random.Random | None = None,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_result: Callable[[OutboundMessage, SendResult], None] | None = None,
+        ratelimit: RateLimitConfig | None = None,
+        tokens: TokenSource | None = None,
     ) -> None:
         self.pool = pool
         self.config = config
@@ -203,7 +205,21 @@ class Engine:
             flush_max_rows=config.flush_max_rows,
             on_written=self._written,
         )
-        self._pumps = {name: _Pump(c) for name, c in self.connectors.items()}
+        self._ratelimit = ratelimit or RateLimitConfig()
+        self._tokens = tokens or LocalTokens()
+        self._pumps = {
+            name: _Pump(
+                c,
+                Dispatcher(
+                    connector=name,
+                    limits=self._ratelimit.for_connector(name),
+                    send=self._sender_for(c),
+                    tokens=self._tokens,
+                    max_waiting=max(self._ratelimit.max_waiting, config.max_in_flight),
+                ),
+            )
+            for name, c in self.connectors.items()
+        }
         self.claimed_total = 0
         self.started_at = time.monotonic()
 
@@ -218,6 +234,11 @@ class Engine:
         if self._on_result is not None:
             self._on_result(message, result)
         connector = pump.connector.name if pump else None
+        if pump is not None:
+            if result.outcome is Outcome.THROTTLED:
+                pump.dispatcher.throttled(message.sender)
+            elif result.outcome is Outcome.SUBMITTED:
+                pump.dispatcher.succeeded(message.sender)
         self._apply_result(message, result, connector)
 
     async def store_receipts(self, receipts: Sequence[Receipt]) -> None:
@@ -338,8 +359,10 @@ class Engine:
                 await tg.start(self._gate.run)
                 for connector in self.connectors.values():
                     await tg.start(connector.run, self)
+                if hasattr(self._tokens, "run"):
+                    await tg.start(self._tokens.run)
                 for pump in self._pumps.values():
-                    tg.start_soon(self._pump_loop, pump)
+                    await tg.start(pump.dispatcher.run)
                 tg.start_soon(self._housekeeping)
                 tg.start_soon(self._listen)
                 task_status.started()
@@ -448,8 +471,10 @@ class Engine:
             self._in_flight[message.id] = (message, pump)
             if pump is not None:
                 pump.in_flight += 1
-                pump.queue.append(message)
-                pump.wake.set()
+                try:
+                    await pump.dispatcher.put(message, pump.connector.cost(message))
+                except ConnectorClosed:  # shutting down: never taken
+                    self.writer.release([message.id])
             else:
                 assert verdict is not None
                 self._apply_verdict(message, verdict)
@@ -465,35 +490,25 @@ class Engine:
         self.writer.finish(Finish(message.id, state, message.channel, verdict.reason, detail=detail))
 
     # ------------------------------------------------------------------ pumps
-    async def _pump_loop(self, pump: _Pump) -> None:
-        connector = pump.connector
-        while True:
-            if not pump.queue or pump.closing:
-                pump.wake = anyio.Event()
-                await pump.wake.wait()
-                continue
-            message = pump.queue.popleft()
+    def _sender_for(self, connector: Connector) -> Callable[[OutboundMessage], Any]:
+        async def send(message: OutboundMessage) -> None:
             try:
                 await connector.send(message)
             except ConnectorClosed:
-                pump.queue.appendleft(message)
-                return
+                raise  # the dispatcher keeps the message for drain_waiting()
             except Exception as exc:  # noqa: BLE001 - a connector bug must not lose the message
                 log.error("engine.send.error", connector=connector.name, message_id=message.id, error=repr(exc))
                 self.submit_result(SendResult(message.id, Outcome.RETRY, reason="connector_error"))
 
+        return send
+
     # ------------------------------------------------------------------ drain
     async def _drain(self) -> None:
         """Stop claiming (done), return untaken messages, wait for answers, flush."""
-        for pump in self._pumps.values():
-            pump.closing = True
         released: set[int] = set()
 
         def release_untaken() -> None:
-            ids = []
-            for pump in self._pumps.values():
-                while pump.queue:
-                    ids.append(pump.queue.popleft().id)
+            ids = [m.id for pump in self._pumps.values() for m in pump.dispatcher.drain_waiting()]
             released.update(ids)
             self.writer.release(ids)
 
@@ -502,8 +517,8 @@ class Engine:
             async with anyio.create_task_group() as tg:
                 for connector in self.connectors.values():
                     tg.start_soon(connector.drain)
-            # A send blocked on a full window gets ConnectorClosed and its message
-            # comes back to the pump queue: it was never taken, give it back too.
+            # A send blocked on a full window gets ConnectorClosed: its message
+            # was never taken, give it back too.
             release_untaken()
             while len(self._in_flight) > len([m for m in released if m in self._in_flight]):
                 self._room = anyio.Event()
