@@ -194,7 +194,7 @@ def cmd_templates(args: argparse.Namespace) -> int:
     url = _database_url(args, config)
 
     async def main() -> int:
-        from gateway.kakao.templates import sync_templates
+        from gateway.kakao import sync_templates
         from gateway.queue.database import connect
 
         conn = await connect(url)

@@ -267,8 +267,13 @@ class Engine:
                 )
             )
         elif outcome is Outcome.FAILED or outcome is Outcome.FALLBACK:
+            wants_fallback = outcome is Outcome.FALLBACK or bool(detail and detail.get("fallback"))
+            has_fallback = isinstance(message.extras.get("fallback"), Mapping)
             reason = result.reason or ("fallback" if outcome is Outcome.FALLBACK else "rejected")
-            self.writer.finish(Finish(message.id, "failed", message.channel, reason, result.code, connector, detail=detail))
+            self.writer.finish(
+                Finish(message.id, "failed", message.channel, reason, result.code, connector, detail=detail,
+                       fallback=wants_fallback and has_fallback)
+            )
         elif outcome is Outcome.THROTTLED:
             delay = result.retry_after if result.retry_after is not None else retry.throttled_seconds
             self._defer_or_expire(message, delay, result.reason or "throttled", result.code, connector, uncount=True)

@@ -58,6 +58,7 @@ class Finish:
     segments: int = 1
     detail: dict[str, Any] | None = None
     carrier_ids: tuple[str, ...] = ()
+    fallback: bool = False  # enqueue the message's SMS/LMS fallback (Alimtalk)
 
 
 @dataclass(slots=True)
@@ -301,6 +302,9 @@ class Writer:
             if batch.finishes:
                 await self._write_finishes(conn, batch.finishes)
                 written_ids.extend(f.id for f in batch.finishes)
+                fallbacks = [f.id for f in batch.finishes if f.fallback]
+                if fallbacks:
+                    await conn.fetchval(q("enqueue_fallbacks"), fallbacks, self._owner)
             if batch.defers:
                 await self._write_defers(conn, batch.defers)
                 written_ids.extend(d.id for d in batch.defers)
@@ -385,6 +389,7 @@ class Writer:
             groups[(r.connector, state, r.code)].append(r)
         unmatched: list[tuple[Receipt, str]] = []
         multipart: set[int] = set()
+        fallbacks: list[int] = []
         for (connector, state, code), items in groups.items():
             ids = [r.carrier_id for r in items]
             detail = items[0].detail if len(items) == 1 else None
@@ -397,6 +402,9 @@ class Writer:
                     q("receipt_messages"), single, min(created), max(created), state, code, self._owner,
                     dict(detail) if detail else None,
                 )
+            if state != "delivered":
+                wants = {r.carrier_id for r in items if r.detail and r.detail.get("fallback")}
+                fallbacks.extend(r["message_id"] for r in applied if r["carrier_id"] in wants)
             seen = {r["carrier_id"] for r in applied}
             missing = [cid for cid in ids if cid not in seen]
             if missing:  # duplicates of stored receipts, or receipts ahead of their submit
@@ -405,6 +413,8 @@ class Writer:
             metrics.RECEIPTS.labels(connector, state).inc(len(items))
         if multipart:
             await conn.fetchval(q("finalize_multipart"), list(multipart), self._owner)
+        if fallbacks:
+            await conn.fetchval(q("enqueue_fallbacks"), fallbacks, self._owner)
         if unmatched:
             self._pending_receipts = True
             await conn.execute(

@@ -329,3 +329,30 @@ SELECT name, host, pid, version, started_at, heartbeat_at, stopped_at,
        extract(epoch FROM now() - heartbeat_at)::float8 AS heartbeat_age_s, stats
 FROM gateway.instances
 ORDER BY name;
+
+-- name: enqueue_fallbacks
+-- Alimtalk messages that failed in a way that asks for their SMS/LMS fallback
+-- get it as a new outbox row (channel sms), linked both ways: the new row's
+-- extras.fallback_of and an event 'fallback' on the original. The idempotency
+-- key 'fallback:<id>' makes a repeated request harmless.
+WITH src AS (
+    SELECT m.id, m.recipient, m.kind, m.priority, m.expires_at, m.campaign_id, m.consent,
+           m.extras -> 'fallback' AS fb
+    FROM gateway.messages m
+    WHERE m.id = ANY($1::bigint[]) AND m.channel = 'alimtalk' AND jsonb_typeof(m.extras -> 'fallback') = 'object'
+), ins AS (
+    INSERT INTO gateway.outbox (channel, sender, recipient, body, kind, priority, expires_at, campaign_id,
+                                consent, extras, idempotency_key)
+    SELECT 'sms', fb ->> 'sender', recipient, fb ->> 'text', kind, priority, expires_at, campaign_id, consent,
+           jsonb_strip_nulls(jsonb_build_object('fallback_of', id, 'fallback_type', coalesce(fb ->> 'type', 'SMS'),
+                                                'title', fb -> 'title')),
+           'fallback:' || id
+    FROM src
+    WHERE coalesce(fb ->> 'text', '') <> '' AND coalesce(fb ->> 'sender', '') <> ''
+      AND (expires_at IS NULL OR expires_at > now())
+    RETURNING id, (extras ->> 'fallback_of')::bigint AS original
+), ev AS (
+    INSERT INTO gateway.events (message_id, state, reason, instance, detail)
+    SELECT original, 'fallback', 'fallback_enqueued', $2, jsonb_build_object('fallback_message_id', id) FROM ins
+)
+SELECT count(*) FROM ins;
