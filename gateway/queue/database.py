@@ -8,6 +8,7 @@ and by the tests when no other server is reachable.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,9 @@ def start_embedded(data_dir: Path) -> str:
             "pip install 'gateway[embedded]' or pass --database-url"
         ) from exc
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR not set
+        server = pgserver.get_server(data_dir, cleanup_mode="stop")
     url = server.get_uri()
     log.info("db.embedded.started", data_dir=str(data_dir))
     return url
