@@ -26,11 +26,20 @@ import asyncio  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import time  # noqa: E402
-import uuid  # noqa: E402
 
 import anyio  # noqa: E402
-import asyncpg  # noqa: E402
 import psutil  # noqa: E402
+
+sys.path.append(str(_HERE))  # for _common; the stdlib `queue` is already imported by now
+
+from _common import (  # noqa: E402
+    DEFAULT_URL,
+    copy_sms,
+    histogram_mean,
+    histogram_quantile,
+    scratch_database,
+    sustained_rate,
+)
 
 from gateway import metrics  # noqa: E402
 from gateway.config import EngineConfig, LoopbackConnectorConfig  # noqa: E402
@@ -38,75 +47,13 @@ from gateway.connectors.loopback import LoopbackConnector  # noqa: E402
 from gateway.logs import configure_logging  # noqa: E402
 from gateway.queue.database import connect, create_pool  # noqa: E402
 from gateway.queue.engine import Engine  # noqa: E402
-from gateway.queue.migrate import migrate  # noqa: E402
-
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def with_database(url: str, name: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    p = urlsplit(url)
-    return urlunsplit((p.scheme, p.netloc, "/" + name, p.query, p.fragment))
-
-
-def histogram_mean(hist) -> float:
-    total = count = 0.0
-    for metric in hist.collect():
-        for s in metric.samples:
-            if s.name.endswith("_sum"):
-                total = s.value
-            elif s.name.endswith("_count"):
-                count = s.value
-    return total / count if count else 0.0
-
-
-def histogram_quantile(hist, q: float) -> float:
-    buckets = []
-    for metric in hist.collect():
-        for s in metric.samples:
-            if s.name.endswith("_bucket"):
-                buckets.append((float(s.labels["le"]), s.value))
-    if not buckets:
-        return 0.0
-    total = buckets[-1][1]
-    for le, cum in buckets:
-        if cum >= q * total:
-            return le
-    return float("inf")
-
-
-async def enqueue(url: str, n: int, instances: int) -> float:
-    conn = await connect(url)
-    try:
-        started = time.perf_counter()
-        chunk = 50_000
-        for start in range(0, n, chunk):
-            rows = [
-                ("sms", f"15880{i % 4}", f"+8210{i:08d}", f"Your code is {i:06d}", "informational", 0, None, None, {})
-                for i in range(start, min(n, start + chunk))
-            ]
-            await conn.copy_records_to_table(
-                "outbox",
-                schema_name="gateway",
-                records=rows,
-                columns=("channel", "sender", "recipient", "body", "kind", "priority", "campaign_id", "consent", "extras"),
-            )
-        return time.perf_counter() - started
-    finally:
-        await conn.close()
 
 
 async def run(args: argparse.Namespace) -> dict:
-    admin = await asyncpg.connect(args.database_url)
-    name = f"gateway_bench_{uuid.uuid4().hex[:8]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = with_database(args.database_url, name)
-    try:
-        conn = await connect(url)
-        await migrate(conn)
-        await conn.close()
-        enqueue_s = await enqueue(url, args.messages, 1)
+    async with scratch_database(args.database_url) as url:
+        started = time.perf_counter()
+        await copy_sms(url, args.messages)
+        enqueue_s = time.perf_counter() - started
         pool = await create_pool(url, min_size=4, max_size=8)
         config = EngineConfig(
             claim_batch=args.claim_batch,
@@ -123,15 +70,13 @@ async def run(args: argparse.Namespace) -> dict:
         started = time.perf_counter()
         peak_rss = 0
         proc = psutil.Process()
-        samples = []
+        samples: list[tuple[float, int]] = []
         async with anyio.create_task_group() as tg:
             await tg.start(engine.run)
             while True:
                 await anyio.sleep(0.25)
                 peak_rss = max(peak_rss, proc.memory_info().rss)
-                done = await check.fetchval(
-                    "SELECT count(*) FROM gateway.messages WHERE state = $1", final_state
-                )
+                done = await check.fetchval("SELECT count(*) FROM gateway.messages WHERE state = $1", final_state)
                 elapsed = time.perf_counter() - started
                 samples.append((elapsed, done))
                 if not args.quiet:
@@ -146,17 +91,13 @@ async def run(args: argparse.Namespace) -> dict:
             print()
         await check.close()
         await pool.close()
-        # Sustained rate: between 10% and 90% completion (excludes ramp-up and tail).
-        lo = next(s for s in samples if s[1] >= 0.1 * args.messages)
-        hi = next(s for s in samples if s[1] >= 0.9 * args.messages)
-        sustained = (hi[1] - lo[1]) / (hi[0] - lo[0]) if hi[0] > lo[0] else args.messages / elapsed
         return {
             "messages": args.messages,
             "receipts": not args.no_receipts,
             "enqueue_copy_msg_per_s": round(args.messages / enqueue_s),
             "elapsed_s": round(elapsed, 2),
             "msg_per_s": round(args.messages / elapsed),
-            "sustained_msg_per_s": round(sustained),
+            "sustained_msg_per_s": round(sustained_rate(samples, args.messages)),
             "claim_mean_ms": round(histogram_mean(metrics.CLAIM_SECONDS) * 1000, 2),
             "claim_p99_ms_le": histogram_quantile(metrics.CLAIM_SECONDS, 0.99) * 1000,
             "claim_batch_mean": round(histogram_mean(metrics.CLAIM_BATCH), 1),
@@ -166,9 +107,6 @@ async def run(args: argparse.Namespace) -> dict:
             "peak_rss_mib": round(peak_rss / 2**20, 1),
             "cpus": os.cpu_count(),
         }
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def main() -> None:
