@@ -52,9 +52,12 @@ async def test_two_engines_never_double_claim(pool: asyncpg.Pool, db_url: str, d
     """Two engines sharing one queue each message exactly once."""
     await copy_messages(db, [{"body": f"m{i}"} for i in range(2000)])
     seen: list[int] = []
-    a = make_engine(pool, db_url, LoopbackConnector(LoopbackConnectorConfig(name="lb", receipts=False)),
+    # Each engine holds at most 200 in flight and answers slowly, so both must take part.
+    cfg = FAST.model_copy(update={"claim_batch": 100, "max_in_flight": 200})
+    slow = LoopbackConnectorConfig(name="lb", receipts=False, delay_ms=5, window=200)
+    a = make_engine(pool, db_url, LoopbackConnector(slow), config=cfg,
                     instance_name="a", on_result=lambda m, r: seen.append(m.id))
-    b = make_engine(pool, db_url, LoopbackConnector(LoopbackConnectorConfig(name="lb", receipts=False)),
+    b = make_engine(pool, db_url, LoopbackConnector(slow), config=cfg,
                     instance_name="b", on_result=lambda m, r: seen.append(m.id))
     async with anyio.create_task_group() as tg:
         await tg.start(a.run)
