@@ -94,3 +94,43 @@ def sustained_rate(samples: list[tuple[float, int]], total: int) -> float:
     lo = next(s for s in samples if s[1] >= 0.1 * total)
     hi = next(s for s in samples if s[1] >= 0.9 * total)
     return (hi[1] - lo[1]) / (hi[0] - lo[0]) if hi[0] > lo[0] else 0.0
+
+
+async def track_until(
+    url: str, state: str, total: int, *, timeout: float, quiet: bool, on_done: Any = None
+) -> tuple[float, list[tuple[float, int]], int]:
+    """Poll the message log until `total` messages are in `state`; show progress.
+
+    Returns (elapsed seconds, samples of (elapsed, count), peak RSS of this process).
+    `on_done` is called right when the count is reached (e.g. to read CPU counters).
+    """
+    import time
+
+    import anyio
+    import psutil
+
+    check = await connect(url)
+    proc = psutil.Process()
+    peak_rss = 0
+    samples: list[tuple[float, int]] = []
+    started = time.perf_counter()
+    try:
+        while True:
+            await anyio.sleep(0.25)
+            peak_rss = max(peak_rss, proc.memory_info().rss)
+            done = await check.fetchval("SELECT count(*) FROM gateway.messages WHERE state = $1", state)
+            elapsed = time.perf_counter() - started
+            samples.append((elapsed, done))
+            if not quiet:
+                print(f"\r  {elapsed:6.1f}s  {done:>8} {state}  {done / elapsed:9.0f} msg/s", end="", flush=True)
+            if done >= total:
+                if on_done is not None:
+                    on_done()
+                break
+            if elapsed > timeout:
+                raise SystemExit(f"timed out with {done} of {total} {state}")
+    finally:
+        await check.close()
+    if not quiet:
+        print()
+    return elapsed, samples, peak_rss

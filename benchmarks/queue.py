@@ -28,7 +28,6 @@ import os  # noqa: E402
 import time  # noqa: E402
 
 import anyio  # noqa: E402
-import psutil  # noqa: E402
 
 sys.path.append(str(_HERE))  # for _common; the stdlib `queue` is already imported by now
 
@@ -39,13 +38,14 @@ from _common import (  # noqa: E402
     histogram_quantile,
     scratch_database,
     sustained_rate,
+    track_until,
 )
 
 from gateway import metrics  # noqa: E402
 from gateway.config import EngineConfig, LoopbackConnectorConfig  # noqa: E402
 from gateway.connectors.loopback import LoopbackConnector  # noqa: E402
 from gateway.logs import configure_logging  # noqa: E402
-from gateway.queue.database import connect, create_pool  # noqa: E402
+from gateway.queue.database import create_pool  # noqa: E402
 from gateway.queue.engine import Engine  # noqa: E402
 
 
@@ -66,30 +66,12 @@ async def run(args: argparse.Namespace) -> dict:
         )
         engine = Engine(pool, connectors={"loop": connector}, config=config, database_url=url)
         final_state = "submitted" if args.no_receipts else "delivered"
-        check = await connect(url)
-        started = time.perf_counter()
-        peak_rss = 0
-        proc = psutil.Process()
-        samples: list[tuple[float, int]] = []
         async with anyio.create_task_group() as tg:
             await tg.start(engine.run)
-            while True:
-                await anyio.sleep(0.25)
-                peak_rss = max(peak_rss, proc.memory_info().rss)
-                done = await check.fetchval("SELECT count(*) FROM gateway.messages WHERE state = $1", final_state)
-                elapsed = time.perf_counter() - started
-                samples.append((elapsed, done))
-                if not args.quiet:
-                    print(f"\r  {elapsed:6.1f}s  {done:>8} {final_state}  {done / elapsed:9.0f} msg/s", end="", flush=True)
-                if done >= args.messages:
-                    break
-                if elapsed > args.timeout:
-                    raise SystemExit(f"timed out with {done} of {args.messages} {final_state}")
-            elapsed = time.perf_counter() - started
+            elapsed, samples, peak_rss = await track_until(
+                url, final_state, args.messages, timeout=args.timeout, quiet=args.quiet
+            )
             engine.stop()
-        if not args.quiet:
-            print()
-        await check.close()
         await pool.close()
         return {
             "messages": args.messages,
