@@ -1,23 +1,122 @@
-"""Typed configuration of one SMPP connector (one carrier account)."""
+"""Typed configuration of one SMPP connector (one carrier account).
+
+Every key has a named default; only ``name`` and ``system_id`` are required.
+The password is a ``SecretStr``: it never shows in ``repr``, logs or errors,
+and validation messages about it never echo the value.
+"""
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from gateway.configbase import ConfigModel
 
+__all__ = ["SmppConnectorConfig"]
+
+Alphabet = Literal["gsm7", "ucs2", "latin1", "euckr"]
+
 
 class SmppConnectorConfig(ConfigModel):
+    # Errors never echo input values: one of them may be the password.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
     type: Literal["smpp"] = "smpp"
     name: str
     channel: Literal["sms"] = "sms"
+
+    # --- the carrier account -------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(2775, ge=1, le=65535)
-    system_id: str
-    password: SecretStr = SecretStr("")
-    system_type: str = ""
-    bind_mode: Literal["transceiver", "transmitter"] = "transceiver"
+    system_id: str = Field(min_length=1, max_length=15)
+    password: SecretStr = SecretStr("")  # at most 8 characters (SMPP 3.4)
+    system_type: str = Field("", max_length=12)
+    address_range: str = Field("", max_length=40)
+    # "transceiver": `binds` transceiver binds; "transmitter_receiver": `binds` pairs of a
+    # transmitter and a receiver; "transmitter": `binds` transmitters (no receipts, no MO).
+    bind_mode: Literal["transceiver", "transmitter_receiver", "transmitter"] = "transceiver"
     binds: int = Field(1, ge=1, le=64)
-    window: int = Field(64, ge=1, le=1024)
+    window: int = Field(64, ge=1, le=1024)  # unanswered submit_sm per bind
+
+    # --- TLS -----------------------------------------------------------------------------
+    tls: bool = False
+    tls_verify: bool = True  # false: accept any certificate (test SMSCs only)
+    tls_ca_file: str | None = None  # PEM bundle to verify the SMSC with instead of the system store
+    tls_server_name: str | None = None  # name to check the certificate against (default: host)
+
+    # --- timing -----------------------------------------------------------------------
+    connect_timeout_seconds: float = Field(10.0, gt=0)
+    response_timeout_seconds: float = Field(10.0, gt=0)  # no answer by then: outcome unknown
+    enquire_link_seconds: float = Field(30.0, gt=0)  # after this long without traffic
+    unbind_timeout_seconds: float = Field(2.0, gt=0)
+    reconnect_initial_seconds: float = Field(1.0, gt=0)
+    reconnect_max_seconds: float = Field(60.0, gt=0)
+    reconnect_jitter: float = Field(0.2, ge=0, le=1)  # the delay is d * uniform(1 - jitter, 1)
+    throttle_pause_ms: float = Field(200.0, ge=0, le=60_000)  # a bind that was throttled sends nothing for this long
+    # Segments of a multipart message that were throttled (or refused transiently) after
+    # others were accepted are resent alone, after this delay, at most this many times.
+    partial_retry_delay_ms: float = Field(500.0, ge=0, le=60_000)
+    partial_retry_attempts: int = Field(3, ge=0, le=20)
+
+    # --- addressing ---------------------------------------------------------------------
+    # None: automatic (source: "+digits" -> 1/1, digits -> 0/1, alphanumeric -> 5/0;
+    # destination: "+digits" -> 1/1, else 0/1). A leading "+" is always stripped.
+    source_ton: int | None = Field(None, ge=0, le=255)
+    source_npi: int | None = Field(None, ge=0, le=255)
+    dest_ton: int | None = Field(None, ge=0, le=255)
+    dest_npi: int | None = Field(None, ge=0, le=255)
+    # Allowed source addresses; a message from any other sender fails with 'unknown_sender'.
+    senders: tuple[str, ...] | None = None
+    service_type: str = Field("", max_length=5)
+    registered_delivery: int = Field(1, ge=0, le=255)  # 1: a receipt for the final outcome
+    # Relative validity sent with each submit_sm, capped by the message's deadline (0: the SMSC's default).
+    validity_period_seconds: int = Field(86_400, ge=0, le=99 * 86_400)
+
+    # --- text -----------------------------------------------------------------------------
+    data_coding: Literal["auto", "gsm7", "ucs2", "latin1", "euckr"] = "auto"
+    allowed_encodings: tuple[Alphabet, ...] = ("gsm7", "ucs2")  # what "auto" may choose from
+    long_message: Literal["udh", "sar", "payload"] = "udh"
+    udh_ref_bits: Literal[8, 16] = 8
+    gsm7_packed: bool = False  # pack GSM 7-bit text (some carriers want it; most want unpacked)
+    max_segments: int = Field(10, ge=1, le=255)
+
+    # --- receipts and MO ------------------------------------------------------------
+    id_format: Literal["as_is", "hex_to_dec", "dec_to_hex"] = "as_is"
+    receipt_timezone: str = "UTC"  # the zone the SMSC writes "done date" in
+    receipt_batch_max_wait_ms: float = Field(5.0, ge=0, le=10_000)
+    receipt_batch_max: int = Field(500, ge=1, le=10_000)
+    receipt_store_concurrency: int = Field(4, ge=1, le=64)  # batches per bind being stored at once
+    mo_reassembly_timeout_seconds: float = Field(30.0, gt=0)
+
+    @field_validator("password")
+    @classmethod
+    def _password_length(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) > 8:
+            raise ValueError("must be at most 8 characters (SMPP 3.4); the value is not shown")
+        return value
+
+    @field_validator("receipt_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("allowed_encodings")
+    @classmethod
+    def _some_alphabet(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("name at least one alphabet")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SmppConnectorConfig:
+        if self.reconnect_max_seconds < self.reconnect_initial_seconds:
+            raise ValueError("reconnect_max_seconds must not be below reconnect_initial_seconds")
+        if self.tls_ca_file is not None and not self.tls:
+            raise ValueError("tls_ca_file is set but tls is false")
+        return self

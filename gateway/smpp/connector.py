@@ -1,0 +1,402 @@
+"""The SMPP connector: one carrier account, N binds, segments in, results / receipts / MO out.
+
+``SmppConnector`` is what the queue engine sees (``gateway.connectors.base``).
+
+Sending: ``send`` cuts the message into segments (``outbound.Preparer``;
+``cost`` counts them and caches the cut for ``send``), refuses what cannot go
+(FAILED ``unknown_sender`` / ``unencodable`` / ``too_long`` /
+``deadline_passed``, reported at once), then picks the bound, unpaused bind
+with the most free window (round-robin among equals) and queues every segment
+there, in order. With no room anywhere it waits: that is the engine's
+backpressure. A cancelled ``send`` has taken nothing.
+
+Results: every segment's answer lands in its ``jobs.Job``; when the last one
+is in, the job's verdict goes to ``sink.submit_result`` exactly once (see
+``jobs`` for the rules). ESME_RTHROTTLED / ESME_RMSGQFUL also pause the bind
+for ``throttle_pause_ms`` and call ``throttle_listener(sender)`` (the rate
+limiter's hook). A multipart message whose later segments were throttled
+after earlier ones were accepted has just the missing segments resent, after
+``partial_retry_delay_ms``, at most ``partial_retry_attempts`` times.
+
+Deliveries (``deliveries``, called by each bind with a batch): receipts become
+``Receipt``s and MO messages ``InboundMessage``s; each kind is stored with one
+``await sink.store_*`` and only then acknowledged with status 0. If storing
+raises, they are answered ESME_RX_T_APPN (0x64), so the SMSC sends them again
+later; nothing is acknowledged before it is stored. A receipt that cannot be
+read (no id or no state) is acknowledged with status 0 and dropped - resending
+it would not make it readable - after logging ``smpp.receipt.unparseable``
+(no text) and counting ``gateway_smpp_receipts_unparseable_total``. It is not
+stored as an MO message: its text could then trigger opt-out keywords.
+
+Shutdown: ``drain`` refuses new and waiting ``send`` calls (``ConnectorClosed``),
+settles partial retries at once, waits for every outstanding answer (the caller
+bounds that wait), then unbinds every bind (shielded, at most
+``unbind_timeout_seconds``) and stops reconnecting.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import anyio
+import structlog
+from anyio.abc import TaskStatus
+
+from gateway.connectors.base import Connector, OutboundMessage, Outcome, ResultSink, SendResult
+from gateway.errors import ConfigError, ConnectorClosed, ConnectorError
+from gateway.smpp import metrics
+from gateway.smpp.bind import Bind, Connect, Delivery, Role
+from gateway.smpp.concat import Segment
+from gateway.smpp.config import SmppConnectorConfig
+from gateway.smpp.inbound import MoAssembler, ReceiptReader, is_receipt
+from gateway.smpp.jobs import Job
+from gateway.smpp.outbound import Preparer
+from gateway.smpp.pdu import GenericNack, Pdu
+from gateway.smpp.receipts import IdFormat, IdSide, ReceiptParseError, normalise_message_id
+from gateway.smpp.status import ESME_RX_T_APPN, StatusClass, classify, status_name
+from gateway.smpp.transport import TransportError, make_ssl_context, open_connection
+
+__all__ = ["SmppConnector"]
+
+log = structlog.get_logger("gateway.smpp")
+
+_PREPARED_CACHE = 16_384  # segment cuts kept between cost() (at claim time) and send()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class SmppConnector(Connector):
+    """An SMPP 3.4 carrier account (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: SmppConnectorConfig,
+        *,
+        throttle_listener: Callable[[str], None] | None = None,
+        success_listener: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wallclock: Callable[[], datetime] = _utcnow,
+        rng: random.Random | None = None,
+        connect: Connect = open_connection,
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        self.channel = config.channel
+        self._throttle_listener = throttle_listener
+        self._success_listener = success_listener
+        self._clock = clock
+        self._wallclock = wallclock
+        self._preparer = Preparer(config)
+        self._prepared: dict[int, tuple[OutboundMessage, list[Segment] | SendResult]] = {}
+        self._id_format = IdFormat(config.id_format)
+        self._receipts = ReceiptReader(config.name, id_format=config.id_format, timezone=config.receipt_timezone)
+        self._mo = MoAssembler(
+            config.name, max_age=config.mo_reassembly_timeout_seconds, gsm7_packed=config.gsm7_packed
+        )
+        try:
+            ssl_context = make_ssl_context(verify=config.tls_verify, ca_file=config.tls_ca_file) if config.tls else None
+        except TransportError as exc:
+            raise ConfigError(f"connector {config.name!r}: tls_ca_file: {exc}") from exc
+        rng = rng or random.Random()
+        roles: list[Role]
+        if config.bind_mode == "transceiver":
+            roles = ["trx"] * config.binds
+        elif config.bind_mode == "transmitter":
+            roles = ["tx"] * config.binds
+        else:
+            roles = ["tx"] * config.binds + ["rx"] * config.binds
+        self.binds = [
+            Bind(config, self, index=i, role=role, clock=clock, rng=rng, ssl_context=ssl_context, connect=connect)
+            for i, role in enumerate(roles)
+        ]
+        self._senders = [b for b in self.binds if b.role != "rx"]
+        self._rr = 0
+        self._sink: ResultSink | None = None
+        self._closing = False
+        self._open_jobs = 0
+        self._settled = anyio.Event()  # set when open jobs reach 0 while draining
+        self._space = anyio.Event()
+        self._waiters = 0
+        self._retries: deque[tuple[float, Job]] = deque()
+        self._retry_kick = anyio.Event()
+        self._log = log.bind(connector=config.name)
+        name = config.name
+        self._m_submits = {r: metrics.SUBMITS.labels(name, r) for r in metrics.SUBMIT_RESULTS}
+        self._m_seconds = metrics.SUBMIT_SECONDS.labels(name)
+        self._m_receipts = metrics.RECEIPTS.labels(name)
+        self._m_unparseable = metrics.RECEIPTS_UNPARSEABLE.labels(name)
+        self._m_inbound = metrics.INBOUND.labels(name)
+        metrics.BINDS_BOUND.labels(name).set(0)
+
+    def __repr__(self) -> str:
+        return f"SmppConnector(name={self.name!r}, host={self.config.host!r}, port={self.config.port}, binds={len(self.binds)})"
+
+    # -- Connector API ------------------------------------------------------------------
+
+    async def run(self, sink: ResultSink, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Keep every bind up (reconnecting with backoff) until cancelled; ready at once (``send`` waits)."""
+        self._sink = sink
+        async with anyio.create_task_group() as tg:
+            for bind in self.binds:
+                tg.start_soon(bind.run)
+            tg.start_soon(self._retry_loop)
+            if len(self._senders) < len(self.binds) or self.binds[0].role == "trx":
+                tg.start_soon(self._mo_expiry_loop)
+            task_status.started()
+
+    def cost(self, message: OutboundMessage) -> int:
+        """The number of segments ``message`` goes out in (what rate limits charge); 1 if it is refused."""
+        cut = self._cut(message)
+        return len(cut) if isinstance(cut, list) else 1
+
+    def is_ready(self) -> bool:
+        return not self._closing and any(b.is_bound for b in self._senders)
+
+    async def send(self, message: OutboundMessage) -> None:
+        """Take ``message`` onto a bind, waiting while every bind is down or full; the result comes later."""
+        if self._closing:
+            raise ConnectorClosed(f"connector {self.name} is draining")
+        sink = self._sink
+        if sink is None:
+            raise ConnectorError(f"connector {self.name} is not running")
+        entry = self._prepared.pop(message.id, None)
+        cut = entry[1] if entry is not None and entry[0] is message else self._preparer.segment(message)
+        if isinstance(cut, SendResult):
+            sink.submit_result(cut)
+            return
+        bind = self._pick()
+        while bind is None:
+            self._waiters += 1
+            try:
+                await self._space.wait()
+            finally:
+                self._waiters -= 1
+            if self._closing:
+                raise ConnectorClosed(f"connector {self.name} is draining")
+            bind = self._pick()
+        pdus = self._preparer.build(message, cut, self._wallclock())
+        if isinstance(pdus, SendResult):
+            sink.submit_result(pdus)
+            return
+        job = Job(message, pdus, self._clock())
+        self._open_jobs += 1
+        bind.enqueue([((job, i), pdu) for i, pdu in enumerate(pdus)])
+
+    async def drain(self) -> None:
+        """Stop taking messages, wait for outstanding answers, then unbind everything."""
+        self._closing = True
+        self._wake_senders()
+        self._retry_kick.set()
+        try:
+            while self._open_jobs > 0:
+                self._settled = anyio.Event()
+                await self._settled.wait()
+        finally:
+            with anyio.CancelScope(shield=True):
+                async with anyio.create_task_group() as tg:
+                    for bind in self.binds:
+                        tg.start_soon(bind.stop)
+            self._log.info("smpp.connector.drained", unanswered=self._open_jobs)
+
+    # -- sending internals ---------------------------------------------------------------
+
+    def _cut(self, message: OutboundMessage) -> list[Segment] | SendResult:
+        entry = self._prepared.get(message.id)
+        if entry is not None and entry[0] is message:
+            return entry[1]
+        cut = self._preparer.segment(message)
+        if len(self._prepared) >= _PREPARED_CACHE:
+            del self._prepared[next(iter(self._prepared))]
+        self._prepared[message.id] = (message, cut)
+        return cut
+
+    def _pick(self) -> Bind | None:
+        """The submitting bind with the most room now, rotating among equals; None if none has any."""
+        binds = self._senders
+        n = len(binds)
+        now = self._clock()
+        start = self._rr
+        self._rr = (start + 1) % n
+        best = None
+        most = 0
+        for k in range(n):
+            bind = binds[(start + k) % n]
+            room = bind.capacity(now)
+            if room > most:
+                best, most = bind, room
+        return best
+
+    def _wake_senders(self) -> None:
+        event = self._space
+        self._space = anyio.Event()
+        event.set()
+
+    # -- BindHandler: answers ------------------------------------------------------------
+
+    def space_changed(self) -> None:
+        if self._waiters:
+            self._wake_senders()
+
+    def submit_answered(self, bind: Bind, context: Any, response: Pdu, elapsed: float) -> None:
+        job, index = context
+        status = response.command_status
+        self._m_seconds.observe(elapsed)
+        if type(response) is GenericNack:
+            self._m_submits["generic_nack"].inc()
+            job.soft(Outcome.RETRY, status, "generic_nack")
+        elif status == 0:
+            self._m_submits["accepted"].inc()
+            try:
+                carrier_id = normalise_message_id(response.message_id, self._id_format, side=IdSide.SUBMIT_RESP)  # type: ignore[attr-defined]
+            except ReceiptParseError:
+                carrier_id = ""  # accepted without an id: no receipt will ever match it
+            job.accepted(index, carrier_id)
+        else:
+            kind = classify(status)
+            if kind is StatusClass.THROTTLED:
+                self._m_submits["throttled"].inc()
+                job.soft(Outcome.THROTTLED, status, status_name(status))
+                self._throttled(bind, job.message.sender)
+            elif kind is StatusClass.PERMANENT:
+                self._m_submits["permanent"].inc()
+                job.refused(index, status)
+            else:  # TRANSIENT, and codes outside the table
+                self._m_submits["transient"].inc()
+                job.soft(Outcome.RETRY, status, status_name(status))
+        if job.waiting == 0:
+            self._settle(job)
+
+    def submit_lost(self, bind: Bind, context: Any, why: str) -> None:
+        job, _ = context
+        self._m_submits[why].inc()
+        job.lost(why)
+        if job.waiting == 0:
+            self._settle(job)
+
+    def submit_unsent(self, bind: Bind, context: Any) -> None:
+        job, _ = context
+        job.soft(Outcome.RETRY, None, "bind_lost")
+        if job.waiting == 0:
+            self._settle(job)
+
+    def _throttled(self, bind: Bind, sender: str) -> None:
+        bind.pause(self.config.throttle_pause_ms / 1000)
+        if self._throttle_listener is not None:
+            try:
+                self._throttle_listener(sender)
+            except Exception as exc:  # noqa: BLE001 - a listener bug must not break the read path
+                self._log.error("smpp.throttle_listener.failed", error=repr(exc))
+
+    def _settle(self, job: Job) -> None:
+        allowed = not self._closing and job.rounds <= self.config.partial_retry_attempts
+        result = job.verdict(retry_allowed=allowed)
+        if result is None:
+            self._retries.append((self._clock() + self.config.partial_retry_delay_ms / 1000, job))
+            self._retry_kick.set()
+            return
+        self._report(job, result)
+
+    def _report(self, job: Job, result: SendResult) -> None:
+        self._open_jobs -= 1
+        if self._closing and self._open_jobs <= 0:
+            self._settled.set()
+        self._sink.submit_result(result)  # type: ignore[union-attr]
+        if result.outcome is Outcome.SUBMITTED and self._success_listener is not None:
+            try:
+                self._success_listener(job.message.sender)
+            except Exception as exc:  # noqa: BLE001
+                self._log.error("smpp.success_listener.failed", error=repr(exc))
+
+    async def _retry_loop(self) -> None:
+        """Resend the missing segments of partially accepted messages, after their delay."""
+        while True:
+            if not self._retries:
+                self._retry_kick = anyio.Event()
+                await self._retry_kick.wait()
+                continue
+            if self._closing:
+                while self._retries:
+                    _, job = self._retries.popleft()
+                    self._report(job, job.verdict(retry_allowed=False))  # type: ignore[arg-type]
+                continue
+            due, job = self._retries[0]
+            wait = due - self._clock()
+            bind = self._pick() if wait <= 0 else None
+            if bind is None:
+                self._retry_kick = anyio.Event()
+                with anyio.move_on_after(max(wait, 0.05)):
+                    await self._retry_kick.wait()
+                continue
+            self._retries.popleft()
+            missing = job.missing()
+            job.next_round(missing)
+            bind.enqueue([((job, i), job.pdus[i]) for i in missing])
+
+    # -- BindHandler: deliveries --------------------------------------------------------
+
+    async def deliveries(self, bind: Bind, batch: list[Delivery]) -> None:
+        """Store a batch's receipts and MO messages, then acknowledge each (0, or 0x64 if storing failed)."""
+        receipts, receipt_acks = [], []
+        inbound, inbound_acks = [], []
+        now, wall = self._clock(), self._wallclock()
+        for delivery in batch:
+            pdu = delivery.pdu
+            if is_receipt(pdu):
+                try:
+                    receipts.append(self._receipts.read(pdu))
+                except ReceiptParseError:
+                    self._m_unparseable.inc()
+                    self._log.warning("smpp.receipt.unparseable", bind=bind.label, esm_class=pdu.esm_class)
+                    delivery.ack(0)
+                    continue
+                receipt_acks.append(delivery)
+            else:
+                done = self._mo.add(pdu, delivery, now=now, received_at=wall)
+                if done is not None:
+                    inbound.append(done[0])
+                    inbound_acks.extend(done[1])
+        if receipts:
+            status = await self._store("receipts", receipts)
+            if status == 0:
+                self._m_receipts.inc(len(receipts))
+            for delivery in receipt_acks:
+                delivery.ack(status)
+        if inbound:
+            await self._store_inbound(inbound, inbound_acks)
+
+    async def _store(self, kind: str, items: list[Any]) -> int:
+        sink = self._sink
+        assert sink is not None
+        try:
+            if kind == "receipts":
+                await sink.store_receipts(items)
+            else:
+                await sink.store_inbound(items)
+        except Exception as exc:  # noqa: BLE001 - the SMSC resends what we refuse
+            metrics.DELIVER_STORE_FAILURES.labels(self.name, kind).inc()
+            self._log.warning("smpp.deliveries.store_failed", kind=kind, count=len(items), error=type(exc).__name__)
+            return ESME_RX_T_APPN
+        return 0
+
+    async def _store_inbound(self, messages: list[Any], acks: list[Delivery]) -> None:
+        status = await self._store("inbound", messages)
+        if status == 0:
+            self._m_inbound.inc(len(messages))
+        for delivery in acks:
+            delivery.ack(status)
+
+    async def _mo_expiry_loop(self) -> None:
+        """Store what arrived of long MO messages whose remaining parts never came."""
+        while True:
+            await anyio.sleep(min(1.0, self.config.mo_reassembly_timeout_seconds / 2))
+            expired = self._mo.expire(self._clock(), self._wallclock())
+            if expired:
+                self._log.warning("smpp.mo.partial", count=len(expired))
+                await self._store_inbound([m for m, _ in expired], [t for _, ts in expired for t in ts])

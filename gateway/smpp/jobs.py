@@ -1,0 +1,116 @@
+"""One message's segments in flight, and the single result they add up to (sans-I/O).
+
+A ``Job`` is created when ``send`` takes a message: its submit_sm PDUs, one per
+segment, go out on one bind in order. Every segment's fate is recorded as it
+arrives (accepted with a carrier id, refused with a command_status, no answer,
+never sent). When the last segment of the current round is answered,
+``verdict`` gives the message's ``SendResult``, by precedence:
+
+1. a segment refused permanently -> FAILED, ``code`` the carrier's status as hex
+   text, ``reason`` its name, ``detail`` the accepted segments' carrier ids;
+2. a segment without an answer (timeout, lost bind) -> UNKNOWN, flagged
+   ``may_be_duplicate``;
+3. every segment accepted -> SUBMITTED with every carrier id, in segment order;
+4. otherwise some segments were throttled, refused transiently, nacked or not
+   sent. If none was accepted, nothing reached the carrier: THROTTLED (any
+   throttle) or RETRY, and the engine requeues the whole message. If some were
+   accepted, ``verdict`` returns None while a retry is allowed, and the caller
+   resends just ``missing()`` (so accepted parts are not duplicated); once
+   retries are spent it gives THROTTLED / RETRY with the accepted ids in
+   ``detail`` (``partial``: a retry of the whole message repeats those parts).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.connectors.base import OutboundMessage, Outcome, SendResult
+from gateway.smpp.pdu import SubmitSm
+from gateway.smpp.status import status_name
+
+__all__ = ["Job", "hex_status"]
+
+
+def hex_status(status: int) -> str:
+    """A command_status as the carrier code text the engine stores: ``0x0000000b``."""
+    return f"0x{status & 0xFFFFFFFF:08x}"
+
+
+class Job:
+    """The segments of one message and what became of each (see the module docstring)."""
+
+    __slots__ = ("message", "pdus", "ids", "waiting", "rounds", "started", "_fail", "_unknown", "_soft")
+
+    def __init__(self, message: OutboundMessage, pdus: tuple[SubmitSm, ...], started: float) -> None:
+        self.message = message
+        self.pdus = pdus
+        self.ids: list[str | None] = [None] * len(pdus)  # the carrier id of each accepted segment
+        self.waiting = len(pdus)  # segments of this round not answered yet
+        self.rounds = 1
+        self.started = started
+        self._fail: tuple[int, int] | None = None  # (segment index, status) of the first permanent refusal
+        self._unknown: str | None = None  # why a segment got no answer
+        self._soft: tuple[Outcome, int | None, str] | None = None  # the strongest soft refusal of this round
+
+    def accepted(self, index: int, carrier_id: str) -> None:
+        self.ids[index] = carrier_id
+        self.waiting -= 1
+
+    def refused(self, index: int, status: int) -> None:
+        """A permanent refusal of segment ``index``."""
+        if self._fail is None:
+            self._fail = (index, status)
+        self.waiting -= 1
+
+    def soft(self, outcome: Outcome, status: int | None, reason: str) -> None:
+        """A segment was throttled (``Outcome.THROTTLED``) or may go later (``Outcome.RETRY``)."""
+        if self._soft is None or (outcome is Outcome.THROTTLED and self._soft[0] is not Outcome.THROTTLED):
+            self._soft = (outcome, status, reason)
+        self.waiting -= 1
+
+    def lost(self, why: str) -> None:
+        """A segment was sent and never answered (``timeout``, ``connection_lost``)."""
+        if self._unknown is None:
+            self._unknown = why
+        self.waiting -= 1
+
+    def missing(self) -> list[int]:
+        """The segments not accepted yet, in order."""
+        return [i for i, cid in enumerate(self.ids) if cid is None]
+
+    def next_round(self, indices: list[int]) -> None:
+        """Start resending ``indices`` (the partial retry)."""
+        self.rounds += 1
+        self.waiting = len(indices)
+        self._soft = None
+
+    def _accepted_ids(self) -> list[str]:
+        return [cid for cid in self.ids if cid is not None]
+
+    def verdict(self, *, retry_allowed: bool) -> SendResult | None:
+        """The message's result once ``waiting`` is 0; None asks for a retry of ``missing()``."""
+        message_id = self.message.id
+        n = len(self.pdus)
+        detail: dict[str, Any] | None
+        if self._fail is not None:
+            index, status = self._fail
+            detail = {"segment": index + 1, "segments": n} if n > 1 else None
+            if detail is not None and self._accepted_ids():
+                detail["accepted_carrier_ids"] = self._accepted_ids()
+            return SendResult(
+                message_id, Outcome.FAILED, code=hex_status(status), reason=status_name(status), segments=n, detail=detail
+            )
+        if self._unknown is not None:
+            detail = {"may_be_duplicate": True}
+            if n > 1 and self._accepted_ids():
+                detail["accepted_carrier_ids"] = self._accepted_ids()
+            return SendResult(message_id, Outcome.UNKNOWN, reason=self._unknown, segments=n, detail=detail)
+        accepted = self._accepted_ids()
+        if len(accepted) == n:
+            return SendResult(message_id, Outcome.SUBMITTED, carrier_ids=tuple(accepted), segments=n)
+        if accepted and retry_allowed:
+            return None
+        outcome, status, reason = self._soft or (Outcome.RETRY, None, "not_sent")
+        code = hex_status(status) if status is not None else None
+        detail = {"partial": True, "accepted_carrier_ids": accepted, "segments": n} if accepted else None
+        return SendResult(message_id, outcome, code=code, reason=reason, segments=n, detail=detail)

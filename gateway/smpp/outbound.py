@@ -1,0 +1,206 @@
+"""From an ``OutboundMessage`` to the submit_sm PDUs that carry it (sans-I/O).
+
+``prepare`` applies one connector's rules to one message: the sender
+allow-list, the alphabet policy, the long-message method and segment limit,
+addressing (TON/NPI), registered_delivery and the validity period, which never
+reaches past the message's deadline. It returns either the PDUs, in segment
+order, or the ``SendResult`` that refuses the message (FAILED with reason
+``unknown_sender``, ``unencodable``, ``too_long``, ``deadline_passed`` or
+``invalid_pdu``). A refusal's detail never holds the text or the addresses.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from gateway.connectors.base import OutboundMessage, Outcome, SendResult
+from gateway.smpp.concat import ConcatMethod, MessageTooLongError, Segment, build_segments
+from gateway.smpp.config import SmppConnectorConfig
+from gateway.smpp.errors import LocalProtocolError
+from gateway.smpp.pdu import SubmitSm, format_relative_time
+from gateway.smpp.status import status_name
+from gateway.smpp.text import Encoding, EncodingPolicy, TextEncodingError, is_gsm7
+from gateway.smpp.text import encode as encode_text
+from gateway.smpp.tlv import EMPTY_TLVS as _NO_TLVS
+from gateway.smpp.tlv import Tlvs
+
+__all__ = ["Preparer", "source_ton_npi", "dest_ton_npi"]
+
+_MAX_RELATIVE = 99 * 86_400
+
+
+def _gsm_basic_tables() -> tuple[bytes, bytes]:
+    """Latin-1 -> GSM basic-table translation, and the Latin-1 octets that have a basic-table septet."""
+    table = bytearray(range(256))
+    basic = bytearray()
+    for code in range(256):
+        try:
+            septets = encode_text(chr(code), Encoding.GSM7)
+        except TextEncodingError:
+            continue
+        if len(septets) == 1:
+            table[code] = septets[0]
+            basic.append(code)
+    return bytes(table), bytes(basic)
+
+
+_LATIN1_TO_GSM, _GSM_BASIC_LATIN1 = _gsm_basic_tables()
+_POSITION = re.compile(r"at position (\d+) cannot be encoded in (\w+)")
+
+
+def source_ton_npi(sender: str) -> tuple[str, int, int]:
+    """The address to send and its automatic TON/NPI: ``+digits`` international, digits unknown/ISDN,
+    anything else alphanumeric (5/0)."""
+    if sender.startswith("+") and sender[1:].isdigit():
+        return sender[1:], 1, 1
+    if sender.isdigit():
+        return sender, 0, 1
+    return sender, 5, 0
+
+
+def dest_ton_npi(recipient: str) -> tuple[str, int, int]:
+    """The destination to send and its automatic TON/NPI: ``+digits`` international, else unknown/ISDN."""
+    if recipient.startswith("+") and recipient[1:].isdigit():
+        return recipient[1:], 1, 1
+    return recipient, 0, 1
+
+
+def _refuse(message: OutboundMessage, reason: str, *, code: str | None = None, detail: dict | None = None) -> SendResult:
+    return SendResult(message.id, Outcome.FAILED, code=code, reason=reason, detail=detail)
+
+
+class Preparer:
+    """One connector's message-to-PDU rules; ``reference`` is the concatenation counter it owns."""
+
+    def __init__(self, config: SmppConnectorConfig, *, reference: int = 0) -> None:
+        self.config = cfg = config
+        self.reference = reference
+        self._method = ConcatMethod(cfg.long_message)
+        self._policy = EncodingPolicy(cfg.data_coding)
+        self._allowed = tuple(Encoding(a) for a in cfg.allowed_encodings)
+        self._senders = frozenset(cfg.senders) if cfg.senders is not None else None
+        auto = self._policy is EncodingPolicy.AUTO
+        self._fast_gsm = not cfg.gsm7_packed and (
+            self._policy is EncodingPolicy.GSM7 or (auto and Encoding.GSM7 in self._allowed)
+        )
+        self._fast_ucs2 = self._policy is EncodingPolicy.UCS2 or (auto and Encoding.UCS2 in self._allowed)
+        self._gsm_allowed = auto and Encoding.GSM7 in self._allowed
+        seconds = cfg.validity_period_seconds
+        self._default_validity = format_relative_time(seconds) if seconds else ""
+        # An 8-bit UDH reference wraps at 256; SAR and 16-bit UDH at 65536.
+        self._ref_mod = 256 if self._method is ConcatMethod.UDH and cfg.udh_ref_bits == 8 else 65536
+
+    def segment(self, message: OutboundMessage) -> list[Segment] | SendResult:
+        """Cut ``message`` into segments (what ``cost`` counts), or the FAILED result that refuses it."""
+        cfg = self.config
+        if self._senders is not None and message.sender not in self._senders:
+            return _refuse(message, "unknown_sender")
+        single = self._single(message.body)
+        if single is not None:
+            return [single]
+        self.reference = (self.reference + 1) % self._ref_mod
+        try:
+            return build_segments(
+                message.body,
+                reference=self.reference,
+                method=self._method,
+                policy=self._policy,
+                allowed=self._allowed,
+                ref_bits=cfg.udh_ref_bits,
+                gsm7_packed=cfg.gsm7_packed,
+                max_segments=cfg.max_segments,
+            )
+        except TextEncodingError as exc:
+            positions = {enc: int(pos) for pos, enc in _POSITION.findall(str(exc))}
+            return _refuse(message, "unencodable", detail={"positions": positions, "policy": cfg.data_coding})
+        except MessageTooLongError:
+            return _refuse(message, "too_long", detail={"max_segments": cfg.max_segments})
+
+    def _single(self, body: str) -> Segment | None:
+        """The common case without walking the text character by character: it fits one SMS,
+        in GSM 7-bit (basic table, unpacked) or else UCS-2. What ``build_segments`` would
+        give (pinned by a property test); None when the general path must decide."""
+        if self._fast_gsm and len(body) <= 160:
+            try:
+                raw = body.encode("latin-1")
+            except UnicodeEncodeError:
+                raw = None
+            if raw is not None and not raw.translate(None, _GSM_BASIC_LATIN1):
+                return Segment(raw.translate(_LATIN1_TO_GSM), 0, 0x00, None, None, 1, 1)
+        if self._fast_ucs2 and len(body) <= 140 and (not self._gsm_allowed or not is_gsm7(body)):
+            try:
+                raw = body.encode("utf-16-be")
+            except UnicodeEncodeError:
+                return None
+            if len(raw) <= 140:
+                return Segment(raw, 0, 0x08, None, None, 1, 1)
+        return None
+
+    def build(self, message: OutboundMessage, segments: list[Segment], now: datetime) -> tuple[SubmitSm, ...] | SendResult:
+        """The submit_sm PDUs for ``segments`` in order, or the FAILED result that refuses the message.
+
+        ``now`` is the wall clock (aware): the validity period is computed here, at
+        send time, so it never reaches past the message's deadline.
+        """
+        cfg = self.config
+        validity = self._validity(message, now)
+        if validity is None:
+            return _refuse(message, "deadline_passed")
+        source, ston, snpi = source_ton_npi(message.sender)
+        dest, dton, dnpi = dest_ton_npi(message.recipient)
+        if cfg.source_ton is not None:
+            ston = cfg.source_ton
+        if cfg.source_npi is not None:
+            snpi = cfg.source_npi
+        if cfg.dest_ton is not None:
+            dton = cfg.dest_ton
+        if cfg.dest_npi is not None:
+            dnpi = cfg.dest_npi
+        pdus = []
+        try:
+            for seg in segments:
+                tlvs = _NO_TLVS
+                if seg.sar is not None:
+                    ref, total, seq = seg.sar
+                    tlvs = Tlvs(sar_msg_ref_num=ref, sar_total_segments=total, sar_segment_seqnum=seq)
+                elif seg.message_payload is not None:
+                    tlvs = Tlvs(message_payload=seg.message_payload)
+                pdus.append(
+                    SubmitSm(
+                        service_type=cfg.service_type,
+                        source_addr_ton=ston,
+                        source_addr_npi=snpi,
+                        source_addr=source,
+                        dest_addr_ton=dton,
+                        dest_addr_npi=dnpi,
+                        destination_addr=dest,
+                        esm_class=seg.esm_class_flags,
+                        validity_period=validity,
+                        registered_delivery=cfg.registered_delivery,
+                        data_coding=seg.data_coding,
+                        short_message=seg.short_message,
+                        tlvs=tlvs,
+                    )
+                )
+        except LocalProtocolError as exc:
+            code = f"0x{exc.error_status:08x}"
+            return _refuse(message, "invalid_pdu", code=code, detail={"status": status_name(exc.error_status)})
+        return tuple(pdus)
+
+    def prepare(self, message: OutboundMessage, now: datetime) -> tuple[SubmitSm, ...] | SendResult:
+        """``segment`` then ``build``."""
+        segments = self.segment(message)
+        if isinstance(segments, SendResult):
+            return segments
+        return self.build(message, segments, now)
+
+    def _validity(self, message: OutboundMessage, now: datetime) -> str | None:
+        """The relative validity_period ("" for the SMSC default), or None if the deadline has passed."""
+        if message.deadline is None:
+            return self._default_validity
+        remaining = int((message.deadline - now).total_seconds())  # floor: never past the deadline
+        if remaining < 1:
+            return None
+        seconds = self.config.validity_period_seconds
+        return format_relative_time(min(seconds, remaining) if seconds else min(remaining, _MAX_RELATIVE))
