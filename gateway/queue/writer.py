@@ -111,6 +111,17 @@ class _Batch:
             self.first_at = older.first_at if self.first_at is None else min(self.first_at, older.first_at)
 
 
+class _Lane:
+    """One buffer with its own flush loop (and its own connection while flushing)."""
+
+    def __init__(self, name: str, interval: float, max_rows: int) -> None:
+        self.name = name
+        self.interval = interval
+        self.max_rows = max_rows
+        self.batch = _Batch()
+        self.wake = anyio.Event()
+
+
 def _is_connection_error(exc: BaseException) -> bool:
     return isinstance(
         exc,
@@ -151,8 +162,14 @@ class Writer:
         self._clock = clock
         self._notify_interval = notify_interval
         self._retry_max = retry_max_seconds
-        self._batch = _Batch()
-        self._wake = anyio.Event()
+        # Two lanes: message outcomes, and receipts/inbound. Receipts are awaited by
+        # carriers (acks wait for the commit), so they must not queue behind big
+        # outcome batches. A receipt whose submit is still being written by the
+        # main lane is stored as pending (one cheap INSERT) and acknowledged; the
+        # main lane matches it in the same transaction that stores the submit, or
+        # the next one.
+        self._main = _Lane("main", flush_interval, flush_max_rows)
+        self._rlane = _Lane("receipts", min(flush_interval, 0.005), flush_max_rows)
         self._closed = False
         self._last_notify = 0.0
         self._pending_receipts = True  # unknown at start: look once
@@ -160,29 +177,29 @@ class Writer:
         self.written_rows = 0
 
     # ------------------------------------------------------------------ intake
-    def _touch(self) -> None:
-        if self._batch.first_at is None:
-            self._batch.first_at = self._clock()
-            self._wake.set()
-        elif self._batch.rows() >= self._max_rows:
-            self._wake.set()
+    def _touch(self, lane: _Lane) -> None:
+        if lane.batch.first_at is None:
+            lane.batch.first_at = self._clock()
+            lane.wake.set()
+        elif lane.batch.rows() >= lane.max_rows:
+            lane.wake.set()
 
     def finish(self, op: Finish) -> None:
-        self._batch.finishes.append(op)
-        self._touch()
+        self._main.batch.finishes.append(op)
+        self._touch(self._main)
 
     def defer(self, op: Defer) -> None:
-        self._batch.defers.append(op)
-        self._touch()
+        self._main.batch.defers.append(op)
+        self._touch(self._main)
 
     def release(self, ids: Sequence[int]) -> None:
         if ids:
-            self._batch.releases.extend(ids)
-            self._touch()
+            self._main.batch.releases.extend(ids)
+            self._touch(self._main)
 
     def add_opt_out(self, scope: str, recipient: str, source: str) -> None:
-        self._batch.opt_outs.append((scope, recipient, source))
-        self._touch()
+        self._rlane.batch.opt_outs.append((scope, recipient, source))
+        self._touch(self._rlane)
 
     async def store_receipts(self, receipts: Sequence[Receipt]) -> None:
         """Return once the receipts are committed (raise if they could not be)."""
@@ -190,8 +207,8 @@ class Writer:
             return
         waiter = _Waiter()
         for r in receipts:
-            self._batch.receipts.append((r, waiter))
-        self._touch()
+            self._rlane.batch.receipts.append((r, waiter))
+        self._touch(self._rlane)
         await waiter.done.wait()
         if waiter.error is not None:
             raise waiter.error
@@ -201,70 +218,83 @@ class Writer:
             return
         waiter = _Waiter()
         for m in messages:
-            self._batch.inbound.append((m, waiter))
-        self._touch()
+            self._rlane.batch.inbound.append((m, waiter))
+        self._touch(self._rlane)
         await waiter.done.wait()
         if waiter.error is not None:
             raise waiter.error
 
     @property
     def buffered(self) -> int:
-        return self._batch.rows()
+        return self._main.batch.rows() + self._rlane.batch.rows()
 
     # ------------------------------------------------------------------ loop
     async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
-        """Flush until cancelled; on cancellation, flush what is buffered (shielded)."""
-        task_status.started()
+        """Flush both lanes until cancelled; on cancellation, flush what is buffered (shielded)."""
         try:
-            while True:
-                await self._wait_for_work()
-                await self.flush()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._lane_loop, self._main)
+                tg.start_soon(self._lane_loop, self._rlane)
+                task_status.started()
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(10):
                 await self.flush(retry=True)
 
-    async def _wait_for_work(self) -> None:
+    async def _lane_loop(self, lane: _Lane) -> None:
         while True:
-            if self._batch.first_at is None:
-                self._wake = anyio.Event()
-                await self._wake.wait()
+            await self._wait_for_work(lane)
+            await self._flush_lane(lane)
+
+    async def _wait_for_work(self, lane: _Lane) -> None:
+        while True:
+            if lane.batch.first_at is None:
+                lane.wake = anyio.Event()
+                await lane.wake.wait()
                 continue
-            if self._batch.rows() >= self._max_rows:
+            if lane.batch.rows() >= lane.max_rows:
                 return
-            remaining = self._batch.first_at + self._interval - self._clock()
+            remaining = lane.batch.first_at + lane.interval - self._clock()
             if remaining <= 0:
                 return
-            self._wake = anyio.Event()
+            lane.wake = anyio.Event()
             with anyio.move_on_after(remaining):
-                await self._wake.wait()
+                await lane.wake.wait()
 
     async def flush(self, *, retry: bool = True) -> None:
-        """Write everything buffered now. Retries on database errors until it succeeds."""
+        """Write everything buffered in both lanes now (outcomes first)."""
+        await self._flush_lane(self._main, retry=retry)
+        await self._flush_lane(self._rlane, retry=retry)
+        if self._main.batch.rows():
+            await self._flush_lane(self._main, retry=retry)
+
+    async def _flush_lane(self, lane: _Lane, *, retry: bool = True) -> None:
+        """Write what the lane holds. Retries on database errors until it succeeds."""
         delay = 0.05
-        while self._batch.rows():
-            batch, self._batch = self._batch, _Batch()
+        while lane.batch.rows():
+            batch, lane.batch = lane.batch, _Batch()
             started = self._clock()
             try:
                 await self._write(batch)
             except Exception as exc:  # noqa: BLE001 - every failure is retried or isolated
                 metrics.FLUSH_ERRORS.inc()
                 if _is_connection_error(exc):
-                    log.warning("writer.flush.failed", error=str(exc), rows=batch.rows(), retry_in=delay)
-                    self._batch.merge_front(batch)
+                    log.warning("writer.flush.failed", lane=lane.name, error=str(exc), rows=batch.rows(),
+                                retry_in=delay)
+                    lane.batch.merge_front(batch)
                     if not retry:
                         raise
                     await anyio.sleep(delay)
                     delay = min(delay * 2, self._retry_max)
                     continue
-                log.error("writer.flush.error", error=repr(exc), rows=batch.rows())
-                await self._write_isolated(batch)
+                log.error("writer.flush.error", lane=lane.name, error=repr(exc), rows=batch.rows())
+                await self._write_isolated(batch, lane)
             else:
                 delay = 0.05
                 metrics.FLUSH_SECONDS.observe(self._clock() - started)
                 metrics.FLUSH_BATCH.observe(batch.rows())
                 self.written_rows += batch.rows()
 
-    async def _write_isolated(self, batch: _Batch) -> None:
+    async def _write_isolated(self, batch: _Batch, lane: _Lane) -> None:
         """Write each operation alone so a bad one cannot block the others."""
         failed: dict[int, tuple[_Waiter, BaseException]] = {}
         succeeded: dict[int, _Waiter] = {}
@@ -275,7 +305,7 @@ class Writer:
                 await self._write(part, resolve=False)
             except Exception as exc:  # noqa: BLE001
                 if _is_connection_error(exc):
-                    self._batch.merge_front(part)
+                    lane.batch.merge_front(part)
                     requeued.update(id(w) for w in waiters)
                     continue
                 log.error("writer.op.dropped", error=repr(exc), detail=_describe(part))
@@ -298,6 +328,7 @@ class Writer:
     # ------------------------------------------------------------------ SQL
     async def _write(self, batch: _Batch, *, resolve: bool = True) -> None:
         written_ids: list[int] = []
+        went_pending = False
         async with self._pool.acquire() as conn, conn.transaction():
             if batch.finishes:
                 await self._write_finishes(conn, batch.finishes)
@@ -312,7 +343,7 @@ class Writer:
                 await conn.fetchval(q("release"), batch.releases, self._owner)
                 written_ids.extend(batch.releases)
             if batch.receipts:
-                await self._write_receipts(conn, [r for r, _ in batch.receipts])
+                went_pending = await self._write_receipts(conn, [r for r, _ in batch.receipts])
             if batch.finishes and any(f.carrier_ids for f in batch.finishes):
                 await self._match_pending(conn)
             if batch.inbound:
@@ -324,6 +355,8 @@ class Writer:
             if now - self._last_notify >= self._notify_interval:
                 self._last_notify = now
                 await conn.execute(q("notify_events"))
+        if went_pending:  # committed now: the next submit flush looks for their matches
+            self._pending_receipts = True
         if resolve:
             for _, waiter in batch.receipts + batch.inbound:
                 waiter.done.set()
@@ -378,7 +411,9 @@ class Writer:
         if len(done) != len(defers):
             log.warning("writer.lease_lost", expected=len(defers), moved=len(done), op="defer")
 
-    async def _write_receipts(self, conn: asyncpg.Connection, receipts: list[Receipt]) -> None:
+    async def _write_receipts(self, conn: asyncpg.Connection, receipts: list[Receipt]) -> bool:
+        """Apply receipts; those whose carrier id is unknown yet are stored as pending (returns True then)."""
+        went_pending = False
         groups: dict[tuple[str, str, str | None], list[Receipt]] = defaultdict(list)
         intermediate = 0
         for r in receipts:
@@ -416,7 +451,6 @@ class Writer:
         if fallbacks:
             await conn.fetchval(q("enqueue_fallbacks"), fallbacks, self._owner)
         if unmatched:
-            self._pending_receipts = True
             await conn.execute(
                 q("store_pending_receipts"),
                 [r.connector for r, _ in unmatched],
@@ -428,18 +462,25 @@ class Writer:
             )
             for r, _ in unmatched:
                 metrics.RECEIPTS_UNMATCHED.labels(r.connector).inc()
+            went_pending = True
         if intermediate:
             log.debug("writer.receipts.intermediate", count=intermediate)
+        return went_pending
 
     async def _match_pending(self, conn: asyncpg.Connection, *, force: bool = False) -> None:
+        """Apply pending receipts whose submit is now stored.
+
+        The main lane calls it after storing submits, when a receipt went
+        pending since the last look (the flag is set only after the receipt
+        lane committed, and cleared before looking, so no insert is missed);
+        the housekeeping job calls it every few seconds regardless (force)."""
         now = self._clock()
-        if not self._pending_receipts or (not force and now - self._last_pending_check < 0.2):
+        if not force and (not self._pending_receipts or now - self._last_pending_check < 0.05):
             return
         self._last_pending_check = now
+        self._pending_receipts = False
         rows = await conn.fetch(q("take_matched_pending"))
         if not rows:
-            remaining = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM gateway.receipts_pending)")
-            self._pending_receipts = bool(remaining)
             return
         inverse = {v: k for k, v in FINAL_RECEIPT_STATES.items()}
         await self._write_receipts(

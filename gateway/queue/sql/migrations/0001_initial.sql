@@ -193,7 +193,8 @@ CREATE TABLE gateway.events (
 
 ALTER SEQUENCE gateway.events_id_seq OWNED BY gateway.events.id;
 CREATE INDEX events_message ON gateway.events (message_id, id);
-CREATE INDEX events_id ON gateway.events (id);
+-- id grows with time: a BRIN index serves "WHERE id > $last" at a fraction of a btree's write cost.
+CREATE INDEX events_id ON gateway.events USING brin (id);
 
 COMMENT ON TABLE gateway.events IS
     'Append-only: one row per state change of a message, with its reason. LISTEN gateway_events for a debounced wake-up.';

@@ -1,0 +1,148 @@
+"""End-to-end SMPP throughput: queue -> engine -> SMPP connector -> SMSC simulator -> receipt -> final.
+
+One connector with 4 binds and a window of 64 against the SMSC simulator
+(a separate process, receipts on), PostgreSQL on the same host. The rate is
+messages/second from the first claim until every message reached `delivered`
+through its deliver_sm receipt. Prints a summary, ends with one JSON line.
+
+    python benchmarks/smpp.py --messages 50000
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+
+import anyio  # noqa: E402
+import psutil  # noqa: E402
+
+sys.path.append(str(_HERE))
+
+from _common import (  # noqa: E402
+    DEFAULT_URL,
+    copy_sms,
+    histogram_mean,
+    scratch_database,
+    sustained_rate,
+    track_until,
+)
+
+from gateway import metrics  # noqa: E402
+from gateway.config import EngineConfig  # noqa: E402
+from gateway.logs import configure_logging  # noqa: E402
+from gateway.queue.database import create_pool  # noqa: E402
+from gateway.queue.engine import Engine  # noqa: E402
+from gateway.smpp.config import SmppConnectorConfig  # noqa: E402
+from gateway.smpp.connector import SmppConnector  # noqa: E402
+
+
+def start_simulator(receipt_delay: float) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "simulate", "smsc", "--", "--port", "0", "--system-id", "bench",
+         "--password", "bench-pw", "--receipt-delay", str(receipt_delay), "--stats-interval", "3600"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if '"smsc.listening"' in line:
+            return proc, json.loads(line)["port"]
+    raise SystemExit("the SMSC simulator did not start")
+
+
+async def run(args: argparse.Namespace) -> dict:
+    sim, port = start_simulator(args.receipt_delay)
+    sim_ps = psutil.Process(sim.pid)
+    try:
+        async with scratch_database(args.database_url) as url:
+            await copy_sms(url, args.messages, body="Your verification code is {i:06d}. Do not share it.")
+            pool = await create_pool(url, min_size=4, max_size=8)
+            connector = SmppConnector(
+                SmppConnectorConfig.model_validate(
+                    {"name": "smsc", "host": "127.0.0.1", "port": port, "system_id": "bench",
+                     "password": "bench-pw", "binds": args.binds, "window": args.window}
+                )
+            )
+            engine = Engine(
+                pool,
+                connectors={"smsc": connector},
+                config=EngineConfig(claim_batch=1000, max_in_flight=10000, flush_max_rows=2000),
+                database_url=url,
+            )
+            cpu: dict[str, float] = {}
+            proc = psutil.Process()
+            proc.cpu_percent()
+            sim_ps.cpu_percent()
+
+            def read_cpu() -> None:
+                cpu["gateway"] = proc.cpu_percent()
+                cpu["simulator"] = sim_ps.cpu_percent()
+
+            async with anyio.create_task_group() as tg:
+                await tg.start(engine.run)
+                elapsed, samples, peak_rss = await track_until(
+                    url, "delivered", args.messages, timeout=args.timeout, quiet=args.quiet, on_done=read_cpu
+                )
+                engine.stop()
+            await pool.close()
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+    return {
+        "messages": args.messages,
+        "binds": args.binds,
+        "window": args.window,
+        "receipts": True,
+        "elapsed_s": round(elapsed, 2),
+        "msg_per_s": round(args.messages / elapsed),
+        "sustained_msg_per_s": round(sustained_rate(samples, args.messages)),
+        "flush_mean_ms": round(histogram_mean(metrics.FLUSH_SECONDS) * 1000, 2),
+        "claim_mean_ms": round(histogram_mean(metrics.CLAIM_SECONDS) * 1000, 2),
+        "gateway_cpu_pct": round(cpu["gateway"]),
+        "simulator_cpu_pct": round(cpu["simulator"]),
+        "peak_rss_mib": round(peak_rss / 2**20, 1),
+        "cpus": os.cpu_count(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--binds", type=int, default=4)
+    parser.add_argument("--window", type=int, default=64)
+    parser.add_argument("--receipt-delay", type=float, default=0.0)
+    parser.add_argument("--database-url", default=os.environ.get("GATEWAY_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args()
+    configure_logging("warning", "json")
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    r = asyncio.run(run(args))
+    print("SMPP end-to-end benchmark (queue -> 1 connector -> SMSC simulator -> receipts -> delivered)")
+    print(f"  messages          {r['messages']:>10}   binds {r['binds']}, window {r['window']}, receipts on")
+    print(f"  end to end        {r['msg_per_s']:>10} msg/s  ({r['elapsed_s']} s)")
+    print(f"  sustained 10-90%  {r['sustained_msg_per_s']:>10} msg/s")
+    print(f"  CPU               gateway {r['gateway_cpu_pct']} %, simulator {r['simulator_cpu_pct']} % (of one core)")
+    print(f"  peak RSS          {r['peak_rss_mib']:>10} MiB")
+    print(json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()
