@@ -23,7 +23,9 @@ log = structlog.get_logger("gateway.db")
 def start_embedded(data_dir: Path) -> str:
     """Start (or reuse) an embedded PostgreSQL under ``data_dir``; return its URL."""
     try:
-        import pgserver
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR not set
+            import pgserver
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise DatabaseError(
             "no database URL was given and the embedded server is not installed: "
