@@ -20,7 +20,7 @@ from gateway.connectors.base import Connector
 from gateway.connectors.factory import build_connectors
 from gateway.errors import ConfigError, DatabaseError
 from gateway.http.server import build_app, serve
-from gateway.queue.database import create_pool
+from gateway.queue.database import create_pool, is_connection_error
 from gateway.queue.engine import Engine, PolicyGate
 from gateway.queue.migrate import pending_migrations
 
@@ -74,8 +74,7 @@ class Daemon:
         if self._given_connectors is None:
             self.connectors = build_connectors(self.config, pool=pool)
         try:
-            async with pool.acquire() as conn:
-                missing = await pending_migrations(conn)
+            missing = await self._pending_migrations(pool)
             if missing:
                 raise ConfigError(
                     f"the database schema is not up to date ({len(missing)} migration(s) missing, "
@@ -92,7 +91,7 @@ class Daemon:
                 gate=gate,
                 retention_days=self.config.database.retention_days,
                 ratelimit=self.config.ratelimit,
-                tokens=build_tokens(self.config, pool, self.config.instance_name),
+                tokens_for_owner=lambda owner: build_tokens(self.config, pool, owner),
                 **self._extra,
             )
             self.engine = engine
@@ -117,6 +116,19 @@ class Daemon:
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(5):
                 await pool.close()
+
+    async def _pending_migrations(self, pool: asyncpg.Pool) -> list[Any]:
+        delay = 0.2
+        while True:
+            try:
+                async with pool.acquire(timeout=10) as conn:
+                    return await pending_migrations(conn)
+            except Exception as exc:  # noqa: BLE001 - PostgreSQL restarting: wait for it
+                if not is_connection_error(exc):
+                    raise
+                log.warning("daemon.startup.retry", error=str(exc), retry_in=delay)
+                await anyio.sleep(delay)
+                delay = min(delay * 2, self.config.database.reconnect_max_seconds)
 
     def stop(self) -> None:
         if self.engine is not None:
@@ -160,14 +172,10 @@ def build_gate(config: Config, pool: asyncpg.Pool) -> PolicyGate:
     return PolicyDbGate(config.policy, pool)
 
 
-def build_tokens(config: Config, pool: asyncpg.Pool, instance: str | None) -> Any:
+def build_tokens(config: Config, pool: asyncpg.Pool, owner: str) -> Any:
     """Cluster-wide token grants through PostgreSQL when enabled, else local buckets."""
     from gateway.ratelimit import ClusterTokens, LocalTokens, PgRateStore
 
     if not config.ratelimit.cluster.enabled:
         return LocalTokens()
-    import os
-    import socket
-
-    name = instance or f"{socket.gethostname()}-{os.getpid()}"
-    return ClusterTokens(PgRateStore(pool), instance=name, config=config.ratelimit.cluster)
+    return ClusterTokens(PgRateStore(pool), instance=owner, config=config.ratelimit.cluster)

@@ -13,7 +13,8 @@ Authentication, one of (``webhook_auth``):
   console (a shared token, not a digest of the body). It is compared in
   constant time with ``webhook_secret``.
 
-Answers: 401 missing or wrong signature, 413 body over ``webhook_max_body_bytes``,
+Answers: 401 missing or wrong signature, 413 body over ``webhook_max_body_bytes``
+(or over the HTTP server's ``http.max_body_bytes``, when that is smaller),
 400 body not JSON or not a result webhook, 503 when the connector is not
 running or the receipts cannot be stored (the provider retries), and 200 only
 after ``sink.store_receipts`` returned. Nothing is written on any error.
@@ -92,9 +93,11 @@ def webhook_handler(
             return answer(401, "unauthorized", f"missing {header_name}")
         if config.webhook_auth == "token" and not signature_ok(config, header, b""):
             return answer(401, "unauthorized", "bad signature")
-        body = await _read_limited(request, config.webhook_max_body_bytes)
+        # The server's own limit (client_max_size) binds too: the body is streamed, not read().
+        limit = min(config.webhook_max_body_bytes, request.client_max_size)
+        body = await _read_limited(request, limit)
         if body is None:
-            return answer(413, "too_large", f"body over {config.webhook_max_body_bytes} bytes")
+            return answer(413, "too_large", f"body over {limit} bytes")
         if config.webhook_auth == "hmac" and not signature_ok(config, header, body):
             return answer(401, "unauthorized", "bad signature")
         try:

@@ -93,7 +93,7 @@ class PolicyDbGate:
                 await self._reload_opt_outs()
                 if since_cleanup >= cleanup_every:
                     since_cleanup = 0
-                    async with self.pool.acquire() as conn:
+                    async with self.pool.acquire(timeout=10) as conn:
                         await conn.execute(
                             q("policy_cleanup"), float(self.config.fatigue.period_seconds), self.config.dedupe.keep_days
                         )
@@ -101,7 +101,7 @@ class PolicyDbGate:
                 log.warning("policy.refresh.failed", error=str(exc))
 
     async def _reload_opt_outs(self) -> None:
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire(timeout=10) as conn:
             rows = await conn.fetch(q("opt_outs_all"))
         self.opt_outs = OptOutSet.from_entries(
             ((r["scope"], r["recipient"]) for r in rows), default_region=self.config.default_region
@@ -160,7 +160,7 @@ class PolicyDbGate:
 
     async def _guards(self, messages: list[OutboundMessage]) -> list[Verdict | None]:
         verdicts: list[Verdict | None] = [None] * len(messages)
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire(timeout=10) as conn, conn.transaction():
             if self.config.dedupe.enabled:
                 idx = [i for i, m in enumerate(messages) if m.campaign_id is not None]
                 if idx:

@@ -20,6 +20,32 @@ from gateway.errors import DatabaseError
 log = structlog.get_logger("gateway.db")
 
 
+def is_connection_error(exc: BaseException) -> bool:
+    """True for failures of the connection rather than of the statement: retry those.
+
+    asyncpg reports a backend terminated mid-operation in several ways
+    (ConnectionDoesNotExistError, InterfaceError, and sometimes an
+    InternalClientError about its protocol state), all of which mean "the
+    connection is gone", never "the data was wrong"."""
+    if isinstance(
+        exc,
+        (
+            OSError,
+            TimeoutError,
+            ConnectionError,
+            asyncpg.exceptions.ConnectionDoesNotExistError,
+            asyncpg.exceptions.InterfaceError,
+            asyncpg.exceptions.InternalClientError,
+            asyncpg.exceptions.PostgresConnectionError,
+            asyncpg.exceptions.AdminShutdownError,
+            asyncpg.exceptions.CannotConnectNowError,
+            asyncpg.exceptions.TooManyConnectionsError,
+        ),
+    ):
+        return True
+    return getattr(exc, "sqlstate", "") in ("57P01", "57P02", "57P03", "08000", "08003", "08006", "53300")
+
+
 def start_embedded(data_dir: Path) -> str:
     """Start (or reuse) an embedded PostgreSQL under ``data_dir``; return its URL."""
     try:
@@ -56,7 +82,9 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def connect(url: str, **kwargs: Any) -> asyncpg.Connection:
+async def connect(url: str, *, application_name: str = "gateway-tool", **kwargs: Any) -> asyncpg.Connection:
+    """One connection (CLI commands, tools); the daemon uses :func:`create_pool`."""
+    kwargs.setdefault("server_settings", {"application_name": application_name})
     try:
         conn = await asyncpg.connect(url, **kwargs)
     except (OSError, asyncpg.PostgresError) as exc:
@@ -66,6 +94,8 @@ async def connect(url: str, **kwargs: Any) -> asyncpg.Connection:
 
 
 async def create_pool(url: str, *, min_size: int = 2, max_size: int = 8, **kwargs: Any) -> asyncpg.Pool:
+    kwargs.setdefault("server_settings", {"application_name": "gateway"})
+    kwargs.setdefault("command_timeout", 60)
     try:
         pool = await asyncpg.create_pool(
             url, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs

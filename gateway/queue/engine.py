@@ -50,7 +50,8 @@ from gateway.connectors.base import (
 )
 from gateway.errors import ConnectorClosed
 from gateway.queue.queries import q
-from gateway.queue.writer import Defer, Finish, Writer, _is_connection_error
+from gateway.queue.database import is_connection_error
+from gateway.queue.writer import Defer, Finish, Writer
 from gateway.ratelimit import Dispatcher, LocalTokens, RateLimitConfig, TokenSource
 
 log = structlog.get_logger("gateway.engine")
@@ -130,6 +131,14 @@ class Router:
         return {c.channel for c in self._connectors.values()}
 
 
+def unique_owner(name: str | None) -> str:
+    """`<name or host-pid>#<random>`: unique per process run."""
+    import secrets
+
+    base = name or f"{socket.gethostname()}-{os.getpid()}"
+    return f"{base}#{secrets.token_hex(3)}"
+
+
 def backoff_delay(attempt: int, base: float, maximum: float, jitter: float, rng: random.Random) -> float:
     """Exponential back-off with jitter: base * 2^(attempt-1), capped, then jittered down."""
     delay = min(maximum, base * math.pow(2, max(attempt - 1, 0)))
@@ -180,12 +189,16 @@ class Engine:
         on_result: Callable[[OutboundMessage, SendResult], None] | None = None,
         ratelimit: RateLimitConfig | None = None,
         tokens: TokenSource | None = None,
+        tokens_for_owner: Callable[[str], TokenSource] | None = None,
     ) -> None:
         self.pool = pool
         self.config = config
         self.connectors = dict(connectors)
         self.router = Router(routing, self.connectors)
-        self.owner = instance_name or f"{socket.gethostname()}-{os.getpid()}"
+        # Leases and heartbeats belong to this process run, not to the configured
+        # name: a restarted instance must not extend (and so keep forever) the
+        # leases of the run that crashed.
+        self.owner = unique_owner(instance_name)
         self._database_url = database_url
         self._gate: PolicyGate = gate or ExpiryOnlyGate()
         self._retention_days = retention_days
@@ -206,7 +219,7 @@ class Engine:
             on_written=self._written,
         )
         self._ratelimit = ratelimit or RateLimitConfig()
-        self._tokens = tokens or LocalTokens()
+        self._tokens = tokens or (tokens_for_owner(self.owner) if tokens_for_owner else LocalTokens())
         self._pumps = {
             name: _Pump(
                 c,
@@ -389,13 +402,23 @@ class Engine:
         self._room.set()
 
     async def _startup(self) -> None:
-        async with self.pool.acquire() as conn:
-            await conn.fetchval(q("ensure_partitions"), 1, 7)
-            await conn.execute(q("heartbeat"), self.owner, socket.gethostname(), os.getpid(), __version__, {})
+        delay = 0.2
+        while True:
+            try:
+                async with self.pool.acquire(timeout=10) as conn:
+                    await conn.fetchval(q("ensure_partitions"), 1, 7)
+                    await conn.execute(q("heartbeat"), self.owner, socket.gethostname(), os.getpid(), __version__, {})
+                return
+            except Exception as exc:  # noqa: BLE001 - PostgreSQL may be restarting: wait for it
+                if not is_connection_error(exc):
+                    raise
+                log.warning("engine.startup.retry", error=str(exc), retry_in=delay)
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _mark_stopped(self) -> None:
         try:
-            async with self.pool.acquire() as conn:
+            async with self.pool.acquire(timeout=10) as conn:
                 await conn.execute(q("instance_stopped"), self.owner)
         except Exception as exc:  # noqa: BLE001
             log.warning("engine.mark_stopped.failed", error=str(exc))
@@ -422,7 +445,7 @@ class Engine:
                 continue
             try:
                 started = time.monotonic()
-                async with self.pool.acquire() as conn:
+                async with self.pool.acquire(timeout=10) as conn:
                     rows = await conn.fetch(
                         q("claim"), self.owner, min(cfg.claim_batch, room), cfg.lease_seconds, channels
                     )
@@ -431,6 +454,9 @@ class Engine:
             except Exception as exc:  # noqa: BLE001
                 metrics.DB_ERRORS.labels("claim").inc()
                 log.warning("engine.claim.failed", error=str(exc), retry_in=error_delay)
+                if is_connection_error(exc):
+                    with anyio.move_on_after(5):
+                        await self.pool.expire_connections()
                 await anyio.sleep(error_delay)
                 error_delay = min(error_delay * 2, 5.0)
                 continue
@@ -564,21 +590,21 @@ class Engine:
             await anyio.sleep(0.1)
 
     async def _job_promote(self) -> None:
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire(timeout=10) as conn:
             n = await conn.fetchval(q("promote_due"), 5000, self.owner)
         if n:
             self._wake.set()
 
     async def _job_heartbeat(self) -> None:
         stats = {"in_flight": len(self._in_flight), "claimed": self.claimed_total}
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire(timeout=10) as conn:
             await conn.execute(q("extend_leases"), self.owner, self.config.lease_seconds)
             await conn.execute(q("heartbeat"), self.owner, socket.gethostname(), os.getpid(), __version__, stats)
         for name, pump in self._pumps.items():
             metrics.CONNECTOR_READY.labels(name).set(1 if pump.connector.is_ready() else 0)
 
     async def _job_recover(self) -> None:
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire(timeout=10) as conn:
             n = await conn.fetchval(q("recover_leases"), 5000, self.owner)
         if n:
             metrics.LEASE_RECOVERIES.inc(n)
@@ -589,7 +615,7 @@ class Engine:
         timeout = self.config.receipt_timeout_seconds
         if timeout <= 0:
             return
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire(timeout=10) as conn:
             for name in self.connectors:
                 n = await conn.fetchval(q("receipt_timeouts"), name, timeout, 5000, self.owner)
                 if n:
@@ -599,7 +625,7 @@ class Engine:
         await self.writer.match_pending_now()
 
     async def _job_depth(self) -> None:
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire(timeout=10) as conn:
             rows = await conn.fetch(q("queue_depth"))
             age = await conn.fetchval(q("oldest_due_age"))
         seen = {r["state"]: r["n"] for r in rows}
@@ -608,7 +634,7 @@ class Engine:
         metrics.OLDEST_DUE_AGE.set(age or 0)
 
     async def _job_partitions(self) -> None:
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire(timeout=10) as conn:
             await conn.fetchval(q("ensure_partitions"), 1, 7)
             dropped = await conn.fetchval(q("drop_partitions"), self._retention_days)
         if dropped:
@@ -623,13 +649,13 @@ class Engine:
         while True:
             conn = None
             try:
-                conn = await asyncpg.connect(self._database_url)
+                conn = await asyncpg.connect(self._database_url, server_settings={"application_name": "gateway"})
                 await conn.add_listener("gateway_outbox", lambda *args: self._wake.set())
                 delay = 0.5
                 while not conn.is_closed():
                     await anyio.sleep(1.0)
             except Exception as exc:  # noqa: BLE001
-                if not _is_connection_error(exc):
+                if not is_connection_error(exc):
                     log.warning("engine.listen.error", error=repr(exc))
             finally:
                 if conn is not None and not conn.is_closed():

@@ -32,6 +32,7 @@ import structlog
 
 from gateway import metrics
 from gateway.connectors.base import InboundMessage, Receipt, ReceiptState
+from gateway.queue.database import is_connection_error
 from gateway.queue.queries import q
 
 log = structlog.get_logger("gateway.writer")
@@ -122,19 +123,7 @@ class _Lane:
         self.wake = anyio.Event()
 
 
-def _is_connection_error(exc: BaseException) -> bool:
-    return isinstance(
-        exc,
-        (
-            OSError,
-            asyncpg.exceptions.ConnectionDoesNotExistError,
-            asyncpg.exceptions.InterfaceError,
-            asyncpg.exceptions.PostgresConnectionError,
-            asyncpg.exceptions.AdminShutdownError,
-            asyncpg.exceptions.CannotConnectNowError,
-            TimeoutError,
-        ),
-    ) or getattr(exc, "sqlstate", "") in ("57P01", "57P02", "57P03", "08000", "08003", "08006")
+_is_connection_error = is_connection_error  # kept for older imports
 
 
 class Writer:
@@ -277,10 +266,11 @@ class Writer:
                 await self._write(batch)
             except Exception as exc:  # noqa: BLE001 - every failure is retried or isolated
                 metrics.FLUSH_ERRORS.inc()
-                if _is_connection_error(exc):
+                if is_connection_error(exc):
                     log.warning("writer.flush.failed", lane=lane.name, error=str(exc), rows=batch.rows(),
                                 retry_in=delay)
                     lane.batch.merge_front(batch)
+                    await _expire(self._pool)
                     if not retry:
                         raise
                     await anyio.sleep(delay)
@@ -304,7 +294,7 @@ class Writer:
             try:
                 await self._write(part, resolve=False)
             except Exception as exc:  # noqa: BLE001
-                if _is_connection_error(exc):
+                if is_connection_error(exc):
                     lane.batch.merge_front(part)
                     requeued.update(id(w) for w in waiters)
                     continue
@@ -329,7 +319,7 @@ class Writer:
     async def _write(self, batch: _Batch, *, resolve: bool = True) -> None:
         written_ids: list[int] = []
         went_pending = False
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._pool.acquire(timeout=10) as conn, conn.transaction():
             if batch.finishes:
                 await self._write_finishes(conn, batch.finishes)
                 written_ids.extend(f.id for f in batch.finishes)
@@ -540,3 +530,11 @@ def _describe(part: _Batch) -> dict[str, Any]:
     if part.inbound:
         return {"op": "inbound", "connector": part.inbound[0][0].connector}
     return {"op": "other"}
+
+
+async def _expire(pool: asyncpg.Pool) -> None:
+    """After a connection failure, make the pool reconnect instead of reusing broken connections."""
+    try:
+        await pool.expire_connections()
+    except Exception as exc:  # noqa: BLE001
+        log.debug("writer.pool.expire_failed", error=repr(exc))

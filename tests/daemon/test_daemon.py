@@ -110,7 +110,7 @@ async def test_endpoints_and_sigterm_drain(db_url: str, db: asyncpg.Connection, 
     assert await db.fetchval("SELECT count(*) FROM gateway.outbox WHERE state = 'sending'") == 0
     total = await db.fetchval("SELECT count(*) FROM gateway.message_status")
     assert total == 3000
-    stopped = await db.fetchval("SELECT stopped_at IS NOT NULL FROM gateway.instances WHERE name = 'proc'")
+    stopped = await db.fetchval("SELECT stopped_at IS NOT NULL FROM gateway.instances WHERE name LIKE 'proc#%'")
     assert stopped
     logs = proc.stderr.read()
     assert '"event": "engine.drained"' in logs

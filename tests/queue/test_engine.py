@@ -105,7 +105,7 @@ async def test_killed_engine_leases_are_recovered(pool: asyncpg.Pool, db_url: st
         await wait_until(lambda: _count(db, "submitted", 50))
         survivor.stop()
     recovered = await db.fetchval(
-        "SELECT count(*) FROM gateway.events WHERE reason = 'lease_expired' AND (detail->>'previous_owner') = 'dead'"
+        "SELECT count(*) FROM gateway.events WHERE reason = 'lease_expired' AND (detail->>'previous_owner') LIKE 'dead#%'"
     )
     flagged = await db.fetchval(
         "SELECT count(*) FROM gateway.events WHERE state = 'submitted' AND (detail->>'may_be_duplicate')::bool"

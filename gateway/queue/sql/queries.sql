@@ -187,7 +187,12 @@ INSERT INTO gateway.events (message_id, state, code, connector, instance, detail
 SELECT id, $4, $5, connector, $6, $7, 'receipt' FROM msg;
 
 -- name: carrier_ids_known
-SELECT DISTINCT carrier_id FROM gateway.carrier_ids WHERE connector = $1 AND carrier_id = ANY($2::text[]);
+-- Carrier ids that already have their receipt (a receipt for them is a duplicate).
+-- Only those: a row without a receipt that shows up here was committed by the main
+-- lane after receipt_segments looked (read committed: each statement has its own
+-- snapshot), so its receipt is not a duplicate; it goes pending and is matched next.
+SELECT DISTINCT carrier_id FROM gateway.carrier_ids
+WHERE connector = $1 AND carrier_id = ANY($2::text[]) AND state IS NOT NULL;
 
 -- name: finalize_multipart
 -- For multipart messages: once every segment has a receipt, derive the
