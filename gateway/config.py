@@ -80,6 +80,10 @@ class EngineConfig(ConfigModel):
     instance_timeout_seconds: float = Field(15.0, gt=0)
     # Messages with no receipt after this long become `unknown` (0 = never).
     receipt_timeout_seconds: float = Field(72 * 3600, ge=0)
+    # Hold back sends while a connector's answered-but-uncommitted outcomes reach
+    # what it can have outstanding (SMPP: window x binds): a crash then duplicates
+    # at most that many. Off: more throughput, a larger duplicate window.
+    bound_unrecorded: bool = False
     retry: RetryConfig = RetryConfig()
 
 

@@ -150,6 +150,13 @@ class Connector(abc.ABC):
         """True when at least one bind/session can send now (for /readyz)."""
         return True
 
+    def max_unrecorded(self) -> int | None:
+        """How many messages may have reached the peer without their outcome
+        being committed yet (e.g. SMPP: window x binds). The engine holds back
+        further sends beyond it, which bounds the duplicates a crash can cause.
+        None: no bound."""
+        return None
+
     async def drain(self) -> None:
         """Stop taking messages and wait for outstanding ones (the caller bounds the wait)."""
         return None

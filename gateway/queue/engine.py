@@ -166,10 +166,17 @@ def _row_to_message(row: asyncpg.Record) -> OutboundMessage:
 class _Pump:
     """One connector's way out: its rate-limit dispatcher (per-sender lanes) and counters."""
 
-    def __init__(self, connector: Connector, dispatcher: Dispatcher[OutboundMessage]) -> None:
+    def __init__(
+        self, connector: Connector, dispatcher: Dispatcher[OutboundMessage], *, unrecorded_bound: bool = True
+    ) -> None:
         self.connector = connector
         self.dispatcher = dispatcher
         self.in_flight = 0  # routed to this connector and not yet written back
+        # Sent (handed to the connector) and outcome not yet committed; bounded by
+        # connector.max_unrecorded() so that a crash duplicates at most that many.
+        self.unrecorded: set[int] = set()
+        self.limit = connector.max_unrecorded() if unrecorded_bound else None
+        self.recorded = anyio.Event()
 
 
 class Engine:
@@ -218,6 +225,7 @@ class Engine:
             flush_max_rows=config.flush_max_rows,
             on_written=self._written,
         )
+        self._pumps_by_connector: dict[str, _Pump] = {}
         self._ratelimit = ratelimit or RateLimitConfig()
         self._tokens = tokens or (tokens_for_owner(self.owner) if tokens_for_owner else LocalTokens())
         self._pumps = {
@@ -230,9 +238,11 @@ class Engine:
                     tokens=self._tokens,
                     max_waiting=max(self._ratelimit.max_waiting, config.max_in_flight),
                 ),
+                unrecorded_bound=config.bound_unrecorded,
             )
             for name, c in self.connectors.items()
         }
+        self._pumps_by_connector.update(self._pumps)
         self.claimed_total = 0
         self.started_at = time.monotonic()
 
@@ -362,7 +372,11 @@ class Engine:
         for mid in ids:
             entry = self._in_flight.pop(mid, None)
             if entry is not None and entry[1] is not None:
-                entry[1].in_flight -= 1
+                pump = entry[1]
+                pump.in_flight -= 1
+                if mid in pump.unrecorded:
+                    pump.unrecorded.discard(mid)
+                    pump.recorded.set()
         metrics.IN_FLIGHT.set(len(self._in_flight))
         self._room.set()
 
@@ -522,10 +536,20 @@ class Engine:
 
     # ------------------------------------------------------------------ pumps
     def _sender_for(self, connector: Connector) -> Callable[[OutboundMessage], Any]:
+        pump_of = self._pumps_by_connector
+
         async def send(message: OutboundMessage) -> None:
+            pump = pump_of[connector.name]
+            while pump.limit is not None and len(pump.unrecorded) >= pump.limit:
+                # Everything the peer may have seen must be on disk before more goes out.
+                self.writer.kick()
+                pump.recorded = anyio.Event()
+                await pump.recorded.wait()
+            pump.unrecorded.add(message.id)
             try:
                 await connector.send(message)
             except ConnectorClosed:
+                pump.unrecorded.discard(message.id)
                 raise  # the dispatcher keeps the message for drain_waiting()
             except Exception as exc:  # noqa: BLE001 - a connector bug must not lose the message
                 log.error("engine.send.error", connector=connector.name, message_id=message.id, error=repr(exc))

@@ -213,6 +213,12 @@ class Writer:
         if waiter.error is not None:
             raise waiter.error
 
+    def kick(self) -> None:
+        """Flush the outcome lane now (someone is waiting for its commit)."""
+        if self._main.batch.rows():
+            self._main.batch.first_at = -1e18
+            self._main.wake.set()
+
     @property
     def buffered(self) -> int:
         return self._main.batch.rows() + self._rlane.batch.rows()

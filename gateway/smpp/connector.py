@@ -156,6 +156,10 @@ class SmppConnector(Connector):
         cut = self._cut(message)
         return len(cut) if isinstance(cut, list) else 1
 
+    def max_unrecorded(self) -> int | None:
+        """Window x binds: what can be outstanding at the SMSC at once."""
+        return self.config.window * self.config.binds
+
     def is_ready(self) -> bool:
         return not self._closing and any(b.is_bound for b in self._senders)
 
