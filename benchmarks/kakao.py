@@ -9,6 +9,9 @@ Prints a readable summary and ends with one JSON line.
 
     python benchmarks/kakao.py --messages 20000
     python benchmarks/kakao.py --messages 20000 --templates 4 --batch 500 --in-process
+
+benchmarks/kakao_e2e.py measures the whole path: queue, engine, connector, provider
+simulator, signed result webhook, delivered.
 """
 
 from __future__ import annotations
