@@ -134,3 +134,29 @@ async def track_until(
     if not quiet:
         print()
     return elapsed, samples, peak_rss
+
+
+def add_common_arguments(parser: Any, *, messages: int) -> None:
+    """--messages, --database-url, --timeout, --quiet: the same in every end-to-end benchmark."""
+    import os
+
+    parser.add_argument("--messages", type=int, default=messages)
+    parser.add_argument("--database-url", default=os.environ.get("GATEWAY_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--quiet", action="store_true")
+
+
+def run_benchmark(main: Any, args: Any) -> dict:
+    """Quiet logs, uvloop where installed, run ``main(args)``; returns its figures."""
+    import asyncio
+
+    from gateway.logs import configure_logging
+
+    configure_logging("warning", "json")
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    return asyncio.run(main(args))

@@ -19,7 +19,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
 import argparse  # noqa: E402
-import asyncio  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
@@ -30,12 +29,18 @@ import anyio  # noqa: E402
 
 sys.path.append(str(_HERE))
 
-from _common import DEFAULT_URL, free_port, scratch_database, sustained_rate, track_until  # noqa: E402
+from _common import (  # noqa: E402
+    add_common_arguments,
+    free_port,
+    run_benchmark,
+    scratch_database,
+    sustained_rate,
+    track_until,
+)
 
 from gateway.config import parse_config  # noqa: E402
 from gateway.daemon import Daemon  # noqa: E402
 from gateway.kakao import sync_templates  # noqa: E402
-from gateway.logs import configure_logging  # noqa: E402
 from gateway.queue.database import connect  # noqa: E402
 
 SENDER = "BENCHSENDERKEY00000000000000000000000001"
@@ -115,14 +120,10 @@ async def run(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=20_000)
+    add_common_arguments(parser, messages=20_000)
     parser.add_argument("--result-delay", type=float, default=0.0, help="seconds until the provider's result")
-    parser.add_argument("--database-url", default=os.environ.get("GATEWAY_DATABASE_URL", DEFAULT_URL))
-    parser.add_argument("--timeout", type=float, default=600)
-    parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
-    configure_logging("warning", "json")
-    r = asyncio.run(run(args))
+    r = run_benchmark(run, args)
     print("Alimtalk end-to-end benchmark (queue -> Kakao connector -> simulator -> webhook -> delivered)")
     print(f"  messages          {r['messages']:>10}")
     print(f"  end to end        {r['msg_per_s']:>10} msg/s  ({r['elapsed_s']} s)")

@@ -22,7 +22,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
 import argparse  # noqa: E402
-import asyncio  # noqa: E402
+import asyncio  # noqa: E402,F401 - imports the stdlib `queue` before benchmarks/ returns to the path
 import json  # noqa: E402
 import os  # noqa: E402
 import time  # noqa: E402
@@ -32,7 +32,8 @@ import anyio  # noqa: E402
 sys.path.append(str(_HERE))  # for _common; the stdlib `queue` is already imported by now
 
 from _common import (  # noqa: E402
-    DEFAULT_URL,
+    add_common_arguments,
+    run_benchmark,
     copy_sms,
     histogram_mean,
     histogram_quantile,
@@ -44,7 +45,6 @@ from _common import (  # noqa: E402
 from gateway import metrics  # noqa: E402
 from gateway.config import EngineConfig, LoopbackConnectorConfig  # noqa: E402
 from gateway.connectors.loopback import LoopbackConnector  # noqa: E402
-from gateway.logs import configure_logging  # noqa: E402
 from gateway.queue.database import create_pool  # noqa: E402
 from gateway.queue.engine import Engine  # noqa: E402
 
@@ -93,24 +93,14 @@ async def run(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--database-url", default=os.environ.get("GATEWAY_DATABASE_URL", DEFAULT_URL))
+    add_common_arguments(parser, messages=100_000)
     parser.add_argument("--claim-batch", type=int, default=1000)
     parser.add_argument("--max-in-flight", type=int, default=10000)
     parser.add_argument("--flush-ms", type=int, default=20)
     parser.add_argument("--flush-rows", type=int, default=2000)
     parser.add_argument("--no-receipts", action="store_true")
-    parser.add_argument("--timeout", type=float, default=600)
-    parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
-    configure_logging("warning", "json")
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
-    result = asyncio.run(run(args))
+    result = run_benchmark(run, args)
     print("queue engine benchmark (loopback connector, PostgreSQL on the same host)")
     print(f"  messages            {result['messages']:>10}   receipts: {result['receipts']}")
     print(f"  enqueue (COPY)      {result['enqueue_copy_msg_per_s']:>10} msg/s")

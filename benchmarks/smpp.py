@@ -18,7 +18,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
 import argparse  # noqa: E402
-import asyncio  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import subprocess  # noqa: E402
@@ -30,7 +29,8 @@ import psutil  # noqa: E402
 sys.path.append(str(_HERE))
 
 from _common import (  # noqa: E402
-    DEFAULT_URL,
+    add_common_arguments,
+    run_benchmark,
     copy_sms,
     histogram_mean,
     scratch_database,
@@ -40,7 +40,6 @@ from _common import (  # noqa: E402
 
 from gateway import metrics  # noqa: E402
 from gateway.config import EngineConfig  # noqa: E402
-from gateway.logs import configure_logging  # noqa: E402
 from gateway.queue.database import create_pool  # noqa: E402
 from gateway.queue.engine import Engine  # noqa: E402
 from gateway.smpp.config import SmppConnectorConfig  # noqa: E402
@@ -119,22 +118,12 @@ async def run(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=50_000)
+    add_common_arguments(parser, messages=50_000)
     parser.add_argument("--binds", type=int, default=4)
     parser.add_argument("--window", type=int, default=64)
     parser.add_argument("--receipt-delay", type=float, default=0.0)
-    parser.add_argument("--database-url", default=os.environ.get("GATEWAY_DATABASE_URL", DEFAULT_URL))
-    parser.add_argument("--timeout", type=float, default=600)
-    parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
-    configure_logging("warning", "json")
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
-    r = asyncio.run(run(args))
+    r = run_benchmark(run, args)
     print("SMPP end-to-end benchmark (queue -> 1 connector -> SMSC simulator -> receipts -> delivered)")
     print(f"  messages          {r['messages']:>10}   binds {r['binds']}, window {r['window']}, receipts on")
     print(f"  end to end        {r['msg_per_s']:>10} msg/s  ({r['elapsed_s']} s)")
