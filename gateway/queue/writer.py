@@ -121,6 +121,7 @@ class _Lane:
         self.max_rows = max_rows
         self.batch = _Batch()
         self.wake = anyio.Event()
+        self.lock = anyio.Lock()  # one flush at a time: flush() waits for the loop's write in progress
 
 
 _is_connection_error = is_connection_error  # kept for older imports
@@ -263,13 +264,23 @@ class Writer:
             await self._flush_lane(self._main, retry=retry)
 
     async def _flush_lane(self, lane: _Lane, *, retry: bool = True) -> None:
-        """Write what the lane holds. Retries on database errors until it succeeds."""
+        """Write what the lane holds. Retries on database errors until it succeeds.
+
+        One flush per lane at a time, so that ``flush()`` at shutdown waits for a
+        write the loop has in progress instead of returning early."""
+        async with lane.lock:
+            await self._flush_lane_locked(lane, retry=retry)
+
+    async def _flush_lane_locked(self, lane: _Lane, *, retry: bool = True) -> None:
         delay = 0.05
         while lane.batch.rows():
             batch, lane.batch = lane.batch, _Batch()
             started = self._clock()
             try:
                 await self._write(batch)
+            except anyio.get_cancelled_exc_class():
+                lane.batch.merge_front(batch)  # rolled back: keep it for the shielded final flush
+                raise
             except Exception as exc:  # noqa: BLE001 - every failure is retried or isolated
                 metrics.FLUSH_ERRORS.inc()
                 if is_connection_error(exc):
