@@ -635,12 +635,17 @@ class Engine:
             log.warning("engine.leases.recovered", count=n)
             self._wake.set()
 
+    def receipt_timeout(self, name: str) -> float:
+        """The connector's own receipt timeout when it sets one, else the engine's (0 = never)."""
+        own = getattr(getattr(self.connectors[name], "config", None), "receipt_timeout_seconds", None)
+        return float(own) if own is not None else self.config.receipt_timeout_seconds
+
     async def _job_receipt_timeouts(self) -> None:
-        timeout = self.config.receipt_timeout_seconds
-        if timeout <= 0:
-            return
         async with self.pool.acquire(timeout=10) as conn:
             for name in self.connectors:
+                timeout = self.receipt_timeout(name)
+                if timeout <= 0:
+                    continue
                 n = await conn.fetchval(q("receipt_timeouts"), name, timeout, 5000, self.owner)
                 if n:
                     log.info("engine.receipts.timed_out", connector=name, count=n)

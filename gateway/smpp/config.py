@@ -87,6 +87,9 @@ class SmppConnectorConfig(ConfigModel):
     receipt_timezone: str = "UTC"  # the zone the SMSC writes "done date" in
     receipt_batch_max_wait_ms: float = Field(5.0, ge=0, le=10_000)
     receipt_batch_max: int = Field(500, ge=1, le=10_000)
+    # Submitted messages with no receipt after this long become `unknown`
+    # (some carriers send none); None: the engine's receipt_timeout_seconds.
+    receipt_timeout_seconds: float | None = Field(None, ge=0)
     receipt_store_concurrency: int = Field(4, ge=1, le=64)  # batches per bind being stored at once
     mo_reassembly_timeout_seconds: float = Field(30.0, gt=0)
 

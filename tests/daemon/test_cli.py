@@ -38,7 +38,7 @@ def test_check_config_accepts_the_shipped_files() -> None:
     root = Path(__file__).resolve().parents[2]
     for name in ("gateway.toml", "gateway.example.toml"):
         result = run_cli("check-config", "--config", str(root / "config" / name),
-                         env={"KAKAO_SECRET_KEY": "s", "KAKAO_WEBHOOK_SECRET": "w"})
+                         env={"KAKAO_SECRET_KEY": "s", "KAKAO_WEBHOOK_SECRET": "w", "SMPP_PASSWORD": "p"})
         assert result.returncode == 0, result.stderr
 
 
@@ -100,3 +100,34 @@ async def _main_in_thread(argv: list[str]) -> int:
     import anyio
 
     return await anyio.to_thread.run_sync(main, argv)
+
+
+def test_example_config_documents_every_key() -> None:
+    """Every field of every configuration model appears as a key in config/gateway.example.toml."""
+    import re
+    import typing
+
+    from pydantic import BaseModel
+
+    from gateway.config import Config, LoopbackConnectorConfig
+    from gateway.kakao.config import KakaoConnectorConfig
+    from gateway.smpp.config import SmppConnectorConfig
+
+    text = (Path(__file__).resolve().parents[2] / "config" / "gateway.example.toml").read_text("utf-8")
+    keys = set(re.findall(r"^\s*#?\s*([a-z_0-9]+)\s*=", text, re.MULTILINE))
+    keys |= {part for header in re.findall(r"^\s*#?\s*\[+([^\]]+)\]+", text, re.MULTILINE) for part in header.split(".")}
+    missing: list[str] = []
+
+    def walk(model: type[BaseModel], path: str) -> None:
+        for name, field in model.model_fields.items():
+            if name not in keys:
+                missing.append(f"{path}{name}")
+            for arg in (field.annotation, *typing.get_args(field.annotation)):
+                if getattr(arg, "__name__", "") == "Window":  # written as "HH:MM-HH:MM", not as a table
+                    continue
+                if isinstance(arg, type) and issubclass(arg, BaseModel):
+                    walk(arg, f"{path}{name}.")
+
+    for model in (Config, LoopbackConnectorConfig, SmppConnectorConfig, KakaoConnectorConfig):
+        walk(model, f"{model.__name__}.")
+    assert not missing, "\n".join(missing)

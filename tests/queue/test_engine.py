@@ -227,3 +227,26 @@ def test_backoff_grows_exponentially_and_is_capped() -> None:
     assert delays == [1, 2, 4, 8, 16, 30, 30]
     jittered = [backoff_delay(3, 1.0, 30.0, 0.5, rng) for _ in range(100)]
     assert all(2.0 <= d <= 4.0 for d in jittered)
+
+
+async def test_submitted_without_receipt_becomes_unknown_after_the_connectors_timeout(
+    pool: asyncpg.Pool, db_url: str, db: asyncpg.Connection
+) -> None:
+    """A connector's own receipt timeout turns 'submitted' into 'unknown' (reason no_receipt); others keep theirs."""
+    from types import SimpleNamespace
+
+    await copy_messages(db, [{"body": "a"}, {"body": "b"}])
+    lb = LoopbackConnector(LoopbackConnectorConfig(name="lb", receipts=False))
+    engine = make_engine(pool, db_url, lb)
+    async with anyio.create_task_group() as tg:
+        await tg.start(engine.run)
+        await wait_until(lambda: _count(db, "submitted", 2))
+        engine.stop()
+    await db.execute("UPDATE gateway.messages SET submitted_at = now() - interval '2 hours'")
+    assert engine.receipt_timeout("lb") == FAST.receipt_timeout_seconds  # 72 h: nothing times out yet
+    await engine._job_receipt_timeouts()
+    assert await _count(db, "submitted", 2)
+    lb.config = SimpleNamespace(receipt_timeout_seconds=3600.0)  # the connector's own setting wins
+    await engine._job_receipt_timeouts()
+    rows = await db.fetch("SELECT state, reason FROM gateway.messages")
+    assert {(r["state"], r["reason"]) for r in rows} == {("unknown", "no_receipt")}
