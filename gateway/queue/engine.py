@@ -127,9 +127,6 @@ class Router:
         name = self._default.get(message.channel)
         return self._connectors.get(name) if name else None
 
-    def channels(self) -> set[str]:
-        return {c.channel for c in self._connectors.values()}
-
 
 def unique_owner(name: str | None) -> str:
     """`<name or host-pid>#<random>`: unique per process run."""
@@ -244,7 +241,6 @@ class Engine:
         }
         self._pumps_by_connector.update(self._pumps)
         self.claimed_total = 0
-        self.started_at = time.monotonic()
 
     # ------------------------------------------------------------------ sink
     # The engine is the ResultSink the connectors report to.

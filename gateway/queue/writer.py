@@ -122,9 +122,7 @@ class _Lane:
         self.batch = _Batch()
         self.wake = anyio.Event()
         self.lock = anyio.Lock()  # one flush at a time: flush() waits for the loop's write in progress
-
-
-_is_connection_error = is_connection_error  # kept for older imports
+        self.urgent = False  # flush without waiting for the interval (someone awaits the commit)
 
 
 class Writer:
@@ -138,7 +136,6 @@ class Writer:
         flush_interval: float = 0.02,
         flush_max_rows: int = 1000,
         on_written: Callable[[Sequence[int]], None] = lambda ids: None,
-        on_finished: Callable[[Sequence[Finish]], None] = lambda finishes: None,
         clock: Callable[[], float] = time.monotonic,
         notify_interval: float = 0.1,
         retry_max_seconds: float = 5.0,
@@ -148,7 +145,6 @@ class Writer:
         self._interval = flush_interval
         self._max_rows = flush_max_rows
         self._on_written = on_written
-        self._on_finished = on_finished
         self._clock = clock
         self._notify_interval = notify_interval
         self._retry_max = retry_max_seconds
@@ -160,7 +156,6 @@ class Writer:
         # the next one.
         self._main = _Lane("main", flush_interval, flush_max_rows)
         self._rlane = _Lane("receipts", min(flush_interval, 0.005), flush_max_rows)
-        self._closed = False
         self._last_notify = 0.0
         self._pending_receipts = True  # unknown at start: look once
         self._last_pending_check = 0.0
@@ -193,22 +188,17 @@ class Writer:
 
     async def store_receipts(self, receipts: Sequence[Receipt]) -> None:
         """Return once the receipts are committed (raise if they could not be)."""
-        if not receipts:
-            return
-        waiter = _Waiter()
-        for r in receipts:
-            self._rlane.batch.receipts.append((r, waiter))
-        self._touch(self._rlane)
-        await waiter.done.wait()
-        if waiter.error is not None:
-            raise waiter.error
+        await self._store_awaited(self._rlane.batch.receipts, receipts)
 
     async def store_inbound(self, messages: Sequence[InboundMessage]) -> None:
-        if not messages:
+        """Return once the inbound messages are committed (raise if they could not be)."""
+        await self._store_awaited(self._rlane.batch.inbound, messages)
+
+    async def _store_awaited(self, target: list[tuple[Any, _Waiter]], items: Sequence[Any]) -> None:
+        if not items:
             return
         waiter = _Waiter()
-        for m in messages:
-            self._rlane.batch.inbound.append((m, waiter))
+        target.extend((item, waiter) for item in items)
         self._touch(self._rlane)
         await waiter.done.wait()
         if waiter.error is not None:
@@ -217,7 +207,7 @@ class Writer:
     def kick(self) -> None:
         """Flush the outcome lane now (someone is waiting for its commit)."""
         if self._main.batch.rows():
-            self._main.batch.first_at = -1e18
+            self._main.urgent = True
             self._main.wake.set()
 
     @property
@@ -247,7 +237,8 @@ class Writer:
                 lane.wake = anyio.Event()
                 await lane.wake.wait()
                 continue
-            if lane.batch.rows() >= lane.max_rows:
+            if lane.batch.rows() >= lane.max_rows or lane.urgent:
+                lane.urgent = False
                 return
             remaining = lane.batch.first_at + lane.interval - self._clock()
             if remaining <= 0:
@@ -367,8 +358,6 @@ class Writer:
         if resolve:
             for _, waiter in batch.receipts + batch.inbound:
                 waiter.done.set()
-        if batch.finishes:
-            self._on_finished(batch.finishes)
         if written_ids:
             self._on_written(written_ids)
 
