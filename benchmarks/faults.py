@@ -48,8 +48,8 @@ from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 import asyncpg  # noqa: E402
 
-from gateway.queue.database import connect  # noqa: E402
-from gateway.queue.migrate import migrate  # noqa: E402
+from gateway.db.pool import connect  # noqa: E402
+from gateway.db.migrate import migrate  # noqa: E402
 from gateway.smpp.simulator import SimulatorConfig, SmscSimulator  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

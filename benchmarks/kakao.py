@@ -34,7 +34,7 @@ sys.path.insert(0, str(_HERE.parent))
 import anyio  # noqa: E402
 import structlog  # noqa: E402
 
-from gateway.connectors.base import InboundMessage, OutboundMessage, Outcome, Receipt, SendResult  # noqa: E402
+from gateway.port import InboundMessage, OutboundMessage, Outcome, Receipt, SendResult  # noqa: E402
 from gateway.kakao import InMemoryTemplateStore, KakaoConnector, KakaoConnectorConfig, Template  # noqa: E402
 from gateway.kakao.simulator import KakaoSimulator  # noqa: E402
 

@@ -41,7 +41,7 @@ from _common import (  # noqa: E402
 from gateway.config import parse_config  # noqa: E402
 from gateway.daemon import Daemon  # noqa: E402
 from gateway.kakao import sync_templates  # noqa: E402
-from gateway.queue.database import connect  # noqa: E402
+from gateway.db.pool import connect  # noqa: E402
 
 SENDER = "BENCHSENDERKEY00000000000000000000000001"
 SECRET = "bench-hook-secret"

@@ -45,7 +45,7 @@ from _common import (  # noqa: E402
 from gateway import metrics  # noqa: E402
 from gateway.config import EngineConfig, LoopbackConnectorConfig  # noqa: E402
 from gateway.connectors.loopback import LoopbackConnector  # noqa: E402
-from gateway.queue.database import create_pool  # noqa: E402
+from gateway.db.pool import create_pool  # noqa: E402
 from gateway.queue.engine import Engine  # noqa: E402
 
 

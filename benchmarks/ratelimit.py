@@ -42,8 +42,8 @@ import anyio  # noqa: E402
 import asyncpg  # noqa: E402
 
 from gateway.logs import configure_logging  # noqa: E402
-from gateway.queue.database import connect, create_pool  # noqa: E402
-from gateway.queue.migrate import migrate  # noqa: E402
+from gateway.db.pool import connect, create_pool  # noqa: E402
+from gateway.db.migrate import migrate  # noqa: E402
 from gateway.ratelimit import (  # noqa: E402
     ClusterConfig,
     ClusterTokens,

@@ -40,7 +40,7 @@ from _common import (  # noqa: E402
 
 from gateway import metrics  # noqa: E402
 from gateway.config import EngineConfig  # noqa: E402
-from gateway.queue.database import create_pool  # noqa: E402
+from gateway.db.pool import create_pool  # noqa: E402
 from gateway.queue.engine import Engine  # noqa: E402
 from gateway.smpp.config import SmppConnectorConfig  # noqa: E402
 from gateway.smpp.connector import SmppConnector  # noqa: E402

@@ -74,8 +74,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     url = _database_url(args, config)
 
     async def main() -> int:
-        from gateway.queue.database import connect
-        from gateway.queue.migrate import migrate
+        from gateway.db.pool import connect
+        from gateway.db.migrate import migrate
 
         conn = await connect(url)
         try:
@@ -112,7 +112,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         from gateway.operator.status import collect_status, render_status
-        from gateway.queue.database import connect
+        from gateway.db.pool import connect
 
         conn = await connect(url)
         try:
@@ -154,7 +154,7 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
         rows = [("arguments", {k: v for k, v in row.items() if v is not None})]
 
     async def main() -> int:
-        from gateway.queue.database import connect
+        from gateway.db.pool import connect
 
         conn = await connect(url)
         try:
@@ -195,7 +195,7 @@ def cmd_templates(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         from gateway.kakao import sync_templates
-        from gateway.queue.database import connect
+        from gateway.db.pool import connect
 
         conn = await connect(url)
         try:

@@ -16,13 +16,13 @@ import asyncpg
 import structlog
 
 from gateway.config import Config
-from gateway.connectors.base import Connector
+from gateway.port import Connector
 from gateway.connectors.factory import build_connectors
 from gateway.errors import ConfigError, DatabaseError
 from gateway.http.server import build_app, serve
-from gateway.queue.database import create_pool, is_connection_error
+from gateway.db.pool import create_pool, is_connection_error
 from gateway.queue.engine import Engine, PolicyGate
-from gateway.queue.migrate import pending_migrations
+from gateway.db.migrate import pending_migrations
 
 log = structlog.get_logger("gateway.daemon")
 

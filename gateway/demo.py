@@ -27,8 +27,8 @@ import asyncpg
 
 from gateway.config import Config, parse_config
 from gateway.daemon import Daemon
-from gateway.queue.database import connect, start_embedded
-from gateway.queue.migrate import migrate
+from gateway.db.pool import connect, start_embedded
+from gateway.db.migrate import migrate
 
 FINAL = ("delivered", "failed", "expired", "undeliverable", "unknown", "suppressed")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.kakao.simulator import KakaoSimulator
-from gateway.queue.database import connect
+from gateway.db.pool import connect
 from gateway.smpp.simulator import SimulatorConfig, SmscSimulator
 
 KAKAO_SENDER = "demo-sender-key"

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from gateway.queue.database import connect, create_pool, start_embedded
-from gateway.queue.migrate import migrate
+from gateway.db.pool import connect, create_pool, start_embedded
+from gateway.db.migrate import migrate
 
 
 @pytest.fixture

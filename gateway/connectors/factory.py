@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.config import Config, LoopbackConnectorConfig
-from gateway.connectors.base import Connector
+from gateway.port import Connector
 from gateway.connectors.loopback import LoopbackConnector
 from gateway.errors import ConfigError
 

@@ -17,7 +17,7 @@ import anyio
 from anyio.abc import TaskStatus
 
 from gateway.config import LoopbackConnectorConfig
-from gateway.connectors.base import (
+from gateway.port import (
     Connector,
     OutboundMessage,
     Outcome,

@@ -22,7 +22,7 @@ from aiohttp import web
 from anyio.abc import TaskStatus
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from gateway.connectors.base import Connector
+from gateway.port import Connector
 
 log = structlog.get_logger("gateway.http")
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from gateway.connectors.base import Outcome, ReceiptState
+from gateway.port import Outcome, ReceiptState
 
 __all__ = ["CODES", "CodeClass", "CodeInfo", "classify", "receipt_outcome", "send_outcome"]
 
@@ -197,22 +197,23 @@ def classify(code: str | int | None) -> CodeInfo:
     return CodeInfo(key, CodeClass.PERMANENT, "unknown_code", "code not in the documented table")
 
 
-def send_outcome(info: CodeInfo, *, fallback_mode: str, fallback_on_template_error: bool) -> Outcome:
-    """The outcome of a synchronous per-recipient code."""
+def send_outcome(info: CodeInfo, *, fallback_mode: str, fallback_on_template_error: bool) -> tuple[Outcome, bool]:
+    """The outcome of a synchronous per-recipient code, and whether it asks for the fallback."""
     cls = info.cls
     if cls is CodeClass.SUCCESS:
-        return Outcome.SUBMITTED
+        return Outcome.SUBMITTED, False
     if cls in (CodeClass.RETRY, CodeClass.ACCOUNT):
-        return Outcome.RETRY
+        return Outcome.RETRY, False
     if cls is CodeClass.THROTTLE:
-        return Outcome.THROTTLED
+        return Outcome.THROTTLED, False
     if cls is CodeClass.AMBIGUOUS:
-        return Outcome.UNKNOWN
+        return Outcome.UNKNOWN, False
+    gateway = fallback_mode == "gateway"
     if cls is CodeClass.FALLBACK:
-        return Outcome.FALLBACK if fallback_mode == "gateway" else Outcome.FAILED
-    if cls is CodeClass.TEMPLATE and fallback_on_template_error and fallback_mode == "gateway":
-        return Outcome.FALLBACK
-    return Outcome.FAILED
+        return Outcome.FAILED, gateway
+    if cls is CodeClass.TEMPLATE:
+        return Outcome.FAILED, gateway and fallback_on_template_error
+    return Outcome.FAILED, False
 
 
 def receipt_outcome(

@@ -33,7 +33,7 @@ from aiohttp import web
 from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from gateway.connectors.base import Connector, OutboundMessage, Outcome, ResultSink, SendResult
+from gateway.port import Connector, OutboundMessage, Outcome, ResultSink, SendResult
 from gateway.errors import ConnectorClosed, ConnectorError, GatewayError
 from gateway.kakao import metrics
 from gateway.kakao.config import KakaoConnectorConfig

@@ -26,10 +26,11 @@ from typing import Any
 
 import structlog
 
-from gateway.connectors.base import Outcome, SendResult
+from gateway.port import Outcome, SendResult
 from gateway.kakao import metrics
 from gateway.kakao.codes import CodeClass, classify, send_outcome
 from gateway.kakao.config import KakaoConnectorConfig
+from gateway.kakao.fallback import fallback_for
 from gateway.kakao.errors import ProviderProtocolError, ProviderRejected, ProviderThrottled, ProviderUnavailable
 from gateway.kakao.prepare import Prepared
 from gateway.kakao.provider import BatchAnswer, ProviderAdapter, SendBatch
@@ -181,6 +182,8 @@ class Dispatcher:
                         carrier_ids=(ra.carrier_id,),
                         code=ra.code,
                         detail={"request_id": answer.request_id},
+                        # kept with the message: a later result may still ask for it
+                        fallback=fallback_for(item.message) if self.config.fallback_mode == "gateway" else None,
                     )
                 )
             else:
@@ -190,7 +193,7 @@ class Dispatcher:
     def _coded(self, item: Prepared, code: str, provider_message: str) -> SendResult:
         c = self.config
         info = classify(code)
-        outcome = send_outcome(
+        outcome, wants_fallback = send_outcome(
             info, fallback_mode=c.fallback_mode, fallback_on_template_error=c.fallback_on_template_error
         )
         retry_after = None
@@ -204,7 +207,13 @@ class Dispatcher:
             "provider_message": provider_message or info.description,
             "class": info.cls.value,
         }
-        if outcome is Outcome.FALLBACK:
-            detail["fallback"] = True
         reason = f"alimtalk_{info.slug}: {provider_message or info.description}"
-        return SendResult(item.message.id, outcome, code=code, reason=reason, retry_after=retry_after, detail=detail)
+        return SendResult(
+            item.message.id,
+            outcome,
+            code=code,
+            reason=reason,
+            retry_after=retry_after,
+            detail=detail,
+            fallback=fallback_for(item.message) if wants_fallback else None,
+        )

@@ -9,7 +9,8 @@ Every refusal here is final at once and no request is made:
   the extras are unusable;
 * ``alimtalk_body_too_long``: over ``max_body_chars`` (1,000) characters;
 * template problems (:mod:`gateway.kakao.templates`): unknown template, not
-  approved, body or buttons not matching. These are FAILED, or FALLBACK when
+  approved, body or buttons not matching. These are FAILED, carrying the
+  message's fallback (:mod:`gateway.kakao.fallback`) when
   ``fallback_on_template_error`` is set in gateway fallback mode.
 
 Message extras used: ``template_code`` (required), ``buttons`` (optional list;
@@ -25,10 +26,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.connectors.base import OutboundMessage, Outcome, SendResult
 from gateway.kakao.config import KakaoConnectorConfig
+from gateway.kakao.fallback import fallback_for, parse_fallback
 from gateway.kakao.provider import RecipientRequest, Resend
 from gateway.kakao.templates import TemplateRegistry, normalise_newlines
+from gateway.port import Fallback, OutboundMessage, Outcome, SendResult
 
 __all__ = ["Prepared", "grouping_key", "prepare", "recipient_no"]
 
@@ -66,8 +68,8 @@ def grouping_key(message: OutboundMessage) -> str:
     return f"gw-{message.id}"
 
 
-def _failed(message: OutboundMessage, reason: str, *, slug: str, outcome: Outcome = Outcome.FAILED) -> SendResult:
-    return SendResult(message.id, outcome, reason=reason, detail={"reason_code": slug})
+def _failed(message: OutboundMessage, reason: str, *, slug: str, fallback: Fallback | None = None) -> SendResult:
+    return SendResult(message.id, Outcome.FAILED, reason=reason, detail={"reason_code": slug}, fallback=fallback)
 
 
 def prepare(
@@ -105,10 +107,10 @@ def prepare(
         )
     problem = registry.check(message.sender, template_code, body, buttons)
     if problem is not None:
-        outcome = Outcome.FAILED
+        fallback = None
         if problem.slug in _TEMPLATE_SLUGS and config.fallback_on_template_error and config.fallback_mode == "gateway":
-            outcome = Outcome.FALLBACK
-        return _failed(message, problem.reason, slug=problem.slug, outcome=outcome)
+            fallback = fallback_for(message)
+        return _failed(message, problem.reason, slug=problem.slug, fallback=fallback)
     if buttons is None:
         compiled = registry.get(message.sender, template_code)
         buttons = list(compiled.template.buttons) if compiled is not None else []
@@ -133,13 +135,8 @@ def prepare(
 
 
 def _resend(raw: Any) -> Resend | None:
-    if not isinstance(raw, dict):
+    parsed = parse_fallback(raw)
+    if parsed is None:
         return None
-    text, sender = raw.get("text"), raw.get("sender")
-    kind = raw.get("type", "SMS")
-    title = raw.get("title")
-    if not isinstance(text, str) or not text or not isinstance(sender, str) or not sender or kind not in ("SMS", "LMS"):
-        return None
-    if title is not None and not isinstance(title, str):
-        return None
+    kind, text, sender, title = parsed
     return Resend(kind, text, sender, title if kind == "LMS" else None)

@@ -26,7 +26,7 @@ from typing import Any
 import anyio
 import structlog
 
-from gateway.connectors.base import Receipt, ReceiptState, ResultSink
+from gateway.port import Receipt, ReceiptState, ResultSink
 from gateway.errors import GatewayError
 from gateway.kakao import metrics
 from gateway.kakao.codes import classify, receipt_outcome
@@ -80,13 +80,14 @@ class ResultTracker:
             "provider_code": report.code,
             "provider_message": report.message or info.description,
             "class": info.cls.value,
-            "fallback": fallback,
             "request_id": report.request_id,
             "recipient_seq": report.recipient_seq,
         }
         if report.resend_status:
             detail["resend_status"] = report.resend_status
-        return Receipt(self.name, report.carrier_id, state, code=report.code, done_at=report.done_at, detail=detail)
+        return Receipt(
+            self.name, report.carrier_id, state, code=report.code, done_at=report.done_at, detail=detail, fallback=fallback
+        )
 
     async def deliver(self, reports: Iterable[DeliveryReport], *, source: str) -> int:
         """Store the final, not yet stored reports; return how many receipts were written."""
@@ -176,7 +177,6 @@ class ResultTracker:
                 ReceiptState.UNKNOWN,
                 detail={
                     "reason": f"no final result within {self.config.poll_give_up_seconds:.0f} s",
-                    "fallback": False,
                     "request_id": request_id,
                     "recipient_seq": seq,
                 },

@@ -27,8 +27,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,7 +39,7 @@ from gateway.configbase import ConfigModel
 from gateway.errors import DatabaseError
 from gateway.kakao.errors import TemplateFileError
 from gateway.kakao.templates import TEMPLATE_STATUSES, Template, compile_template
-from gateway.queue.queries import parse_queries
+from gateway.db.queries import Queries
 
 __all__ = [
     "InMemoryTemplateStore",
@@ -57,17 +55,7 @@ log = structlog.get_logger("gateway.kakao")
 _NHN_STATUS = {"TSC01": "requested", "TSC02": "reviewing", "TSC03": "approved", "TSC04": "rejected"}
 
 
-@cache
-def _queries() -> dict[str, str]:
-    text = (resources.files("gateway.kakao") / "sql" / "queries.sql").read_text("utf-8")
-    return parse_queries(text)
-
-
-def q(name: str) -> str:
-    try:
-        return _queries()[name]
-    except KeyError:
-        raise KeyError(f"no SQL query named {name!r} in gateway/kakao/sql/queries.sql") from None
+q = Queries("gateway.kakao").__getitem__
 
 
 class TemplateStore(Protocol):

@@ -7,7 +7,9 @@ from typing import Any
 
 import asyncpg
 
-from gateway.queue.queries import q
+from gateway.db.queries import Queries
+
+q = Queries("gateway.operator").__getitem__
 
 
 async def collect_status(conn: asyncpg.Connection, *, window_s: int = 300, instance_timeout_s: float = 15) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
-from gateway.connectors.base import OutboundMessage
+from gateway.port import OutboundMessage
 from gateway.policy.config import SHIPPED_CONTENT_RULES, PolicyConfig
 from gateway.policy.quiet_hours import InvalidTimeZone, schedule
 from gateway.policy.rules import (

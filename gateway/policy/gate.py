@@ -22,33 +22,25 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from functools import cache
-from importlib import resources
 
 import anyio
 import asyncpg
 import structlog
 from anyio.abc import TaskStatus
 
-from gateway.connectors.base import InboundMessage, OutboundMessage
+from gateway.port import InboundMessage, OutboundMessage
 from gateway.policy.config import PolicyConfig
 from gateway.policy.decision import Allow, Defer, Expire, Fail, Hold, Reason, Suppress, evaluate
 from gateway.policy.rules import OptOutSet, deadline, is_stop_keyword, normalise_number
 from gateway.queue.engine import Verdict
-from gateway.queue.queries import parse_queries
+from gateway.db.queries import Queries
 
 log = structlog.get_logger("gateway.policy")
 
 HOLD_SECONDS = 10 * 365 * 86400  # "held": deferred until an operator releases it
 
 
-@cache
-def _queries() -> dict[str, str]:
-    return parse_queries((resources.files("gateway.policy") / "sql" / "queries.sql").read_text("utf-8"))
-
-
-def q(name: str) -> str:
-    return _queries()[name]
+q = Queries("gateway.policy").__getitem__
 
 
 def _lock_key(recipient: str) -> int:

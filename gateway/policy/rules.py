@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 
 import phonenumbers
 
-from gateway.connectors.base import OutboundMessage
+from gateway.port import OutboundMessage
 from gateway.policy.config import DEFAULT_STOP_KEYWORDS, AdContentRule, ExpiryConfig
 
 __all__ = [

@@ -40,7 +40,7 @@ from anyio.abc import TaskStatus
 
 from gateway import __version__, metrics
 from gateway.config import EngineConfig, RoutingConfig
-from gateway.connectors.base import (
+from gateway.port import (
     Connector,
     InboundMessage,
     OutboundMessage,
@@ -49,8 +49,8 @@ from gateway.connectors.base import (
     SendResult,
 )
 from gateway.errors import ConnectorClosed
-from gateway.queue.queries import q
-from gateway.queue.database import is_connection_error
+from gateway.queue.store import q
+from gateway.db.pool import is_connection_error
 from gateway.queue.writer import Defer, Finish, Writer
 from gateway.ratelimit import Dispatcher, LocalTokens, RateLimitConfig, TokenSource
 
@@ -283,15 +283,14 @@ class Engine:
                     segments=max(result.segments, len(result.carrier_ids), 1),
                     detail=detail,
                     carrier_ids=result.carrier_ids,
+                    fallback=result.fallback,
                 )
             )
-        elif outcome is Outcome.FAILED or outcome is Outcome.FALLBACK:
-            wants_fallback = outcome is Outcome.FALLBACK or bool(detail and detail.get("fallback"))
-            has_fallback = isinstance(message.extras.get("fallback"), Mapping)
-            reason = result.reason or ("fallback" if outcome is Outcome.FALLBACK else "rejected")
+        elif outcome is Outcome.FAILED:
+            reason = result.reason or "rejected"
             self.writer.finish(
                 Finish(message.id, "failed", message.channel, reason, result.code, connector, detail=detail,
-                       fallback=wants_fallback and has_fallback)
+                       fallback=result.fallback)
             )
         elif outcome is Outcome.THROTTLED:
             delay = result.retry_after if result.retry_after is not None else retry.throttled_seconds

@@ -31,9 +31,9 @@ import asyncpg
 import structlog
 
 from gateway import metrics
-from gateway.connectors.base import InboundMessage, Receipt, ReceiptState
-from gateway.queue.database import is_connection_error
-from gateway.queue.queries import q
+from gateway.port import Fallback, InboundMessage, Receipt, ReceiptState
+from gateway.db.pool import is_connection_error
+from gateway.queue.store import q
 
 log = structlog.get_logger("gateway.writer")
 
@@ -59,7 +59,7 @@ class Finish:
     segments: int = 1
     detail: dict[str, Any] | None = None
     carrier_ids: tuple[str, ...] = ()
-    fallback: bool = False  # enqueue the message's SMS/LMS fallback (Alimtalk)
+    fallback: Fallback | None = None  # kept with the message; enqueued now when the state is final
 
 
 @dataclass(slots=True)
@@ -331,7 +331,7 @@ class Writer:
             if batch.finishes:
                 await self._write_finishes(conn, batch.finishes)
                 written_ids.extend(f.id for f in batch.finishes)
-                fallbacks = [f.id for f in batch.finishes if f.fallback]
+                fallbacks = [f.id for f in batch.finishes if f.fallback is not None and f.state != "submitted"]
                 if fallbacks:
                     await conn.fetchval(q("enqueue_fallbacks"), fallbacks, self._owner)
             if batch.defers:
@@ -386,6 +386,7 @@ class Writer:
             c_msg,
             c_seg,
             c_segs,
+            [f.fallback.as_json() if f.fallback is not None else None for f in finishes],
         )
         for f in finishes:
             metrics.MESSAGES.labels(f.channel, f.connector or "-", f.state).inc()
@@ -434,7 +435,7 @@ class Writer:
                     dict(detail) if detail else None,
                 )
             if state != "delivered":
-                wants = {r.carrier_id for r in items if r.detail and r.detail.get("fallback")}
+                wants = {r.carrier_id for r in items if r.fallback}
                 fallbacks.extend(r["message_id"] for r in applied if r["carrier_id"] in wants)
             seen = {r["carrier_id"] for r in applied}
             missing = [cid for cid in ids if cid not in seen]
@@ -455,6 +456,7 @@ class Writer:
                 [r.code for r, _ in unmatched],
                 [r.done_at for r, _ in unmatched],
                 [dict(r.detail) if r.detail else None for r, _ in unmatched],
+                [r.fallback for r, _ in unmatched],
             )
             for r, _ in unmatched:
                 metrics.RECEIPTS_UNMATCHED.labels(r.connector).inc()
@@ -489,6 +491,7 @@ class Writer:
                     code=r["code"],
                     done_at=r["done_at"],
                     detail=r["detail"],
+                    fallback=r["fallback"],
                 )
                 for r in rows
             ],

@@ -8,29 +8,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from functools import cache
-from importlib import resources
 from typing import Any, Protocol
 
 import asyncpg
 
 from gateway.errors import DatabaseError
-from gateway.queue.queries import parse_queries
+from gateway.db.queries import Queries
 
 __all__ = ["PgRateStore", "RateStore", "q"]
 
 
-@cache
-def _queries() -> dict[str, str]:
-    text = (resources.files("gateway.ratelimit") / "sql" / "queries.sql").read_text("utf-8")
-    return parse_queries(text)
-
-
-def q(name: str) -> str:
-    try:
-        return _queries()[name]
-    except KeyError:
-        raise KeyError(f"no SQL query named {name!r} in gateway/ratelimit/sql/queries.sql") from None
+q = Queries("gateway.ratelimit").__getitem__
 
 
 class RateStore(Protocol):

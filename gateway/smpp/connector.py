@@ -1,6 +1,6 @@
 """The SMPP connector: one carrier account, N binds, segments in, results / receipts / MO out.
 
-``SmppConnector`` is what the queue engine sees (``gateway.connectors.base``).
+``SmppConnector`` is what the queue engine sees (``gateway.port``).
 
 Sending: ``send`` cuts the message into segments (``outbound.Preparer``;
 ``cost`` counts them and caches the cut for ``send``), refuses what cannot go
@@ -47,7 +47,7 @@ import anyio
 import structlog
 from anyio.abc import TaskStatus
 
-from gateway.connectors.base import Connector, OutboundMessage, Outcome, ResultSink, SendResult
+from gateway.port import Connector, OutboundMessage, Outcome, ResultSink, SendResult
 from gateway.errors import ConfigError, ConnectorClosed, ConnectorError
 from gateway.smpp import metrics
 from gateway.smpp.bind import Bind, Connect, Delivery, Role
@@ -155,6 +155,10 @@ class SmppConnector(Connector):
         """The number of segments ``message`` goes out in (what rate limits charge); 1 if it is refused."""
         cut = self._cut(message)
         return len(cut) if isinstance(cut, list) else 1
+
+    @property
+    def receipt_timeout(self) -> float | None:
+        return self.config.receipt_timeout_seconds
 
     def max_unrecorded(self) -> int | None:
         """Window x binds: what can be outstanding at the SMSC at once."""

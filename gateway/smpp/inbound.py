@@ -25,7 +25,7 @@ from collections.abc import Hashable
 from datetime import datetime
 from typing import Any
 
-from gateway.connectors.base import InboundMessage, Receipt, ReceiptState
+from gateway.port import InboundMessage, Receipt, ReceiptState
 from gateway.smpp.concat import ESM_CLASS_UDHI, ReassembledMessage, Reassembler, UdhParseError, parse_udh
 from gateway.smpp.pdu import DataSm, DeliverSm
 from gateway.smpp.receipts import (

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.connectors.base import OutboundMessage, Outcome, SendResult
+from gateway.port import OutboundMessage, Outcome, SendResult
 from gateway.smpp.pdu import SubmitSm
 from gateway.smpp.status import status_name
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from gateway.connectors.base import OutboundMessage, Outcome, SendResult
+from gateway.port import OutboundMessage, Outcome, SendResult
 from gateway.smpp.concat import ConcatMethod, MessageTooLongError, Segment, build_segments
 from gateway.smpp.config import SmppConnectorConfig
 from gateway.smpp.errors import LocalProtocolError

@@ -27,7 +27,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from gateway.config import parse_config
-from gateway.connectors.base import Outcome
+from gateway.port import Outcome
 from gateway.daemon import Daemon
 from gateway.kakao import sign_body, sync_templates
 from gateway.kakao.simulator import KakaoSimulator

@@ -13,8 +13,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from gateway.connectors.base import Receipt, ReceiptState
-from gateway.queue.queries import q
+from gateway.port import Receipt, ReceiptState
+from gateway.queue.store import q
 from gateway.queue.writer import Writer
 
 pytestmark = pytest.mark.anyio

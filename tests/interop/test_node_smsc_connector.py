@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import structlog
 
-from gateway.connectors.base import Outcome, ReceiptState
+from gateway.port import Outcome, ReceiptState
 from gateway.smpp.connector import SmppConnector
 from tests.smpp.connector_support import FakeSink, config, message, running, wait_for
 

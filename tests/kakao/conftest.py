@@ -12,7 +12,7 @@ import anyio
 import pytest
 from aiohttp import web
 
-from gateway.connectors.base import InboundMessage, OutboundMessage, Outcome, Receipt, SendResult
+from gateway.port import InboundMessage, OutboundMessage, Outcome, Receipt, SendResult
 from gateway.kakao import InMemoryTemplateStore, KakaoConnector, KakaoConnectorConfig, Template
 from gateway.kakao.simulator import KakaoSimulator
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from gateway.connectors.base import Outcome
+from gateway.port import Fallback, Outcome
 from gateway.errors import ConnectorClosed
 from gateway.kakao import InMemoryTemplateStore, KakaoConnector, Template
 from gateway.kakao.simulator import KakaoSimulator
@@ -13,6 +13,9 @@ from gateway.kakao.simulator import KakaoSimulator
 from .conftest import SENDER, FakeSink, make_config, message, running
 
 pytestmark = pytest.mark.anyio
+
+FALLBACK = {"type": "SMS", "sender": "15880000", "text": "주문이 접수되었습니다"}
+SMS_FALLBACK = Fallback(channel="sms", sender="15880000", body="주문이 접수되었습니다", extras={"fallback_type": "SMS"})
 
 
 async def test_many_messages_for_one_template_share_few_requests(
@@ -111,29 +114,29 @@ async def test_unknown_or_unapproved_template_fails(
 async def test_template_error_asks_fallback_when_configured(
     sim: KakaoSimulator, sink: FakeSink, store: InMemoryTemplateStore
 ) -> None:
-    """With fallback_on_template_error, a mismatching body asks for the SMS fallback instead."""
+    """With fallback_on_template_error, a mismatching body fails carrying the SMS fallback."""
     connector = KakaoConnector(make_config(sim, fallback_on_template_error=True), store)
     async with running(connector, sink):
-        await connector.send(message(1, body="전혀 다른 본문"))
+        await connector.send(message(1, body="전혀 다른 본문", extras={"fallback": FALLBACK}))
         [result] = await sink.wait_results(1)
-    assert result.outcome is Outcome.FALLBACK
+    assert result.outcome is Outcome.FAILED and result.fallback == SMS_FALLBACK
     assert sim.requests["send"] == 0
 
 
 async def test_not_a_kakao_user_answered_synchronously_asks_fallback(
     sim: KakaoSimulator, sink: FakeSink, store: InMemoryTemplateStore
 ) -> None:
-    """A recipient refused as not a KakaoTalk user gets FALLBACK with the provider's code; others go out."""
+    """A recipient refused as not a KakaoTalk user fails with its fallback and the provider's code; others go out."""
     sim.script("01099990000", send_code="not_kakao_user")
     connector = KakaoConnector(make_config(sim), store)
     async with running(connector, sink):
-        await connector.send(message(1, recipient="+821099990000"))
+        await connector.send(message(1, recipient="+821099990000", extras={"fallback": FALLBACK}))
         await connector.send(message(2))
         await sink.wait_results(2)
     by_id = {r.message_id: r for r in sink.results}
-    assert by_id[1].outcome is Outcome.FALLBACK
+    assert by_id[1].outcome is Outcome.FAILED
     assert by_id[1].code == "3019"
-    assert by_id[1].detail["fallback"] is True and by_id[1].detail["provider_code"] == "3019"
+    assert by_id[1].fallback == SMS_FALLBACK and by_id[1].detail["provider_code"] == "3019"
     assert by_id[1].reason.startswith("alimtalk_not_kakao_user")
     assert by_id[2].outcome is Outcome.SUBMITTED
     assert sim.requests["send"] == 1
@@ -142,13 +145,13 @@ async def test_not_a_kakao_user_answered_synchronously_asks_fallback(
 async def test_blocked_sender_profile_asks_fallback(
     sim: KakaoSimulator, sink: FakeSink, store: InMemoryTemplateStore
 ) -> None:
-    """NHN's -1027 (sender profile blocked) for a recipient gives FALLBACK, keeping code and message."""
+    """NHN's -1027 (sender profile blocked) for a recipient fails with its fallback, keeping code and message."""
     sim.script("01011112222", send_code="-1027")
     connector = KakaoConnector(make_config(sim), store)
     async with running(connector, sink):
-        await connector.send(message(1, recipient="+821011112222"))
+        await connector.send(message(1, recipient="+821011112222", extras={"fallback": FALLBACK}))
         [result] = await sink.wait_results(1)
-    assert result.outcome is Outcome.FALLBACK
+    assert result.outcome is Outcome.FAILED and result.fallback == SMS_FALLBACK
     assert result.code == "-1027"
     assert result.detail["provider_message"] == "The sender is blocked status."
 
@@ -156,14 +159,14 @@ async def test_blocked_sender_profile_asks_fallback(
 async def test_provider_fallback_mode_fills_resend_parameter(
     sim: KakaoSimulator, sink: FakeSink, store: InMemoryTemplateStore
 ) -> None:
-    """In provider mode the SMS fallback rides in resendParameter and FALLBACK is never reported."""
+    """In provider mode the SMS fallback rides in resendParameter and the queue is never asked for it."""
     sim.script("01099990000", send_code="not_kakao_user")
     fallback = {"text": "[대체] 주문 발송", "sender": "15880000", "type": "LMS", "title": "알림"}
     connector = KakaoConnector(make_config(sim, fallback_mode="provider"), store)
     async with running(connector, sink):
         await connector.send(message(1, recipient="+821099990000", extras={"fallback": fallback}))
         [result] = await sink.wait_results(1)
-    assert result.outcome is Outcome.FAILED
+    assert result.outcome is Outcome.FAILED and result.fallback is None
     [recipient] = sim.sent_bodies[0]["recipientList"]
     assert recipient["resendParameter"] == {
         "isResend": True,

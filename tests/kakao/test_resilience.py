@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from gateway.connectors.base import Outcome
+from gateway.port import Outcome
 from gateway.kakao import InMemoryTemplateStore, KakaoConnector
 from gateway.kakao.errors import ProviderUnavailable
 from gateway.kakao.resilience import BreakerState, CircuitBreaker, backoff_delay

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from structlog.testing import capture_logs
 
-from gateway.connectors.base import Outcome, ReceiptState
+from gateway.port import Outcome, ReceiptState
 from gateway.kakao import InMemoryTemplateStore, KakaoConnector, sign_body
 from gateway.kakao.simulator import KakaoSimulator
 
@@ -68,11 +68,11 @@ async def test_signed_result_is_stored_before_the_2xx(webhook: str, sink: FakeSi
     assert status == 200
     by_id = {r.carrier_id: r for r in sink.receipts}
     delivered, fallback = by_id["20240101000000abc0:1"], by_id["20240101000000abc0:2"]
-    assert delivered.state is ReceiptState.DELIVERED and delivered.detail["fallback"] is False
+    assert delivered.state is ReceiptState.DELIVERED and delivered.fallback is False
     assert delivered.done_at is not None and delivered.done_at.utcoffset().total_seconds() == 9 * 3600
     assert fallback.state is ReceiptState.UNDELIVERABLE
     assert fallback.code == "3019"
-    assert fallback.detail["fallback"] is True and fallback.detail["provider_code"] == "3019"
+    assert fallback.fallback is True and fallback.detail["provider_code"] == "3019"
 
 
 @pytest.mark.parametrize(
@@ -159,7 +159,7 @@ async def test_simulator_results_reach_the_webhook_end_to_end(
     by_message = {r.message_id: r.carrier_ids[0] for r in results}
     by_carrier = {r.carrier_id: r for r in receipts}
     assert by_carrier[by_message[1]].state is ReceiptState.DELIVERED
-    assert by_carrier[by_message[2]].detail["fallback"] is True
+    assert by_carrier[by_message[2]].fallback is True
     assert sim.webhooks_delivered >= 1 and sim.webhook_failures == 0
 
 

@@ -10,7 +10,7 @@ import pytest
 from structlog.testing import capture_logs
 
 import gateway.kakao as kakao
-from gateway.connectors.base import Outcome, SendResult
+from gateway.port import Outcome, SendResult
 from gateway.kakao.dispatch import Dispatcher
 from gateway.kakao.errors import ProviderProtocolError, ProviderUnavailable
 from gateway.kakao.prepare import Prepared, grouping_key, prepare, recipient_no

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gateway.connectors.base import OutboundMessage
+from gateway.port import OutboundMessage
 from gateway.policy import OptOutSet, PolicyConfig
 
 SEOUL = ZoneInfo("Asia/Seoul")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from gateway.connectors.base import InboundMessage, OutboundMessage
+from gateway.port import InboundMessage, OutboundMessage
 from gateway.policy.config import PolicyConfig
 from gateway.policy.gate import PolicyDbGate
 
@@ -69,7 +69,7 @@ async def test_fatigue_cap_counts_across_campaigns(pool: asyncpg.Pool) -> None:
 
 async def test_fatigue_holds_across_concurrent_instances(pool: asyncpg.Pool, db_url: str) -> None:
     """Two gates (two instances) deciding at once never let more than the cap through."""
-    from gateway.queue.database import create_pool
+    from gateway.db.pool import create_pool
 
     pool2 = await create_pool(db_url, min_size=1, max_size=2)
     try:

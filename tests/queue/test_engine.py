@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from gateway.config import EngineConfig, LoopbackConnectorConfig, RetryConfig
-from gateway.connectors.base import Connector, OutboundMessage, Outcome, SendResult
+from gateway.port import Connector, OutboundMessage, Outcome, SendResult
 from gateway.connectors.loopback import LoopbackConnector
 from gateway.queue.engine import Engine, backoff_delay
 from tests.queue.helpers import copy_messages, states

@@ -6,7 +6,7 @@ import anyio
 import asyncpg
 import pytest
 
-from gateway.connectors.base import Receipt, ReceiptState
+from gateway.port import Receipt, ReceiptState
 from gateway.queue.writer import Finish, Writer
 from tests.queue.helpers import copy_messages
 

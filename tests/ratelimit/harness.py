@@ -25,7 +25,7 @@ import anyio
 import asyncpg
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-from gateway.queue.database import create_pool
+from gateway.db.pool import create_pool
 from gateway.ratelimit import ClusterConfig, ClusterTokens, ConnectorLimitsConfig, Dispatcher, PgRateStore, TokenBucket
 
 Outcome = Literal["submitted", "throttled"]

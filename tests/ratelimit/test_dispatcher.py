@@ -7,7 +7,7 @@ import pytest
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
-from gateway.connectors.base import OutboundMessage
+from gateway.port import OutboundMessage
 from gateway.errors import ConnectorClosed
 from gateway.ratelimit import ConnectorLimitsConfig, Dispatcher, RateSpec
 

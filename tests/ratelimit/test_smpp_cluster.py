@@ -22,8 +22,8 @@ from anyio.abc import TaskStatus
 from prometheus_client import REGISTRY
 
 from gateway.config import EngineConfig, RetryConfig
-from gateway.connectors.base import OutboundMessage, Outcome, SendResult
-from gateway.queue.database import create_pool
+from gateway.port import OutboundMessage, Outcome, SendResult
+from gateway.db.pool import create_pool
 from gateway.queue.engine import Engine
 from gateway.ratelimit import (
     ClusterConfig,

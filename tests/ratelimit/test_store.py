@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from gateway.errors import DatabaseError
-from gateway.queue.database import create_pool
+from gateway.db.pool import create_pool
 from gateway.ratelimit import PgRateStore
 from gateway.ratelimit.store import q
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 
-from gateway.connectors.base import InboundMessage, OutboundMessage, Receipt, SendResult
+from gateway.port import InboundMessage, OutboundMessage, Receipt, SendResult
 from gateway.smpp.config import SmppConnectorConfig
 from gateway.smpp.connector import SmppConnector
 

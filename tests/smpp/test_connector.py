@@ -8,7 +8,7 @@ import anyio
 import pytest
 from prometheus_client import REGISTRY
 
-from gateway.connectors.base import Outcome, ReceiptState
+from gateway.port import Outcome, ReceiptState
 from gateway.errors import ConnectorClosed
 from gateway.smpp.connector import SmppConnector
 from gateway.smpp.pdu import parse_smpp_time

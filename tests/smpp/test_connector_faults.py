@@ -14,7 +14,7 @@ import anyio
 import pytest
 import structlog
 
-from gateway.connectors.base import Outcome
+from gateway.port import Outcome
 from gateway.smpp.codec import NEED_DATA
 from gateway.smpp.concat import parse_udh
 from gateway.smpp.connector import SmppConnector

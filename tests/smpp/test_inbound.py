@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.connectors.base import ReceiptState
+from gateway.port import ReceiptState
 from gateway.smpp.concat import build_segments
 from gateway.smpp.connector import SmppConnector
 from gateway.smpp.inbound import MoAssembler, ReceiptReader, is_receipt

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.connectors.base import OutboundMessage, Outcome
+from gateway.port import OutboundMessage, Outcome
 from gateway.smpp.jobs import Job, hex_status
 from gateway.smpp.pdu import SubmitSm
 

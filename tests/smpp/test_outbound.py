@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.connectors.base import OutboundMessage, Outcome, SendResult
+from gateway.port import OutboundMessage, Outcome, SendResult
 from gateway.smpp.concat import build_segments
 from gateway.smpp.outbound import Preparer, dest_ton_npi, source_ton_npi
 from gateway.smpp.pdu import parse_smpp_time

@@ -96,26 +96,28 @@ SELECT count(*) FROM released;
 -- Move leased rows into the message log with their new state: submitted, or
 -- final (failed, expired, suppressed, ...). Records the event and, for
 -- submitted messages, their carrier ids, all in one statement.
--- $1..$7: parallel arrays per message; $8 owner; $9..$13 parallel arrays per carrier id.
+-- $1..$7, $14: parallel arrays per message; $8 owner; $9..$13 parallel arrays per carrier id.
 WITH u AS (
     SELECT *
-    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[])
-        AS u(id, new_state, new_reason, new_code, new_connector, new_segments, new_detail)
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $14::jsonb[])
+        AS u(id, new_state, new_reason, new_code, new_connector, new_segments, new_detail, new_fallback)
 ), moved AS (
     DELETE FROM gateway.outbox o
     USING u
     WHERE o.id = u.id AND o.lease_owner = $8
-    RETURNING o.*, u.new_state, u.new_reason, u.new_code, u.new_connector, u.new_segments, u.new_detail
+    RETURNING o.*, u.new_state, u.new_reason, u.new_code, u.new_connector, u.new_segments, u.new_detail,
+              u.new_fallback
 ), logged AS (
     INSERT INTO gateway.messages (
         id, created_at, idempotency_key, channel, sender, recipient, body, kind, priority,
         send_at, expires_at, campaign_id, consent, extras, state, reason, code, connector,
-        attempts, segments, submitted_at, final_at)
+        attempts, segments, submitted_at, final_at, fallback)
     SELECT id, created_at, idempotency_key, channel, sender, recipient, body, kind, priority,
            send_at, expires_at, campaign_id, consent, extras, new_state, new_reason, new_code,
            coalesce(new_connector, connector), attempts, coalesce(new_segments, 1),
            CASE WHEN new_state = 'submitted' THEN now() END,
-           CASE WHEN new_state <> 'submitted' THEN now() END
+           CASE WHEN new_state <> 'submitted' THEN now() END,
+           new_fallback
     FROM moved
 ), ev AS (
     INSERT INTO gateway.events (message_id, state, reason, code, connector, instance, detail)
@@ -230,8 +232,8 @@ WITH agg AS (
 SELECT count(*) FROM msg;
 
 -- name: store_pending_receipts
-INSERT INTO gateway.receipts_pending (connector, carrier_id, state, code, done_at, detail)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[]);
+INSERT INTO gateway.receipts_pending (connector, carrier_id, state, code, done_at, detail, fallback)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[], $7::boolean[]);
 
 -- name: take_matched_pending
 -- Pending receipts whose carrier id is now known: removed here, applied by the caller
@@ -239,7 +241,7 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timesta
 DELETE FROM gateway.receipts_pending p
 USING gateway.carrier_ids c
 WHERE p.connector = c.connector AND p.carrier_id = c.carrier_id
-RETURNING p.connector, p.carrier_id, p.state, p.code, p.done_at, p.detail;
+RETURNING p.connector, p.carrier_id, p.state, p.code, p.done_at, p.detail, p.fallback;
 
 -- name: receipt_timeouts
 -- Submitted messages of connector $1 with no receipt after $2 seconds become unknown.
@@ -301,60 +303,24 @@ SELECT gateway.ensure_partitions($1, $2);
 -- name: drop_partitions
 SELECT gateway.drop_partitions($1);
 
--- name: status_outbox
-SELECT coalesce(connector, '-') AS connector, state, count(*) AS n,
-       extract(epoch FROM now() - min(created_at))::float8 AS oldest_age_s
-FROM gateway.outbox
-GROUP BY 1, 2
-ORDER BY 1, 2;
-
--- name: status_log
-SELECT coalesce(connector, '-') AS connector, state, count(*) AS n
-FROM gateway.messages
-WHERE created_at > now() - make_interval(secs => $1)
-GROUP BY 1, 2
-ORDER BY 1, 2;
-
--- name: status_throughput
-SELECT count(*) FILTER (WHERE state IN ('submitted', 'delivered', 'undeliverable', 'failed', 'expired', 'unknown'))::float8
-       / greatest($1, 1) AS per_s
-FROM gateway.events
-WHERE at > now() - make_interval(secs => $1) AND state = 'submitted';
-
--- name: status_reasons
-SELECT state, coalesce(reason, '-') AS reason, count(*) AS n
-FROM gateway.events
-WHERE at > now() - make_interval(secs => $1) AND state IN ('suppressed', 'failed', 'expired', 'deferred')
-GROUP BY 1, 2
-ORDER BY 3 DESC
-LIMIT 20;
-
--- name: status_instances
-SELECT name, host, pid, version, started_at, heartbeat_at, stopped_at,
-       extract(epoch FROM now() - heartbeat_at)::float8 AS heartbeat_age_s, stats
-FROM gateway.instances
-ORDER BY name;
-
 -- name: enqueue_fallbacks
--- Alimtalk messages that failed in a way that asks for their SMS/LMS fallback
--- get it as a new outbox row (channel sms), linked both ways: the new row's
--- extras.fallback_of and an event 'fallback' on the original. The idempotency
--- key 'fallback:<id>' makes a repeated request harmless.
+-- Messages whose stored fallback (gateway.messages.fallback, attached by the
+-- connector to its result) is to be sent now get it as a new outbox row, linked
+-- both ways: the new row's extras.fallback_of and an event 'fallback' on the
+-- original. The idempotency key 'fallback:<id>' makes a repeated request harmless.
+-- $1 message ids, $2 instance.
 WITH src AS (
-    SELECT m.id, m.recipient, m.kind, m.priority, m.expires_at, m.campaign_id, m.consent,
-           m.extras -> 'fallback' AS fb
+    SELECT m.id, m.recipient, m.kind, m.priority, m.expires_at, m.campaign_id, m.consent, m.fallback AS fb
     FROM gateway.messages m
-    WHERE m.id = ANY($1::bigint[]) AND m.channel = 'alimtalk' AND jsonb_typeof(m.extras -> 'fallback') = 'object'
+    WHERE m.id = ANY($1::bigint[]) AND jsonb_typeof(m.fallback) = 'object'
 ), ins AS (
     INSERT INTO gateway.outbox (channel, sender, recipient, body, kind, priority, expires_at, campaign_id,
                                 consent, extras, idempotency_key)
-    SELECT 'sms', fb ->> 'sender', recipient, fb ->> 'text', kind, priority, expires_at, campaign_id, consent,
-           jsonb_strip_nulls(jsonb_build_object('fallback_of', id, 'fallback_type', coalesce(fb ->> 'type', 'SMS'),
-                                                'title', fb -> 'title')),
+    SELECT fb ->> 'channel', fb ->> 'sender', recipient, fb ->> 'body', kind, priority, expires_at, campaign_id,
+           consent, coalesce(fb -> 'extras', '{}'::jsonb) || jsonb_build_object('fallback_of', id),
            'fallback:' || id
     FROM src
-    WHERE coalesce(fb ->> 'text', '') <> '' AND coalesce(fb ->> 'sender', '') <> ''
-      AND (expires_at IS NULL OR expires_at > now())
+    WHERE expires_at IS NULL OR expires_at > now()
     RETURNING id, (extras ->> 'fallback_of')::bigint AS original
 ), ev AS (
     INSERT INTO gateway.events (message_id, state, reason, instance, detail)

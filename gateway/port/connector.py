@@ -18,99 +18,16 @@ Connectors never touch the database themselves.
 from __future__ import annotations
 
 import abc
-import enum
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import anyio
 from anyio.abc import TaskStatus
 
-__all__ = [
-    "Connector",
-    "InboundMessage",
-    "Outcome",
-    "OutboundMessage",
-    "Receipt",
-    "ReceiptState",
-    "ResultSink",
-    "SendResult",
-]
+from gateway.port.messages import InboundMessage, OutboundMessage
+from gateway.port.outcomes import Receipt, SendResult
 
-
-@dataclass(frozen=True, slots=True)
-class OutboundMessage:
-    """One claimed message, as a connector sees it (immutable)."""
-
-    id: int
-    channel: str  # "sms" | "alimtalk"
-    sender: str  # SMS source address, or the Kakao sender profile key
-    recipient: str  # E.164 where it could be normalised, else as given
-    body: str
-    kind: str = "informational"  # "informational" | "advertising"
-    priority: int = 0
-    campaign_id: str | None = None
-    expires_at: datetime | None = None
-    extras: Mapping[str, Any] = field(default_factory=dict)
-    attempts: int = 1  # 1 on the first try
-    created_at: datetime | None = None
-    idempotency_key: str | None = None
-    # The last moment the message is worth delivering: min(expires_at, created_at
-    # + max age), set by the policy layer. SMPP caps validity_period by it.
-    deadline: datetime | None = None
-
-
-class Outcome(enum.Enum):
-    """What became of one ``send``."""
-
-    SUBMITTED = "submitted"  # the carrier/provider accepted it; carrier_ids says under which ids
-    RETRY = "retry"  # transient failure: back to the queue with backoff, counts as an attempt
-    THROTTLED = "throttled"  # carrier said "slow down": back to the queue, not counted as a failure
-    FAILED = "failed"  # permanent: the carrier refused it (code/reason say why)
-    UNKNOWN = "unknown"  # sent, but no answer (timeout, lost bind): may be a duplicate if retried
-    FALLBACK = "fallback"  # channel-level failure that asks for the message's fallback (Alimtalk -> SMS)
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    message_id: int
-    outcome: Outcome
-    carrier_ids: tuple[str, ...] = ()  # one per segment for multipart SMS
-    code: str | None = None  # the carrier's / provider's own code, as text
-    reason: str | None = None  # human-readable, never the body
-    retry_after: float | None = None  # seconds, when the peer said so
-    segments: int = 1
-    detail: Mapping[str, Any] | None = None  # extra JSON for the event
-
-
-class ReceiptState(enum.Enum):
-    DELIVERED = "delivered"
-    UNDELIVERABLE = "undeliverable"
-    EXPIRED = "expired"
-    FAILED = "failed"  # rejected / deleted at the SMSC
-    UNKNOWN = "unknown"
-    ACCEPTED = "accepted"  # intermediate: not final
-
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    connector: str
-    carrier_id: str  # normalised as the connector stores it in SendResult.carrier_ids
-    state: ReceiptState
-    code: str | None = None  # e.g. SMPP "err" / network_error_code, provider result code
-    done_at: datetime | None = None
-    detail: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InboundMessage:
-    connector: str
-    sender: str  # the mobile user
-    recipient: str  # our short code / source address
-    body: str
-    received_at: datetime | None = None
-    detail: Mapping[str, Any] | None = None
+__all__ = ["Connector", "ResultSink"]
 
 
 class ResultSink(Protocol):
@@ -149,6 +66,12 @@ class Connector(abc.ABC):
     def is_ready(self) -> bool:
         """True when at least one bind/session can send now (for /readyz)."""
         return True
+
+    @property
+    def receipt_timeout(self) -> float | None:
+        """Seconds after which a submitted message with no receipt becomes ``unknown``
+        (0: never); None: the engine's default."""
+        return None
 
     def max_unrecorded(self) -> int | None:
         """How many messages may have reached the peer without their outcome

@@ -1,4 +1,4 @@
-"""Apply the numbered ``.sql`` migrations in ``gateway/queue/sql/migrations``.
+"""Apply the numbered ``.sql`` migrations in ``gateway/db/migrations`` (every package's schema).
 
 Safe when several instances run it at once (a transaction-scoped advisory lock
 serialises them) and a no-op when the schema is up to date.
@@ -27,7 +27,7 @@ class Migration:
 
 
 def available_migrations() -> list[Migration]:
-    folder = resources.files("gateway.queue") / "sql" / "migrations"
+    folder = resources.files("gateway.db") / "migrations"
     found = []
     for entry in folder.iterdir():
         match = _NAME.match(entry.name)

@@ -1,0 +1,25 @@
+"""The port between the queue and the connectors: the one vocabulary both speak.
+
+The queue engine hands :class:`OutboundMessage` s to a :class:`Connector` and
+hears back through the :class:`ResultSink` it passed to ``Connector.run``:
+:class:`SendResult` s, :class:`Receipt` s and :class:`InboundMessage` s. Where a
+message stands is a :class:`MessageState`. Nothing here does I/O; every other
+room may import it, and it imports no other room.
+"""
+
+from gateway.port.connector import Connector, ResultSink
+from gateway.port.messages import InboundMessage, OutboundMessage
+from gateway.port.outcomes import Fallback, MessageState, Outcome, Receipt, ReceiptState, SendResult
+
+__all__ = [
+    "Connector",
+    "Fallback",
+    "InboundMessage",
+    "MessageState",
+    "Outcome",
+    "OutboundMessage",
+    "Receipt",
+    "ReceiptState",
+    "ResultSink",
+    "SendResult",
+]

@@ -1,0 +1,42 @@
+"""The messages that cross the port: one claimed outbound message, one inbound (MO) message."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = ["InboundMessage", "OutboundMessage"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """One claimed message, as a connector sees it (immutable)."""
+
+    id: int
+    channel: str  # "sms" | "alimtalk"
+    sender: str  # SMS source address, or the Kakao sender profile key
+    recipient: str  # E.164 where it could be normalised, else as given
+    body: str
+    kind: str = "informational"  # "informational" | "advertising"
+    priority: int = 0
+    campaign_id: str | None = None
+    expires_at: datetime | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    attempts: int = 1  # 1 on the first try
+    created_at: datetime | None = None
+    idempotency_key: str | None = None
+    # The last moment the message is worth delivering: min(expires_at, created_at
+    # + max age), set by the policy layer. SMPP caps validity_period by it.
+    deadline: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    connector: str
+    sender: str  # the mobile user
+    recipient: str  # our short code / source address
+    body: str
+    received_at: datetime | None = None
+    detail: Mapping[str, Any] | None = None
