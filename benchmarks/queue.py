@@ -43,10 +43,13 @@ from _common import (  # noqa: E402
 )
 
 from gateway import metrics  # noqa: E402
-from gateway.config import EngineConfig, LoopbackConnectorConfig  # noqa: E402
+from gateway.connectors.config import LoopbackConnectorConfig  # noqa: E402
 from gateway.connectors.loopback import LoopbackConnector  # noqa: E402
 from gateway.db.pool import create_pool  # noqa: E402
-from gateway.queue.engine import Engine  # noqa: E402
+from gateway.queue.config import EngineConfig  # noqa: E402
+from gateway.queue.engine import Engine, new_owner  # noqa: E402
+from gateway.queue.listener import Listener  # noqa: E402
+from gateway.queue.store import PgStore  # noqa: E402
 
 
 async def run(args: argparse.Namespace) -> dict:
@@ -69,7 +72,12 @@ async def run(args: argparse.Namespace) -> dict:
                 window=args.max_in_flight,
             )
         )
-        engine = Engine(pool, connectors={"loop": connector}, config=config, database_url=url)
+        engine = Engine(
+            PgStore(pool, owner=new_owner("bench")),
+            {"loop": connector},
+            config=config,
+            listener=Listener(url, "gateway_outbox"),
+        )
         final_state = "submitted" if args.no_receipts else "delivered"
         async with anyio.create_task_group() as tg:
             await tg.start(engine.run)

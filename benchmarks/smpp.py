@@ -39,9 +39,11 @@ from _common import (  # noqa: E402
 )
 
 from gateway import metrics  # noqa: E402
-from gateway.config import EngineConfig  # noqa: E402
+from gateway.queue.config import EngineConfig  # noqa: E402
 from gateway.db.pool import create_pool  # noqa: E402
-from gateway.queue.engine import Engine  # noqa: E402
+from gateway.queue.engine import Engine, new_owner  # noqa: E402
+from gateway.queue.listener import Listener  # noqa: E402
+from gateway.queue.store import PgStore  # noqa: E402
 from gateway.smpp.config import SmppConnectorConfig  # noqa: E402
 from gateway.smpp.connector import SmppConnector  # noqa: E402
 
@@ -75,10 +77,10 @@ async def run(args: argparse.Namespace) -> dict:
                 )
             )
             engine = Engine(
-                pool,
-                connectors={"smsc": connector},
+                PgStore(pool, owner=new_owner("bench")),
+                {"smsc": connector},
                 config=EngineConfig(claim_batch=1000, max_in_flight=10000, flush_max_rows=2000),
-                database_url=url,
+                listener=Listener(url, "gateway_outbox"),
             )
             cpu: dict[str, float] = {}
             proc = psutil.Process()

@@ -15,21 +15,27 @@ import anyio
 import asyncpg
 import structlog
 
+from gateway.backoff import Backoff
 from gateway.config import Config
-from gateway.port import Connector
-from gateway.connectors.factory import build_connectors
+from gateway.connectors.config import LoopbackConnectorConfig
+from gateway.connectors.loopback import LoopbackConnector
+from gateway.db.migrate import pending_migrations
+from gateway.db.pool import create_pool, is_connection_error
 from gateway.errors import ConfigError, DatabaseError
 from gateway.http.server import build_app, serve
-from gateway.db.pool import create_pool, is_connection_error
-from gateway.queue.engine import Engine, PolicyGate
-from gateway.db.migrate import pending_migrations
+from gateway.port import Connector
+from gateway.queue.engine import Engine, new_owner
+from gateway.queue.gate import PolicyGate
+from gateway.queue.listener import Listener
+from gateway.queue.store import PgStore
+from gateway.ratelimit import TokenSource
 
 log = structlog.get_logger("gateway.daemon")
 
 
 async def connect_with_retry(url: str, config: Config, *, attempts: int = 0) -> asyncpg.Pool:
     """Create the pool, retrying with back-off while PostgreSQL is not up yet."""
-    delay = 0.5
+    backoff = Backoff(0.5, config.database.reconnect_max_seconds)
     tried = 0
     while True:
         tried += 1
@@ -43,27 +49,16 @@ async def connect_with_retry(url: str, config: Config, *, attempts: int = 0) -> 
         except DatabaseError as exc:
             if attempts and tried >= attempts:
                 raise
+            delay = backoff.delay(tried)
             log.warning("db.connect.failed", error=str(exc), retry_in=delay)
             await anyio.sleep(delay)
-            delay = min(delay * 2, config.database.reconnect_max_seconds)
 
 
 class Daemon:
-    def __init__(
-        self,
-        config: Config,
-        *,
-        database_url: str,
-        connectors: dict[str, Connector] | None = None,
-        gate: PolicyGate | None = None,
-        extra_engine_kwargs: dict[str, Any] | None = None,
-    ) -> None:
+    def __init__(self, config: Config, *, database_url: str) -> None:
         self.config = config
         self.database_url = database_url
-        self._given_connectors = connectors
-        self.connectors: dict[str, Connector] = connectors or {}
-        self.gate = gate
-        self._extra = extra_engine_kwargs or {}
+        self.connectors: dict[str, Connector] = {}
         self.engine: Engine | None = None
         self.http_port: int | None = None
         self.pool: asyncpg.Pool | None = None
@@ -71,8 +66,7 @@ class Daemon:
     async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED, install_signals: bool = True) -> None:
         pool = await connect_with_retry(self.database_url, self.config, attempts=0)
         self.pool = pool
-        if self._given_connectors is None:
-            self.connectors = build_connectors(self.config, pool=pool)
+        self.connectors = build_connectors(self.config, pool)
         try:
             missing = await self._pending_migrations(pool)
             if missing:
@@ -80,19 +74,16 @@ class Daemon:
                     f"the database schema is not up to date ({len(missing)} migration(s) missing, "
                     f"first: {missing[0].version:04d}_{missing[0].name}); run `gateway migrate` first"
                 )
-            gate = self.gate or build_gate(self.config, pool)
+            owner = new_owner(self.config.instance_name)
             engine = Engine(
-                pool,
-                connectors=self.connectors,
+                PgStore(pool, owner=owner, retention_days=self.config.database.retention_days),
+                self.connectors,
                 config=self.config.engine,
                 routing=self.config.routing,
-                database_url=self.database_url,
-                instance_name=self.config.instance_name,
-                gate=gate,
-                retention_days=self.config.database.retention_days,
+                gate=build_gate(self.config, pool),
                 ratelimit=self.config.ratelimit,
-                tokens_for_owner=lambda owner: build_tokens(self.config, pool, owner),
-                **self._extra,
+                tokens=build_tokens(self.config, pool, owner),
+                listener=Listener(self.database_url, "gateway_outbox"),
             )
             self.engine = engine
             async with anyio.create_task_group() as tg:
@@ -111,14 +102,15 @@ class Daemon:
                     )
                 await tg.start(engine.run)
                 task_status.started()
-                await engine._stopped.wait()
+                await engine.wait_stopped()
                 tg.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(5):
                 await pool.close()
 
     async def _pending_migrations(self, pool: asyncpg.Pool) -> list[Any]:
-        delay = 0.2
+        backoff = Backoff(0.2, self.config.database.reconnect_max_seconds)
+        failures = 0
         while True:
             try:
                 async with pool.acquire(timeout=10) as conn:
@@ -126,9 +118,10 @@ class Daemon:
             except Exception as exc:  # noqa: BLE001 - PostgreSQL restarting: wait for it
                 if not is_connection_error(exc):
                     raise
+                failures += 1
+                delay = backoff.delay(failures)
                 log.warning("daemon.startup.retry", error=str(exc), retry_in=delay)
                 await anyio.sleep(delay)
-                delay = min(delay * 2, self.config.database.reconnect_max_seconds)
 
     def stop(self) -> None:
         if self.engine is not None:
@@ -137,7 +130,7 @@ class Daemon:
     async def _signals(self, engine: Engine, cancel: Callable[[], None]) -> None:
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async for signum in signals:
-                if engine._stopping:
+                if engine.stopping:
                     log.warning("daemon.signal.again", signal=signal.Signals(signum).name)
                     cancel()
                     return
@@ -172,10 +165,30 @@ def build_gate(config: Config, pool: asyncpg.Pool) -> PolicyGate:
     return PolicyDbGate(config.policy, pool)
 
 
-def build_tokens(config: Config, pool: asyncpg.Pool, owner: str) -> Any:
+def build_tokens(config: Config, pool: asyncpg.Pool, owner: str) -> TokenSource:
     """Cluster-wide token grants through PostgreSQL when enabled, else local buckets."""
     from gateway.ratelimit import ClusterTokens, LocalTokens, PgRateStore
 
     if not config.ratelimit.cluster.enabled:
         return LocalTokens()
     return ClusterTokens(PgRateStore(pool), instance=owner, config=config.ratelimit.cluster)
+
+
+def build_connectors(config: Config, pool: asyncpg.Pool | None) -> dict[str, Connector]:
+    """One connector object per configured connector (SMPP and Kakao are imported only when used)."""
+    return {c.name: build_connector(c, pool) for c in config.connectors}
+
+
+def build_connector(config: Any, pool: asyncpg.Pool | None) -> Connector:
+    if isinstance(config, LoopbackConnectorConfig):
+        return LoopbackConnector(config)
+    if config.type == "smpp":
+        from gateway.smpp.connector import SmppConnector
+
+        return SmppConnector(config)
+    if config.type == "kakao":
+        from gateway.kakao import InMemoryTemplateStore, KakaoConnector, PostgresTemplateStore
+
+        store = PostgresTemplateStore(pool) if pool is not None else InMemoryTemplateStore(())
+        return KakaoConnector(config, store)
+    raise ConfigError(f"connector {config.name!r}: unknown type {config.type!r}")

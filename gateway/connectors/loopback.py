@@ -16,7 +16,7 @@ from collections.abc import Callable
 import anyio
 from anyio.abc import TaskStatus
 
-from gateway.config import LoopbackConnectorConfig
+from gateway.connectors.config import LoopbackConnectorConfig
 from gateway.port import (
     Connector,
     OutboundMessage,
@@ -52,6 +52,10 @@ class LoopbackConnector(Connector):
             tg.start_soon(self._complete_loop)
             tg.start_soon(self._receipt_loop)
             task_status.started()
+
+    @property
+    def receipt_timeout(self) -> float | None:
+        return self.config.receipt_timeout_seconds
 
     async def send(self, message: OutboundMessage) -> None:
         if self._closed:

@@ -12,7 +12,8 @@ For each claimed batch, :class:`PolicyDbGate.decide`:
    **fatigue** cap on advertising per recipient (advisory locks per recipient
    in sorted order, count the recent sends, record the new ones).
 
-Verdicts go back to the engine, which writes them as events with their reason.
+Decisions go back to the engine as the policy's own typed values
+(:data:`gateway.policy.Decision`); the engine turns them into transitions.
 """
 
 from __future__ import annotations
@@ -30,39 +31,17 @@ from anyio.abc import TaskStatus
 
 from gateway.port import InboundMessage, OutboundMessage
 from gateway.policy.config import PolicyConfig
-from gateway.policy.decision import Allow, Defer, Expire, Fail, Hold, Reason, Suppress, evaluate
+from gateway.policy.decision import ALLOW, Decision, Fail, Reason, Suppress, evaluate
 from gateway.policy.rules import OptOutSet, deadline, is_stop_keyword, normalise_number
-from gateway.queue.engine import Verdict
 from gateway.db.queries import Queries
 
 log = structlog.get_logger("gateway.policy")
-
-HOLD_SECONDS = 10 * 365 * 86400  # "held": deferred until an operator releases it
-
 
 q = Queries("gateway.policy").__getitem__
 
 
 def _lock_key(recipient: str) -> int:
     return int.from_bytes(hashlib.blake2b(recipient.encode(), digest_size=8).digest(), "big", signed=True)
-
-
-def to_verdict(decision: object, now: datetime) -> Verdict | None:
-    if isinstance(decision, Allow):
-        return None
-    if isinstance(decision, Defer):
-        return Verdict("defer", str(decision.reason), delay=max((decision.until - now).total_seconds(), 0.0),
-                       detail={"until": decision.until.isoformat()})
-    if isinstance(decision, Hold):
-        detail = {"next_allowed": decision.next_allowed.isoformat()} if decision.next_allowed else None
-        return Verdict("hold", f"held_{decision.reason}", delay=HOLD_SECONDS, detail=detail)
-    if isinstance(decision, Suppress):
-        return Verdict("suppress", str(decision.reason))
-    if isinstance(decision, Fail):
-        return Verdict("fail", str(decision.reason), detail={"detail": decision.detail} if decision.detail else None)
-    if isinstance(decision, Expire):
-        return Verdict("expire", str(decision.reason))
-    raise TypeError(f"unknown decision {decision!r}")
 
 
 class PolicyDbGate:
@@ -114,28 +93,27 @@ class PolicyDbGate:
     # ------------------------------------------------------------------ decide
     async def decide(
         self, batch: Sequence[tuple[OutboundMessage, bool | None]], now: datetime
-    ) -> list[tuple[OutboundMessage, Verdict | None]]:
+    ) -> list[tuple[OutboundMessage, Decision]]:
         cfg = self.config
-        out: list[tuple[OutboundMessage, Verdict | None]] = []
+        out: list[tuple[OutboundMessage, Decision]] = []
         for message, consent in batch:
             try:
                 decision = evaluate(message, consent=consent, now=now, config=cfg, opt_outs=self.opt_outs)
             except Exception as exc:  # noqa: BLE001 - a bad row fails alone
                 log.error("policy.evaluate.error", message_id=message.id, error=repr(exc))
-                out.append((message, Verdict("fail", "policy_error", detail={"error": repr(exc)[:300]})))
+                out.append((message, Fail("policy_error", detail=repr(exc)[:300])))
                 continue
-            verdict = to_verdict(decision, now)
-            if verdict is None:
+            if decision is ALLOW:
                 end = deadline(message, cfg.expiry)
                 if end is not None:
                     message = replace(message, deadline=end[0])
-            out.append((message, verdict))
-        guarded = [i for i, (m, v) in enumerate(out) if v is None and self._needs_guard(m)]
+            out.append((message, decision))
+        guarded = [i for i, (m, d) in enumerate(out) if d is ALLOW and self._needs_guard(m)]
         if guarded:
-            verdicts = await self._guards([out[i][0] for i in guarded])
-            for i, verdict in zip(guarded, verdicts, strict=True):
-                if verdict is not None:
-                    out[i] = (out[i][0], verdict)
+            refusals = await self._guards([out[i][0] for i in guarded])
+            for i, refusal in zip(guarded, refusals, strict=True):
+                if refusal is not None:
+                    out[i] = (out[i][0], refusal)
         return out
 
     def _needs_guard(self, message: OutboundMessage) -> bool:
@@ -150,8 +128,8 @@ class PolicyDbGate:
             return f"c:{contact}"
         return "p:" + normalise_number(message.recipient, self.config.default_region)
 
-    async def _guards(self, messages: list[OutboundMessage]) -> list[Verdict | None]:
-        verdicts: list[Verdict | None] = [None] * len(messages)
+    async def _guards(self, messages: list[OutboundMessage]) -> list[Suppress | None]:
+        verdicts: list[Suppress | None] = [None] * len(messages)
         async with self.pool.acquire(timeout=10) as conn, conn.transaction():
             if self.config.dedupe.enabled:
                 idx = [i for i, m in enumerate(messages) if m.campaign_id is not None]
@@ -170,7 +148,7 @@ class PolicyDbGate:
                         }
                         for j in lost:
                             if owners.get((camps[j], keys[j])) != ids[j]:  # not a retry of the owner
-                                verdicts[idx[j]] = Verdict("suppress", str(Reason.DUPLICATE))
+                                verdicts[idx[j]] = Suppress(Reason.DUPLICATE)
             if self.config.fatigue.enabled:
                 ads = [i for i, m in enumerate(messages) if m.kind == "advertising" and verdicts[i] is None]
                 if ads:
@@ -188,7 +166,7 @@ class PolicyDbGate:
                         if mid in recent[number]:
                             continue  # a retry: already counted
                         if len(recent[number]) >= self.config.fatigue.max_messages:
-                            verdicts[i] = Verdict("suppress", str(Reason.FATIGUE))
+                            verdicts[i] = Suppress(Reason.FATIGUE)
                             continue
                         recent[number].add(mid)
                         record_n.append(number)

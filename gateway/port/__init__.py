@@ -10,6 +10,7 @@ room may import it, and it imports no other room.
 from gateway.port.connector import Connector, ResultSink
 from gateway.port.messages import InboundMessage, OutboundMessage
 from gateway.port.outcomes import Fallback, MessageState, Outcome, Receipt, ReceiptState, SendResult
+from gateway.port.reasons import QueueReason
 
 __all__ = [
     "Connector",
@@ -18,6 +19,7 @@ __all__ = [
     "MessageState",
     "Outcome",
     "OutboundMessage",
+    "QueueReason",
     "Receipt",
     "ReceiptState",
     "ResultSink",

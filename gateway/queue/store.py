@@ -1,8 +1,303 @@
-"""The queue's store: every statement the engine and the writer run (see sql/queries.sql)."""
+"""The queue's store: the one room that talks to PostgreSQL for the engine and the writer.
+
+Every statement is a named block in ``sql/queries.sql`` and one method here
+(procrastinate's manager). The engine and the writer never write SQL; they
+depend on the :class:`Store` protocol, which :class:`PgStore` implements on an
+asyncpg pool and :class:`gateway.queue.memory.InMemoryStore` in memory for
+unit tests.
+
+Failures of the connection (PostgreSQL restarting, a killed backend) are
+reported by :meth:`Store.is_transient`; callers retry those and isolate the
+rest.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import asyncpg
+import structlog
+
+from gateway import metrics
+from gateway.db.pool import is_connection_error
 from gateway.db.queries import Queries
+from gateway.port import InboundMessage, MessageState, OutboundMessage
+from gateway.queue.reconcile import Reconciler
+from gateway.queue.transitions import Reschedule, Settle, WriteBatch
+
+__all__ = ["Claim", "InstanceInfo", "PgStore", "Q", "Store"]
+
+log = structlog.get_logger("gateway.store")
 
 Q = Queries("gateway.queue")
-q = Q.__getitem__
+
+_ACQUIRE_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What one claim statement returned."""
+
+    messages: list[tuple[OutboundMessage, bool | None]] = field(default_factory=list)  # (message, consent)
+    # Rows that could not be read as a message: (id, channel, error). Failed alone.
+    invalid: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.messages) + len(self.invalid)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceInfo:
+    owner: str
+    host: str
+    pid: int
+    version: str
+
+
+class Store(Protocol):
+    """What the engine and the writer need from the database, for one process run.
+
+    ``owner`` names the run: its leases, events and heartbeat carry it."""
+
+    owner: str
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """The failure is the connection's, not the data's: retry it."""
+        ...
+
+    async def reset(self) -> None:
+        """After a transient failure: drop connections that may be broken."""
+        ...
+
+    async def start(self, instance: InstanceInfo) -> None: ...
+
+    async def stopped(self) -> None: ...
+
+    async def claim(self, limit: int, lease_seconds: float, channels: Sequence[str]) -> Claim: ...
+
+    async def write(self, batch: WriteBatch) -> None:
+        """Apply the batch in one transaction (all or nothing)."""
+        ...
+
+    async def match_pending_receipts(self) -> None: ...
+
+    async def promote_due(self, limit: int) -> int: ...
+
+    async def heartbeat(self, instance: InstanceInfo, lease_seconds: float, stats: dict[str, Any]) -> None: ...
+
+    async def recover_leases(self, limit: int) -> int: ...
+
+    async def receipt_timeouts(self, connector: str, timeout: float, limit: int) -> int: ...
+
+    async def queue_depth(self) -> tuple[dict[str, int], float]:
+        """Outbox rows per state, and the age in seconds of the oldest due queued one."""
+        ...
+
+    async def maintain_partitions(self) -> int:
+        """Create the coming days' partitions, drop those past retention; the number dropped."""
+        ...
+
+
+def _message(row: asyncpg.Record) -> OutboundMessage:
+    return OutboundMessage(
+        id=row["id"],
+        channel=row["channel"],
+        sender=row["sender"],
+        recipient=row["recipient"],
+        body=row["body"],
+        kind=row["kind"],
+        priority=row["priority"],
+        campaign_id=row["campaign_id"],
+        expires_at=row["expires_at"],
+        extras=row["extras"] or {},
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        idempotency_key=row["idempotency_key"],
+    )
+
+
+class PgStore:
+    """The :class:`Store` on an asyncpg pool (one per daemon instance)."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        owner: str,
+        retention_days: int = 30,
+        notify_interval: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.pool = pool
+        self.owner = owner
+        self.retention_days = retention_days
+        self._notify_interval = notify_interval
+        self._clock = clock
+        self._last_notify = 0.0
+        self.reconciler = Reconciler(Q, owner=owner, clock=clock)
+
+    # ------------------------------------------------------------------ errors
+    def is_transient(self, exc: BaseException) -> bool:
+        return is_connection_error(exc)
+
+    async def reset(self) -> None:
+        try:
+            await self.pool.expire_connections()
+        except Exception as exc:  # noqa: BLE001 - best effort: the next acquire reconnects anyway
+            log.debug("store.pool.expire_failed", error=repr(exc))
+
+    # ------------------------------------------------------------------ instance
+    async def start(self, instance: InstanceInfo) -> None:
+        async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+            await conn.fetchval(Q["ensure_partitions"], 1, 7)
+            await conn.execute(Q["heartbeat"], instance.owner, instance.host, instance.pid, instance.version, {})
+
+    async def stopped(self) -> None:
+        async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+            await conn.execute(Q["instance_stopped"], self.owner)
+
+    async def heartbeat(self, instance: InstanceInfo, lease_seconds: float, stats: dict[str, Any]) -> None:
+        async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+            await conn.execute(Q["extend_leases"], instance.owner, lease_seconds)
+            await conn.execute(
+                Q["heartbeat"], instance.owner, instance.host, instance.pid, instance.version, stats
+            )
+
+    # ------------------------------------------------------------------ claims
+    async def claim(self, limit: int, lease_seconds: float, channels: Sequence[str]) -> Claim:
+        async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+            rows = await conn.fetch(Q["claim"], self.owner, limit, lease_seconds, list(channels))
+        claim = Claim()
+        for row in rows:
+            try:
+                claim.messages.append((_message(row), row["consent"]))
+            except Exception as exc:  # noqa: BLE001 - a bad row fails alone
+                claim.invalid.append((row["id"], row["channel"], repr(exc)[:300]))
+        return claim
+
+    async def promote_due(self, limit: int) -> int:
+        async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+            return int(await conn.fetchval(Q["promote_due"], limit, self.owner))
+
+    async def recover_leases(self, limit: int) -> int:
+        async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+            return int(await conn.fetchval(Q["recover_leases"], limit, self.owner))
+
+    async def receipt_timeouts(self, connector: str, timeout: float, limit: int) -> int:
+        async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+            return int(await conn.fetchval(Q["receipt_timeouts"], connector, timeout, limit, self.owner))
+
+    async def queue_depth(self) -> tuple[dict[str, int], float]:
+        async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+            rows = await conn.fetch(Q["queue_depth"])
+            age = await conn.fetchval(Q["oldest_due_age"])
+        return {r["state"]: r["n"] for r in rows}, float(age or 0)
+
+    async def maintain_partitions(self) -> int:
+        async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+            await conn.fetchval(Q["ensure_partitions"], 1, 7)
+            return int(await conn.fetchval(Q["drop_partitions"], self.retention_days) or 0)
+
+    # ------------------------------------------------------------------ write-back
+    async def write(self, batch: WriteBatch) -> None:
+        went_pending = False
+        async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn, conn.transaction():
+            if batch.settles:
+                await self._settle(conn, batch.settles)
+            if batch.reschedules:
+                await self._reschedule(conn, batch.reschedules)
+            if batch.releases:
+                await conn.fetchval(Q["release"], batch.releases, self.owner)
+            if batch.receipts:
+                went_pending = await self.reconciler.apply(conn, batch.receipts)
+            if batch.settles and any(s.carrier_ids for s in batch.settles):
+                await self.reconciler.match_pending(conn)
+            if batch.inbound:
+                await self._store_inbound(conn, batch.inbound)
+            if batch.opt_outs:
+                await conn.execute(
+                    Q["add_opt_outs"],
+                    [o.scope for o in batch.opt_outs],
+                    [o.recipient for o in batch.opt_outs],
+                    [o.source for o in batch.opt_outs],
+                )
+            now = self._clock()
+            if now - self._last_notify >= self._notify_interval:
+                self._last_notify = now
+                await conn.execute(Q["notify_events"])
+        if went_pending:  # committed now: the next submit write looks for their matches
+            self.reconciler.pending_committed()
+        for s in batch.settles:
+            metrics.MESSAGES.labels(s.channel, s.connector or "-", s.state.value).inc()
+        for m in batch.inbound:
+            metrics.INBOUND.labels(m.connector).inc()
+
+    async def match_pending_receipts(self) -> None:
+        async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn, conn.transaction():
+            await self.reconciler.match_pending(conn, force=True)
+
+    async def _settle(self, conn: asyncpg.Connection, settles: list[Settle]) -> None:
+        c_conn: list[str | None] = []
+        c_ids: list[str] = []
+        c_msg: list[int] = []
+        c_seg: list[int] = []
+        c_segs: list[int] = []
+        for s in settles:
+            n = len(s.carrier_ids)
+            for i, cid in enumerate(s.carrier_ids, start=1):
+                c_conn.append(s.connector)
+                c_ids.append(cid)
+                c_msg.append(s.id)
+                c_seg.append(i)
+                c_segs.append(n)
+        moved = await conn.fetch(
+            Q["finish"],
+            [s.id for s in settles],
+            [s.state.value for s in settles],
+            [s.reason for s in settles],
+            [s.code for s in settles],
+            [s.connector for s in settles],
+            [s.segments for s in settles],
+            [dict(s.detail) if s.detail else None for s in settles],
+            self.owner,
+            c_conn,
+            c_ids,
+            c_msg,
+            c_seg,
+            c_segs,
+            [s.fallback.as_json() if s.fallback is not None else None for s in settles],
+        )
+        if len(moved) != len(settles):
+            log.warning("store.lease_lost", expected=len(settles), moved=len(moved), op="settle")
+        fallbacks = [s.id for s in settles if s.fallback is not None and s.state is not MessageState.SUBMITTED]
+        if fallbacks:
+            await conn.fetchval(Q["enqueue_fallbacks"], fallbacks, self.owner)
+
+    async def _reschedule(self, conn: asyncpg.Connection, reschedules: list[Reschedule]) -> None:
+        done = await conn.fetch(
+            Q["defer"],
+            [r.id for r in reschedules],
+            [r.delay for r in reschedules],
+            [r.reason for r in reschedules],
+            [r.code for r in reschedules],
+            [not r.counts for r in reschedules],
+            [r.may_be_duplicate for r in reschedules],
+            [dict(r.detail) if r.detail else None for r in reschedules],
+            self.owner,
+        )
+        if len(done) != len(reschedules):
+            log.warning("store.lease_lost", expected=len(reschedules), moved=len(done), op="reschedule")
+
+    async def _store_inbound(self, conn: asyncpg.Connection, messages: list[InboundMessage]) -> None:
+        await conn.fetchval(
+            Q["store_inbound"],
+            [m.connector for m in messages],
+            [m.sender for m in messages],
+            [m.recipient for m in messages],
+            [m.body for m in messages],
+            [m.received_at for m in messages],
+            [dict(m.detail) if m.detail else None for m in messages],
+        )

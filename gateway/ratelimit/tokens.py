@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+import anyio
+from anyio.abc import TaskStatus
+
 from gateway.ratelimit.bucket import TokenBucket
 from gateway.ratelimit.limits import Limit
 
@@ -52,6 +55,9 @@ class TokenSource(Protocol):
     def demand_changed(self) -> None:
         """A scheduler's demand grew (a message arrived)."""
 
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Background exchanges with the other instances, if any; runs until cancelled."""
+
 
 class LocalTokens:
     """One token bucket per limit, in this process only; buckets start full."""
@@ -81,3 +87,6 @@ class LocalTokens:
 
     def demand_changed(self) -> None:
         return None
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()

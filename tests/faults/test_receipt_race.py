@@ -14,8 +14,7 @@ import asyncpg
 import pytest
 
 from gateway.port import Receipt, ReceiptState
-from gateway.queue.store import q
-from gateway.queue.writer import Writer
+from gateway.queue.store import Q, PgStore
 
 pytestmark = pytest.mark.anyio
 
@@ -29,7 +28,7 @@ class CommitsAfterLookup:
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
         rows = await self._conn.fetch(query, *args)
-        if query == q("receipt_segments") and self._other is not None:
+        if query == Q["receipt_segments"] and self._other is not None:
             await self._other.commit()
             self._other = None
         return rows
@@ -53,12 +52,12 @@ async def test_receipt_committed_between_lookups_goes_pending_and_is_applied(db_
             "INSERT INTO gateway.carrier_ids (connector, carrier_id, message_id, message_created_at)"
             " SELECT 'smsc', 'C1', id, created_at FROM gateway.messages"
         )
-        writer = Writer(pool, owner="race")
+        store = PgStore(pool, owner="race")
         async with receipts.transaction():
             receipt = Receipt("smsc", "C1", ReceiptState.DELIVERED, code="000")
-            await writer._write_receipts(CommitsAfterLookup(receipts, submit), [receipt])  # type: ignore[arg-type]
+            await store.reconciler.apply(CommitsAfterLookup(receipts, submit), [receipt])  # type: ignore[arg-type]
         assert await receipts.fetchval("SELECT count(*) FROM gateway.receipts_pending") == 1
-        await writer.match_pending_now()
+        await store.match_pending_receipts()
         assert await receipts.fetchval("SELECT state FROM gateway.messages") == "delivered"
         assert await receipts.fetchval("SELECT count(*) FROM gateway.receipts_pending") == 0
     finally:

@@ -10,6 +10,7 @@ import pytest
 
 from gateway.port import InboundMessage, OutboundMessage
 from gateway.policy.config import PolicyConfig
+from gateway.policy.decision import ALLOW
 from gateway.policy.gate import PolicyDbGate
 
 pytestmark = pytest.mark.anyio
@@ -36,7 +37,7 @@ async def test_second_copy_in_a_campaign_is_suppressed_as_duplicate(pool: asyncp
     """Two messages of one campaign to the same number: the second ends suppressed (duplicate)."""
     gate = await gate_for(pool, fatigue={"enabled": False})
     out = await gate.decide([(msg(1), True), (msg(2), True), (msg(3, campaign="c2"), True)], NOW)
-    assert [v.reason if v else None for _, v in out] == [None, "duplicate", None]
+    assert [None if v is ALLOW else v.reason for _, v in out] == [None, "duplicate", None]
 
 
 async def test_dedupe_by_contact_lets_two_contacts_share_a_number(pool: asyncpg.Pool) -> None:
@@ -46,7 +47,7 @@ async def test_dedupe_by_contact_lets_two_contacts_share_a_number(pool: asyncpg.
     b = msg(2, extras={"dedupe": "contact", "contact_id": "bob"})
     c = msg(3, extras={"dedupe": "contact", "contact_id": "alice"})
     out = await gate.decide([(a, True), (b, True), (c, True)], NOW)
-    assert [v.reason if v else None for _, v in out] == [None, None, "duplicate"]
+    assert [None if v is ALLOW else v.reason for _, v in out] == [None, None, "duplicate"]
 
 
 async def test_a_retried_message_is_not_its_own_duplicate(pool: asyncpg.Pool) -> None:
@@ -54,7 +55,7 @@ async def test_a_retried_message_is_not_its_own_duplicate(pool: asyncpg.Pool) ->
     gate = await gate_for(pool)
     first = await gate.decide([(msg(1), True)], NOW)
     again = await gate.decide([(msg(1), True)], NOW)
-    assert first[0][1] is None and again[0][1] is None
+    assert first[0][1] is ALLOW and again[0][1] is ALLOW
 
 
 async def test_fatigue_cap_counts_across_campaigns(pool: asyncpg.Pool) -> None:
@@ -62,9 +63,9 @@ async def test_fatigue_cap_counts_across_campaigns(pool: asyncpg.Pool) -> None:
     gate = await gate_for(pool, fatigue={"max_messages": 3})
     batch = [(msg(i, campaign=f"camp{i}"), True) for i in range(1, 5)]
     out = await gate.decide(batch, NOW)
-    assert [v.reason if v else None for _, v in out] == [None, None, None, "fatigue"]
+    assert [None if v is ALLOW else v.reason for _, v in out] == [None, None, None, "fatigue"]
     other = await gate.decide([(msg(9, recipient="+821099999999", campaign="camp9"), True)], NOW)
-    assert other[0][1] is None
+    assert other[0][1] is ALLOW
 
 
 async def test_fatigue_holds_across_concurrent_instances(pool: asyncpg.Pool, db_url: str) -> None:
@@ -80,7 +81,7 @@ async def test_fatigue_holds_across_concurrent_instances(pool: asyncpg.Pool, db_
         o1, o2 = await asyncio.gather(g1.decide(b1, NOW), g2.decide(b2, NOW))
     finally:
         await pool2.close()
-    allowed = sum(1 for _, v in o1 + o2 if v is None)
+    allowed = sum(1 for _, v in o1 + o2 if v is ALLOW)
     assert allowed == 3
 
 
@@ -89,7 +90,7 @@ async def test_opt_outs_are_loaded_from_the_table(pool: asyncpg.Pool, db: asyncp
     await db.execute("INSERT INTO gateway.opt_outs (scope, recipient) VALUES ('15880000', '+821012345678')")
     gate = await gate_for(pool)
     out = await gate.decide([(msg(1), True), (msg(2, sender="15889999", campaign="x"), True)], NOW)
-    assert [v.reason if v else None for _, v in out] == ["opted_out", None]
+    assert [None if v is ALLOW else v.reason for _, v in out] == ["opted_out", None]
 
 
 async def test_inbound_stop_opts_out_immediately(pool: asyncpg.Pool) -> None:
@@ -107,5 +108,5 @@ async def test_allowed_message_carries_its_deadline(pool: asyncpg.Pool) -> None:
     gate = await gate_for(pool, expiry={"max_age_seconds": 3600})
     out = await gate.decide([(msg(1, kind="informational", campaign=None), None)], NOW)
     message, verdict = out[0]
-    assert verdict is None
+    assert verdict is ALLOW
     assert message.deadline == datetime(2026, 11, 24, 2, 0, tzinfo=UTC)

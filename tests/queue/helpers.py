@@ -7,6 +7,12 @@ from typing import Any
 
 import asyncpg
 
+from gateway.port import Connector
+from gateway.queue.config import EngineConfig
+from gateway.queue.engine import Engine, new_owner
+from gateway.queue.listener import Listener
+from gateway.queue.store import PgStore
+
 COLUMNS = ("channel", "sender", "recipient", "body", "kind", "priority", "campaign_id", "consent", "extras")
 
 
@@ -34,3 +40,17 @@ async def copy_messages(conn: asyncpg.Connection, rows: Iterable[dict[str, Any]]
 async def states(conn: asyncpg.Connection) -> dict[str, int]:
     rows = await conn.fetch("SELECT state, count(*) AS n FROM gateway.message_status GROUP BY state")
     return {r["state"]: r["n"] for r in rows}
+
+
+def pg_engine(
+    pool: asyncpg.Pool,
+    db_url: str,
+    connectors: dict[str, Connector],
+    *,
+    config: EngineConfig = EngineConfig(),
+    instance_name: str | None = None,
+    **kw: Any,
+) -> Engine:
+    """An engine on PostgreSQL as the daemon builds it: its own run's store, LISTEN wake-ups."""
+    store = PgStore(pool, owner=new_owner(instance_name))
+    return Engine(store, connectors, config=config, listener=Listener(db_url, "gateway_outbox"), **kw)

@@ -9,11 +9,13 @@ import anyio
 import asyncpg
 import pytest
 
-from gateway.config import EngineConfig, LoopbackConnectorConfig, RetryConfig
-from gateway.port import Connector, OutboundMessage, Outcome, SendResult
+from gateway.backoff import Backoff
+from gateway.connectors.config import LoopbackConnectorConfig
 from gateway.connectors.loopback import LoopbackConnector
-from gateway.queue.engine import Engine, backoff_delay
-from tests.queue.helpers import copy_messages, states
+from gateway.port import Connector, OutboundMessage, Outcome, SendResult
+from gateway.queue.config import EngineConfig, RetryConfig
+from gateway.queue.engine import Engine
+from tests.queue.helpers import copy_messages, pg_engine, states
 
 pytestmark = pytest.mark.anyio
 
@@ -27,7 +29,7 @@ async def wait_until(predicate: Callable[[], object], timeout: float = 15.0) -> 
 
 
 def make_engine(pool: asyncpg.Pool, db_url: str, connector: Connector, config: EngineConfig = FAST, **kw) -> Engine:
-    return Engine(pool, connectors={connector.name: connector}, config=config, database_url=db_url, **kw)
+    return pg_engine(pool, db_url, {connector.name: connector}, config=config, **kw)
 
 
 async def test_messages_flow_to_delivered(pool: asyncpg.Pool, db_url: str, db: asyncpg.Connection) -> None:
@@ -223,9 +225,9 @@ async def test_graceful_stop_releases_untaken_messages(pool: asyncpg.Pool, db_ur
 def test_backoff_grows_exponentially_and_is_capped() -> None:
     """Back-off doubles per attempt, never exceeds the cap, and jitter only shortens it."""
     rng = random.Random(1)
-    delays = [backoff_delay(a, 1.0, 30.0, 0.0, rng) for a in range(1, 8)]
+    delays = [Backoff(1.0, 30.0).delay(a, rng) for a in range(1, 8)]
     assert delays == [1, 2, 4, 8, 16, 30, 30]
-    jittered = [backoff_delay(3, 1.0, 30.0, 0.5, rng) for _ in range(100)]
+    jittered = [Backoff(1.0, 30.0, jitter=0.5).delay(3, rng) for _ in range(100)]
     assert all(2.0 <= d <= 4.0 for d in jittered)
 
 
@@ -233,8 +235,6 @@ async def test_submitted_without_receipt_becomes_unknown_after_the_connectors_ti
     pool: asyncpg.Pool, db_url: str, db: asyncpg.Connection
 ) -> None:
     """A connector's own receipt timeout turns 'submitted' into 'unknown' (reason no_receipt); others keep theirs."""
-    from types import SimpleNamespace
-
     await copy_messages(db, [{"body": "a"}, {"body": "b"}])
     lb = LoopbackConnector(LoopbackConnectorConfig(name="lb", receipts=False))
     engine = make_engine(pool, db_url, lb)
@@ -244,9 +244,9 @@ async def test_submitted_without_receipt_becomes_unknown_after_the_connectors_ti
         engine.stop()
     await db.execute("UPDATE gateway.messages SET submitted_at = now() - interval '2 hours'")
     assert engine.receipt_timeout("lb") == FAST.receipt_timeout_seconds  # 72 h: nothing times out yet
-    await engine._job_receipt_timeouts()
+    await engine._receipt_timeouts()
     assert await _count(db, "submitted", 2)
-    lb.config = SimpleNamespace(receipt_timeout_seconds=3600.0)  # the connector's own setting wins
-    await engine._job_receipt_timeouts()
+    lb.config = lb.config.model_copy(update={"receipt_timeout_seconds": 3600.0})  # the connector's own setting wins
+    await engine._receipt_timeouts()
     rows = await db.fetch("SELECT state, reason FROM gateway.messages")
     assert {(r["state"], r["reason"]) for r in rows} == {("unknown", "no_receipt")}

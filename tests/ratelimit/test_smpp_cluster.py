@@ -21,7 +21,7 @@ import pytest
 from anyio.abc import TaskStatus
 from prometheus_client import REGISTRY
 
-from gateway.config import EngineConfig, RetryConfig
+from gateway.queue.config import EngineConfig, RetryConfig
 from gateway.port import OutboundMessage, Outcome, SendResult
 from gateway.db.pool import create_pool
 from gateway.queue.engine import Engine
@@ -36,7 +36,7 @@ from gateway.ratelimit import (
 from gateway.smpp.config import SmppConnectorConfig
 from gateway.smpp.connector import SmppConnector
 from gateway.smpp.simulator import SimulatorConfig, SmscSimulator
-from tests.queue.helpers import copy_messages, states
+from tests.queue.helpers import copy_messages, pg_engine, states
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -125,11 +125,11 @@ async def instances(
                 pool = await create_pool(db_url, min_size=1, max_size=8)
                 smpp = SmppConnector(connector_config(connector, port, name))
                 tokens = ClusterTokens(PgRateStore(pool), instance=name, config=CLUSTER)
-                eng = Engine(
+                eng = pg_engine(
                     pool,
-                    connectors={connector: smpp},
+                    db_url,
+                    {connector: smpp},
                     config=engine,
-                    database_url=db_url,
                     instance_name=name,
                     ratelimit=ratelimit,
                     tokens=tokens,

@@ -1,0 +1,69 @@
+"""The queue engine's own configuration (``[engine]`` and ``[routing]`` in the TOML file).
+
+Importing it loads no connector: the engine depends on these types only.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from gateway.configbase import ConfigModel
+
+__all__ = ["EngineConfig", "RetryConfig", "RouteRule", "RoutingConfig"]
+
+
+class RetryConfig(ConfigModel):
+    max_attempts: int = Field(5, ge=1, le=100)
+    base_seconds: float = Field(2.0, gt=0)
+    max_seconds: float = Field(600.0, gt=0)
+    # Full jitter: the delay is uniform in [d * (1 - jitter), d].
+    jitter: float = Field(0.5, ge=0, le=1)
+    # Back-off when a carrier throttles (not counted as an attempt).
+    throttled_seconds: float = Field(1.0, gt=0)
+    # Retry a message whose outcome is unknown (timeout, lost bind)? It may then be delivered twice.
+    retry_unknown: bool = True
+
+
+
+class EngineConfig(ConfigModel):
+    claim_batch: int = Field(500, ge=1, le=10000)
+    # How many claimed messages may be in flight (claimed, not yet written back) per instance.
+    max_in_flight: int = Field(5000, ge=1, le=1_000_000)
+    lease_seconds: float = Field(30.0, ge=2)
+    flush_interval_ms: int = Field(20, ge=1, le=5000)
+    flush_max_rows: int = Field(1000, ge=1, le=100_000)
+    idle_poll_ms: int = Field(500, ge=10, le=60_000)
+    # A notification of new rows is debounced by this much before claiming.
+    notify_debounce_ms: int = Field(5, ge=0, le=5000)
+    drain_seconds: float = Field(20.0, ge=0)
+    heartbeat_seconds: float = Field(2.0, gt=0)
+    # An instance whose heartbeat is older than this is considered gone (status, rate shares).
+    instance_timeout_seconds: float = Field(15.0, gt=0)
+    # Messages with no receipt after this long become `unknown` (0 = never).
+    receipt_timeout_seconds: float = Field(72 * 3600, ge=0)
+    # Hold back sends while a connector's answered-but-uncommitted outcomes reach
+    # what it can have outstanding (SMPP: window x binds): a crash then duplicates
+    # at most that many. Off: more throughput, a larger duplicate window.
+    bound_unrecorded: bool = False
+    retry: RetryConfig = RetryConfig()
+
+
+
+class RouteRule(ConfigModel):
+    """First matching rule wins; unset fields match anything."""
+
+    connector: str
+    channel: Literal["sms", "alimtalk"] | None = None
+    sender: str | None = None
+    # Recipient prefix in E.164, e.g. "+8210".
+    recipient_prefix: str | None = None
+
+
+
+class RoutingConfig(ConfigModel):
+    rules: tuple[RouteRule, ...] = ()
+    # Connector used per channel when no rule matched.
+    default: dict[Literal["sms", "alimtalk"], str] = {}
+
