@@ -1,0 +1,168 @@
+"""The engine on the in-memory store: claims, results, policy, drain — no PostgreSQL, no sockets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import anyio
+import pytest
+
+from gateway.connectors.config import LoopbackConnectorConfig
+from gateway.connectors.loopback import LoopbackConnector
+from gateway.policy.decision import ALLOW, Decision, Suppress
+from gateway.port import Connector, Fallback, OutboundMessage, Outcome, ResultSink, SendResult
+from gateway.queue.config import EngineConfig, RetryConfig
+from gateway.queue.engine import Engine
+from gateway.queue.memory import InMemoryStore
+
+pytestmark = pytest.mark.anyio
+
+FAST = EngineConfig(flush_interval_ms=2, idle_poll_ms=10, heartbeat_seconds=0.1, lease_seconds=2.0, drain_seconds=1)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    with anyio.fail_after(timeout):
+        while not predicate():
+            await anyio.sleep(0.01)
+
+
+class Scripted(Connector):
+    """Answers each send with the next outcome of a script (the last one repeats)."""
+
+    def __init__(self, *outcomes: Outcome, name: str = "c", channel: str = "sms", fallback: Fallback | None = None):
+        self.name, self.channel = name, channel
+        self.script = list(outcomes)
+        self.sent: list[int] = []
+        self.fallback = fallback
+        self.sink: ResultSink | None = None
+
+    async def run(self, sink: ResultSink, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
+        self.sink = sink
+        task_status.started()
+        await anyio.sleep_forever()
+
+    async def send(self, message: OutboundMessage) -> None:
+        self.sent.append(message.id)
+        outcome = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        assert self.sink is not None
+        self.sink.submit_result(
+            SendResult(message.id, outcome, carrier_ids=(f"k{message.id}",) if outcome is Outcome.SUBMITTED else (),
+                       fallback=self.fallback)
+        )
+
+
+async def run_until(engine: Engine, predicate: Callable[[], bool]) -> None:
+    async with anyio.create_task_group() as tg:
+        await tg.start(engine.run)
+        await until(predicate)
+        engine.stop()
+
+
+async def test_messages_are_claimed_sent_and_settled() -> None:
+    """Every queued message is claimed once, handed to its connector and settled submitted."""
+    store = InMemoryStore()
+    for i in range(50):
+        store.enqueue(body=f"m{i}")
+    conn = Scripted(Outcome.SUBMITTED)
+    engine = Engine(store, {"c": conn}, config=FAST)
+    await run_until(engine, lambda: store.states() == {"submitted": 50})
+    assert sorted(conn.sent) == list(range(1, 51))
+    assert engine.claimed_total == 50 and engine.in_flight == 0
+    assert store.stopped_at is not None
+
+
+async def test_transient_failures_are_retried_then_fail_at_max_attempts() -> None:
+    """RETRY reschedules; the promote job brings it back; the third failure is final."""
+    store = InMemoryStore()
+    mid = store.enqueue()
+    conn = Scripted(Outcome.RETRY)
+    cfg = FAST.model_copy(update={"retry": RetryConfig(max_attempts=3, base_seconds=0.01, max_seconds=0.02)})
+    engine = Engine(store, {"c": conn}, config=cfg)
+    await run_until(engine, lambda: store.states() == {"failed": 1})
+    assert conn.sent == [mid, mid, mid]
+    assert store.log[mid].reason == "max_attempts"
+    assert [e.state for e in store.events if e.message_id == mid].count("deferred") == 2
+
+
+async def test_failure_with_a_fallback_enqueues_it_linked_to_the_original() -> None:
+    """A FAILED result carrying a Fallback makes the store enqueue it for the same recipient."""
+    store = InMemoryStore()
+    mid = store.enqueue("alimtalk", recipient="+821099990000")
+    fb = Fallback("sms", "15880000", "대체 문자", {"fallback_type": "SMS"})
+    engine = Engine(store, {"k": Scripted(Outcome.FAILED, name="k", channel="alimtalk", fallback=fb)}, config=FAST)
+    await run_until(engine, lambda: len(store.outbox) == 1 and mid in store.log)
+    [(new_id, row)] = store.outbox.items()
+    assert (row.message.channel, row.message.recipient, row.message.body) == ("sms", "+821099990000", "대체 문자")
+    assert row.message.extras == {"fallback_type": "SMS", "fallback_of": mid}
+
+
+class Refusing:
+    """A policy that suppresses every message of campaign 'stop' and allows the rest."""
+
+    async def decide(
+        self, batch: Sequence[tuple[OutboundMessage, bool | None]], now: datetime
+    ) -> list[tuple[OutboundMessage, Decision]]:
+        return [(m, Suppress("opted_out") if m.campaign_id == "stop" else ALLOW) for m, _ in batch]
+
+    async def run(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+
+    def stop_keywords(self, messages):  # noqa: ANN001, ANN201
+        return []
+
+
+async def test_policy_decisions_settle_without_sending() -> None:
+    """A suppressed message is settled with the policy's reason and never reaches the connector."""
+    store = InMemoryStore()
+    keep, stop = store.enqueue(), store.enqueue(campaign_id="stop")
+    conn = Scripted(Outcome.SUBMITTED)
+    engine = Engine(store, {"c": conn}, config=FAST, gate=Refusing())
+    await run_until(engine, lambda: len(store.log) == 2)
+    assert conn.sent == [keep]
+    assert (store.log[stop].state.value, store.log[stop].reason) == ("suppressed", "opted_out")
+
+
+async def test_a_message_no_connector_serves_fails_no_route() -> None:
+    """A claimed message with no route fails with reason no_route."""
+    store = InMemoryStore()
+    mid = store.enqueue("alimtalk")
+    engine = Engine(store, {"c": Scripted(Outcome.SUBMITTED)}, config=FAST)
+    engine._claimable_channels = lambda: ["alimtalk", "sms"]  # type: ignore[method-assign]
+    await run_until(engine, lambda: mid in store.log)
+    assert (store.log[mid].state.value, store.log[mid].reason) == ("failed", "no_route")
+
+
+async def test_drain_gives_back_what_no_connector_took() -> None:
+    """On stop, messages waiting for a slow connector are released: queued again, attempt uncounted."""
+    store = InMemoryStore()
+    for i in range(40):
+        store.enqueue(body=f"m{i}")
+    slow = LoopbackConnector(LoopbackConnectorConfig(name="c", delay_ms=300, window=2, receipts=False))
+    engine = Engine(store, {"c": slow}, config=FAST.model_copy(update={"claim_batch": 40}))
+    await run_until(engine, lambda: engine.claimed_total == 40)
+    states = store.states()
+    assert states.get("submitted", 0) + states.get("queued", 0) + states.get("deferred", 0) == 40
+    assert states.get("queued", 0) > 0
+    assert all(r.message.attempts == 0 for r in store.outbox.values() if r.state.value == "queued")
+    assert not [r for r in store.outbox.values() if r.state.value == "sending"]
+
+
+async def test_public_stop_state() -> None:
+    """stopping turns true at stop(); wait_stopped returns once run has finished."""
+    store = InMemoryStore()
+    engine = Engine(store, {"c": Scripted(Outcome.SUBMITTED)}, config=FAST)
+    async with anyio.create_task_group() as tg:
+        await tg.start(engine.run)
+        assert not engine.stopping
+        engine.stop()
+        assert engine.stopping
+        with anyio.fail_after(5):
+            await engine.wait_stopped()
+
+
+def test_engine_ignores_no_clock_but_its_own() -> None:
+    """The wall clock is passed in: rules see the engine's clock, not the machine's."""
+    fixed = datetime(2030, 1, 1, tzinfo=UTC)
+    engine = Engine(InMemoryStore(), {}, wall_clock=lambda: fixed)
+    assert engine._now() == fixed

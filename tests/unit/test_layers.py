@@ -1,0 +1,19 @@
+"""The architecture's import rules that a contract file cannot say."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def loaded_after(statement: str) -> set[str]:
+    code = f"import sys; {statement}; print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def test_the_engine_loads_no_connector_and_no_http() -> None:
+    """Importing the queue engine loads no SMPP or Kakao module and not aiohttp (it knows only the port)."""
+    mods = loaded_after("import gateway.queue.engine")
+    assert not {m for m in mods if m.startswith(("gateway.smpp", "gateway.kakao", "gateway.simulators"))}
+    assert "aiohttp" not in mods
