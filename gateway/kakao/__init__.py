@@ -13,7 +13,7 @@ the modules behind them are private to the package:
 * ``simulator``: an NHN-compatible provider simulator (``gateway simulate kakao``)
 """
 
-from gateway.kakao.codes import CODES, CodeClass, CodeInfo, classify
+from gateway.kakao.codes import CODES, CodeClass, CodeInfo, classify_code
 from gateway.kakao.config import KakaoConnectorConfig
 from gateway.kakao.connector import KakaoConnector
 from gateway.kakao.errors import (
@@ -78,7 +78,7 @@ __all__ = [
     "TemplateRegistry",
     "TemplateStore",
     "carrier_id",
-    "classify",
+    "classify_code",
     "compile_template",
     "load_template_file",
     "sign_body",

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 from gateway.port import Outcome, ReceiptState
 
-__all__ = ["CODES", "CodeClass", "CodeInfo", "classify", "receipt_outcome", "send_outcome"]
+__all__ = ["CODES", "CodeClass", "CodeInfo", "classify_code", "receipt_outcome", "send_outcome"]
 
 
 class CodeClass(enum.Enum):
@@ -188,7 +188,7 @@ for _row in _TABLE:
     CODES[_info.code] = _info
 
 
-def classify(code: str | int | None) -> CodeInfo:
+def classify_code(code: str | int | None) -> CodeInfo:
     """The table entry for a code; unknown codes are PERMANENT ``unknown_code``."""
     key = "" if code is None else str(code).strip()
     info = CODES.get(key)

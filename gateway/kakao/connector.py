@@ -8,7 +8,7 @@ Flow of one message::
     batcher --groups by (sender profile, template), up to max_batch, at most
        |       batch_linger_seconds old--> batches (unbuffered)
        v
-    workers x max_concurrent_requests --Dispatcher (retries, breaker)--> SendResult
+    workers x max_concurrent_requests --BatchSender (retries, breaker)--> SendResult
                                                    |
                          results: webhook (http_routes) or poller (ResultTracker)
 
@@ -37,7 +37,7 @@ from gateway.port import Connector, OutboundMessage, Outcome, ResultSink, SendRe
 from gateway.errors import ConnectorClosed, ConnectorError, GatewayError
 from gateway.kakao import metrics
 from gateway.kakao.config import KakaoConnectorConfig
-from gateway.kakao.dispatch import Dispatcher
+from gateway.kakao.batch_sender import BatchSender
 from gateway.kakao.nhn import NhnAlimtalkAdapter
 from gateway.kakao.prepare import Prepared, prepare
 from gateway.kakao.provider import ProviderAdapter, SendBatch
@@ -83,7 +83,7 @@ class KakaoConnector(Connector):
             name=config.name,
             on_change=lambda s: metrics.BREAKER_OPEN.labels(config.name).set(0 if s is BreakerState.CLOSED else 1),
         )
-        self.dispatcher = Dispatcher(
+        self.batch_sender = BatchSender(
             config=config, adapter=self._adapter, breaker=self.breaker, rng=self._rng, sleep=sleep
         )
         self.tracker = ResultTracker(
@@ -256,7 +256,7 @@ class KakaoConnector(Connector):
             first.sender_key, first.template_code, tuple(i.request for i in items), self._idempotency_key(items)
         )
         try:
-            results = await self.dispatcher.dispatch(batch, items)
+            results = await self.batch_sender.dispatch(batch, items)
         except Exception as exc:  # a bug must not lose the messages: report them as UNKNOWN
             log.exception("kakao.batch.crashed", connector=self.name, recipients=len(items))
             results = [

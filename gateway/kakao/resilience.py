@@ -1,8 +1,8 @@
-"""Backoff with jitter and a circuit breaker, both driven by an injected clock.
+"""The circuit breaker, driven by an injected clock (back-off is :mod:`gateway.backoff`).
 
-Neither sleeps nor reads the time by itself: the breaker takes a ``clock``
-(``time.monotonic`` in production, a fake in tests) and the backoff takes a
-``random.Random``; the connector does the sleeping.
+It neither sleeps nor reads the time by itself: it takes a ``clock``
+(``time.monotonic`` in production, a fake in tests); the connector does the
+sleeping.
 
 Circuit breaker states::
 
@@ -19,23 +19,13 @@ opens nor closes the breaker (the provider is up but wants us slower).
 from __future__ import annotations
 
 import enum
-import random
 from collections.abc import Callable
 
 import structlog
 
-__all__ = ["BreakerState", "CircuitBreaker", "backoff_delay"]
+__all__ = ["BreakerState", "CircuitBreaker"]
 
 log = structlog.get_logger("gateway.kakao")
-
-
-def backoff_delay(attempt: int, *, initial: float, maximum: float, rng: random.Random) -> float:
-    """ "Full jitter" exponential backoff: uniform in [0, min(maximum, initial * 2**attempt)].
-
-    ``attempt`` counts retries from 0 (the delay before the first retry).
-    """
-    ceiling = min(maximum, initial * (2 ** min(attempt, 30)))
-    return rng.uniform(0, ceiling) if ceiling > 0 else 0.0
 
 
 class BreakerState(enum.Enum):

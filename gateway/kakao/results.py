@@ -29,7 +29,7 @@ import structlog
 from gateway.port import Receipt, ReceiptState, ResultSink
 from gateway.errors import GatewayError
 from gateway.kakao import metrics
-from gateway.kakao.codes import classify, receipt_outcome
+from gateway.kakao.codes import classify_code, receipt_outcome
 from gateway.kakao.config import KakaoConnectorConfig
 from gateway.kakao.errors import ProviderError
 from gateway.kakao.provider import DeliveryReport, ProviderAdapter
@@ -72,7 +72,7 @@ class ResultTracker:
     # ---------------------------------------------------------------- receipts
     def receipt(self, report: DeliveryReport) -> Receipt:
         c = self.config
-        info = classify(report.code)
+        info = classify_code(report.code)
         state, fallback = receipt_outcome(
             info, fallback_mode=c.fallback_mode, fallback_on_template_error=c.fallback_on_template_error
         )

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from gateway.port import Outcome, ReceiptState
-from gateway.kakao.codes import CODES, CodeClass, classify, receipt_outcome, send_outcome
+from gateway.kakao.codes import CODES, CodeClass, classify_code, receipt_outcome, send_outcome
 
 GATEWAY = {"fallback_mode": "gateway", "fallback_on_template_error": False}
 PROVIDER = {"fallback_mode": "provider", "fallback_on_template_error": False}
 
 
 def outcomes(code: str, **mode: object) -> tuple[CodeClass, tuple[Outcome, bool], tuple[ReceiptState, bool]]:
-    info = classify(code)
+    info = classify_code(code)
     settings = {**GATEWAY, **mode}
     return info.cls, send_outcome(info, **settings), receipt_outcome(info, **settings)  # type: ignore[arg-type]
 
@@ -78,13 +78,13 @@ def test_ambiguous(code: str) -> None:
 @pytest.mark.parametrize("code", ["-777", "5555", "", None])
 def test_unknown_codes_are_permanent_and_keep_their_code(code: str | None) -> None:
     """A code missing from the table is FAILED (no silent retry loop) and stays on the result."""
-    info = classify(code)
+    info = classify_code(code)
     assert (info.cls, info.slug, info.code) == (CodeClass.PERMANENT, "unknown_code", "" if code is None else code)
 
 
 def test_integer_codes_are_classified_like_strings() -> None:
     """NHN answers resultCode as a JSON number: -1027 and "-1027" are the same entry."""
-    assert classify(-1027) is CODES["-1027"]
+    assert classify_code(-1027) is CODES["-1027"]
 
 
 def test_every_class_is_used_and_every_row_is_described() -> None:

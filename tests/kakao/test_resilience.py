@@ -10,7 +10,8 @@ import pytest
 from gateway.port import Outcome
 from gateway.kakao import InMemoryTemplateStore, KakaoConnector
 from gateway.kakao.errors import ProviderUnavailable
-from gateway.kakao.resilience import BreakerState, CircuitBreaker, backoff_delay
+from gateway.backoff import Backoff
+from gateway.kakao.resilience import BreakerState, CircuitBreaker
 from gateway.kakao.simulator import KakaoSimulator
 from gateway.kakao.transport import AiohttpTransport, HttpRequest
 
@@ -197,6 +198,6 @@ def test_backoff_has_full_jitter_under_an_exponential_ceiling() -> None:
     rng = random.Random(1)
     for attempt in range(8):
         ceiling = min(5.0, 0.2 * 2**attempt)
-        delays = [backoff_delay(attempt, initial=0.2, maximum=5.0, rng=rng) for _ in range(50)]
+        delays = [Backoff(0.2, 5.0, jitter=1.0).delay(attempt + 1, rng) for _ in range(50)]
         assert all(0 <= d <= ceiling for d in delays)
         assert len(set(delays)) > 1

@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 
 import gateway.kakao as kakao
 from gateway.port import Outcome, SendResult
-from gateway.kakao.dispatch import Dispatcher
+from gateway.kakao.batch_sender import BatchSender
 from gateway.kakao.errors import ProviderProtocolError, ProviderUnavailable
 from gateway.kakao.prepare import Prepared, grouping_key, prepare, recipient_no
 from gateway.kakao.provider import BatchAnswer, DeliveryReport, ProviderAdapter, SendBatch
@@ -58,7 +58,7 @@ def test_public_names_are_pinned() -> None:
             "TemplateRegistry",
             "TemplateStore",
             "carrier_id",
-            "classify",
+            "classify_code",
             "compile_template",
             "load_template_file",
             "sign_body",
@@ -144,7 +144,7 @@ def _dispatch(errors: list[Exception], **overrides: object) -> tuple[list[SendRe
     async def no_sleep(_: float) -> None:
         return None
 
-    d = Dispatcher(config=config, adapter=adapter, breaker=breaker, rng=random.Random(0), sleep=no_sleep)
+    d = BatchSender(config=config, adapter=adapter, breaker=breaker, rng=random.Random(0), sleep=no_sleep)
     item = prepare(message(1), config=config, registry=REGISTRY)
     assert isinstance(item, Prepared)
     batch = SendBatch(item.sender_key, item.template_code, (item.request,), "k")

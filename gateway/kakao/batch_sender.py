@@ -1,6 +1,6 @@
 """Sending one batch: retries with backoff and jitter, the circuit breaker, outcomes.
 
-``Dispatcher.dispatch`` makes at most ``retry_attempts`` HTTP tries of one
+``BatchSender.dispatch`` makes at most ``retry_attempts`` HTTP tries of one
 batch (all with the same idempotency key) and returns one SendResult per
 message:
 
@@ -28,20 +28,21 @@ import structlog
 
 from gateway.port import Outcome, SendResult
 from gateway.kakao import metrics
-from gateway.kakao.codes import CodeClass, classify, send_outcome
+from gateway.kakao.codes import CodeClass, classify_code, send_outcome
 from gateway.kakao.config import KakaoConnectorConfig
 from gateway.kakao.fallback import fallback_for
 from gateway.kakao.errors import ProviderProtocolError, ProviderRejected, ProviderThrottled, ProviderUnavailable
 from gateway.kakao.prepare import Prepared
 from gateway.kakao.provider import BatchAnswer, ProviderAdapter, SendBatch
-from gateway.kakao.resilience import BreakerState, CircuitBreaker, backoff_delay
+from gateway.backoff import Backoff
+from gateway.kakao.resilience import BreakerState, CircuitBreaker
 
-__all__ = ["Dispatcher"]
+__all__ = ["BatchSender"]
 
 log = structlog.get_logger("gateway.kakao")
 
 
-class Dispatcher:
+class BatchSender:
     def __init__(
         self,
         *,
@@ -57,15 +58,14 @@ class Dispatcher:
         self.rng = rng
         self.sleep = sleep
         self.name = config.name
+        self.backoff = Backoff(config.retry_backoff_initial_seconds, config.retry_backoff_max_seconds, jitter=1.0)
 
     def _count(self, outcome: str) -> None:
         metrics.REQUESTS.labels(self.name, "send", outcome).inc()
 
     def _backoff(self, attempt: int) -> float:
-        c = self.config
-        return backoff_delay(
-            attempt, initial=c.retry_backoff_initial_seconds, maximum=c.retry_backoff_max_seconds, rng=self.rng
-        )
+        """Full jitter under an exponential ceiling; ``attempt`` counts retries from 0."""
+        return self.backoff.delay(attempt + 1, self.rng)
 
     async def dispatch(self, batch: SendBatch, items: Sequence[Prepared]) -> list[SendResult]:
         c = self.config
@@ -192,7 +192,7 @@ class Dispatcher:
 
     def _coded(self, item: Prepared, code: str, provider_message: str) -> SendResult:
         c = self.config
-        info = classify(code)
+        info = classify_code(code)
         outcome, wants_fallback = send_outcome(
             info, fallback_mode=c.fallback_mode, fallback_on_template_error=c.fallback_on_template_error
         )
