@@ -15,7 +15,7 @@ messages lost (0 expected); receipts lost (the simulator's unacknowledged ones,
 and messages whose receipt was sent but that are not final); duplicates counted
 exactly from the simulator's accepted texts (each body carries its own marker);
 rows stuck in flight after leases expired. Prints a summary and ends with one
-JSON line. The tests in tests/faults/ drive :func:`run_scenario` with small counts.
+JSON line. The tests in tests/acceptance/faults/ drive :func:`run_scenario` with small counts.
 
     python benchmarks/faults.py --scenario all --messages 20000 --rate 2000
 """

@@ -2,7 +2,7 @@
 
 The rule under test: whatever bytes arrive, in whatever pieces, the streaming
 decoder yields PDUs or raises RemoteProtocolError — never any other exception.
-Hypothesis checks the same rule in every test run (tests/smpp/test_fuzz.py);
+Hypothesis checks the same rule in every test run (tests/unit/smpp/test_fuzz.py);
 this harness is for long runs:
 
     .venv/bin/pip install atheris

@@ -1,4 +1,16 @@
-"""Shared fixtures: a real PostgreSQL for every test that needs one.
+"""Shared fixtures and the test tiers.
+
+Tiers, by folder, each with its marker (``pytest -m unit`` etc.):
+
+* ``tests/unit`` — no PostgreSQL, no network sockets; runs in seconds. A test
+  there that opens an INET socket or a database connection fails (guard below).
+* ``tests/integration`` — a real PostgreSQL and loopback sockets, in one process.
+* ``tests/acceptance`` — the daemon and the CLI as processes, the fault
+  scenarios, the third-party SMSC (node-smpp).
+
+Helpers shared by several test modules live in ``tests/support/<room>.py``.
+
+A real PostgreSQL for every test that needs one.
 
 Where the server comes from, in order: ``GATEWAY_TEST_DATABASE_URL``; else
 127.0.0.1:5432 (user postgres) if it answers; else an embedded server started
@@ -23,6 +35,39 @@ import pytest
 
 from gateway.db.pool import connect, create_pool, start_embedded
 from gateway.db.migrate import migrate
+
+
+TIERS = ("unit", "integration", "acceptance")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its tier, from the folder it lives in."""
+    root = Path(__file__).parent
+    for item in items:
+        parts = Path(item.path).relative_to(root).parts
+        if parts and parts[0] in TIERS:
+            item.add_marker(getattr(pytest.mark, parts[0]))
+
+
+@pytest.fixture(autouse=True)
+def _unit_tier_stays_offline(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In tests/unit, opening an INET socket or a PostgreSQL connection is an error."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a unit test may not use the network or PostgreSQL: move it to tests/integration")
+
+    real_connect = socket.socket.connect
+
+    def connect(self: socket.socket, address: object) -> None:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            refuse()
+        real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(asyncpg, "connect", refuse)
+    monkeypatch.setattr(asyncpg, "create_pool", refuse)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """KakaoTalk Alimtalk: the connector, its provider adapter (NHN Cloud v2.3), templates.
 
-Public names are re-exported here (pinned by ``tests/kakao/test_public_api.py``);
+Public names are re-exported here (pinned by ``tests/unit/kakao/test_units.py``);
 the modules behind them are private to the package:
 
 * ``config``: :class:`KakaoConnectorConfig`

@@ -11,7 +11,7 @@ module is imported: consecutive one-octet fields become one precompiled
 hot path does no per-field reflection.
 
 The decoding rule: whatever the input bytes, decoding gives a PDU or raises
-``RemoteProtocolError``, never anything else (proved by ``tests/smpp/test_fuzz.py``).
+``RemoteProtocolError``, never anything else (proved by ``tests/unit/smpp/test_fuzz.py``).
 The error carries the offending header's ``sequence_number`` and
 ``command_id`` when they could be read, the status to answer with, and
 ``fatal`` when the framing is lost. ``Decoder`` refuses a ``command_length``
