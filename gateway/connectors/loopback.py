@@ -119,7 +119,7 @@ class LoopbackConnector(Connector):
                 await anyio.sleep(wait)
                 continue
             now = self._clock()
-            batch = []
+            batch: list[Receipt] = []
             while self._receipts and self._receipts[0][0] <= now and len(batch) < 2000:
                 batch.append(self._receipts.popleft()[1])
             await self._sink.store_receipts(batch)

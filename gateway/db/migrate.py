@@ -13,6 +13,8 @@ from importlib import resources
 import asyncpg
 import structlog
 
+from gateway.db.pool import DbConnection
+
 log = structlog.get_logger("gateway.migrate")
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -40,14 +42,14 @@ def available_migrations() -> list[Migration]:
     return found
 
 
-async def applied_versions(conn: asyncpg.Connection) -> set[int]:
+async def applied_versions(conn: DbConnection) -> set[int]:
     exists = await conn.fetchval("SELECT to_regclass('gateway.schema_migrations') IS NOT NULL")
     if not exists:
         return set()
     return {r["version"] for r in await conn.fetch("SELECT version FROM gateway.schema_migrations")}
 
 
-async def migrate(conn: asyncpg.Connection) -> list[Migration]:
+async def migrate(conn: DbConnection) -> list[Migration]:
     """Apply what is missing; return the migrations applied by this call."""
     applied: list[Migration] = []
     async with conn.transaction():
@@ -77,6 +79,6 @@ async def migrate(conn: asyncpg.Connection) -> list[Migration]:
     return applied
 
 
-async def pending_migrations(conn: asyncpg.Connection) -> list[Migration]:
+async def pending_migrations(conn: DbConnection) -> list[Migration]:
     done = await applied_versions(conn)
     return [m for m in available_migrations() if m.version not in done]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 import structlog
@@ -18,6 +18,14 @@ import structlog
 from gateway.errors import DatabaseError
 
 log = structlog.get_logger("gateway.db")
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    # A connection of one's own, or one borrowed from a pool: every query method takes either.
+    DbConnection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+else:
+    DbConnection = asyncpg.Connection
 
 
 def is_connection_error(exc: BaseException) -> bool:
@@ -90,7 +98,7 @@ async def connect(url: str, *, application_name: str = "gateway-tool", **kwargs:
     except (OSError, asyncpg.PostgresError) as exc:
         raise DatabaseError(f"cannot connect to PostgreSQL: {exc}") from exc
     await _init_connection(conn)
-    return conn
+    return conn  # type: ignore[no-any-return]
 
 
 async def create_pool(url: str, *, min_size: int = 2, max_size: int = 8, **kwargs: Any) -> asyncpg.Pool:

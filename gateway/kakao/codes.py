@@ -182,7 +182,7 @@ _TABLE: tuple[tuple[str, CodeClass, str, str] | tuple[str, CodeClass, str, str, 
 
 CODES: dict[str, CodeInfo] = {}
 for _row in _TABLE:
-    _info = CodeInfo(_row[0], _row[1], _row[2], _row[3], _row[4] if len(_row) > 4 else None)  # type: ignore[misc]
+    _info = CodeInfo(_row[0], _row[1], _row[2], _row[3], _row[4] if len(_row) > 4 else None)
     if _info.code in CODES:
         raise RuntimeError(f"result code {_info.code} is listed twice")
     CODES[_info.code] = _info

@@ -28,7 +28,7 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import anyio
@@ -352,7 +352,7 @@ class Engine:
         metrics.IN_FLIGHT.set(len(self._in_flight))
 
     # ------------------------------------------------------------------ outlets
-    def _sender_for(self, outlet: Outlet) -> Callable[[OutboundMessage], object]:
+    def _sender_for(self, outlet: Outlet) -> Callable[[OutboundMessage], Awaitable[None]]:
         connector = outlet.connector
 
         async def send(message: OutboundMessage) -> None:

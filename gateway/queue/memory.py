@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -72,7 +72,7 @@ class InMemoryStore:
     writes: int = 0
     instance: InstanceInfo | None = None
     stopped_at: float | None = None
-    _ids: Any = field(default_factory=lambda: itertools.count(1))
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _failures: list[BaseException] = field(default_factory=list)
 
     # ------------------------------------------------------------------ test helpers
@@ -169,8 +169,8 @@ class InMemoryStore:
             self.events.append(Event(mid, "queued", QueueReason.RELEASED))
         for receipt in batch.receipts:
             state = receipt.state.message_state
-            mid = self.carrier_ids.get((receipt.connector, receipt.carrier_id))
-            entry = self.log.get(mid) if mid is not None else None
+            owner = self.carrier_ids.get((receipt.connector, receipt.carrier_id))
+            entry = self.log.get(owner) if owner is not None else None
             if state is None or entry is None:
                 continue
             if entry.state in (MessageState.SUBMITTED, MessageState.UNKNOWN):

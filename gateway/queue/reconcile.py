@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 import asyncpg
 import structlog
 
+from gateway.db.pool import DbConnection
+
 from gateway import metrics
 from gateway.db.queries import Queries
 from gateway.port import MessageState, Receipt, ReceiptState
@@ -49,7 +51,7 @@ class Reconciler:
         """Receipts stored as pending were committed: the next submit write looks for their match."""
         self._pending = True
 
-    async def apply(self, conn: asyncpg.Connection, receipts: Sequence[Receipt]) -> bool:
+    async def apply(self, conn: DbConnection, receipts: Sequence[Receipt]) -> bool:
         """Apply final receipts; store the unmatched ones as pending. True if any went pending."""
         q = self._q
         groups: dict[tuple[str, MessageState, str | None], list[Receipt]] = defaultdict(list)
@@ -111,7 +113,7 @@ class Reconciler:
             log.debug("reconcile.receipts.intermediate", count=intermediate)
         return bool(unmatched)
 
-    async def match_pending(self, conn: asyncpg.Connection, *, force: bool = False) -> None:
+    async def match_pending(self, conn: DbConnection, *, force: bool = False) -> None:
         """Apply pending receipts whose submit is now stored.
 
         After storing submits, only when a receipt went pending since the last

@@ -13,7 +13,7 @@ __all__ = ["Router"]
 class Router:
     def __init__(self, routing: RoutingConfig, connectors: Mapping[str, Connector]) -> None:
         self._rules = routing.rules
-        self._default: dict[str, str] = dict(routing.default)
+        self._default: dict[str, str] = {str(k): v for k, v in routing.default.items()}
         for c in connectors.values():  # a lone connector of a channel is its default
             self._default.setdefault(c.channel, c.name)
         self._connectors = connectors

@@ -22,7 +22,7 @@ import asyncpg
 import structlog
 
 from gateway import metrics
-from gateway.db.pool import is_connection_error
+from gateway.db.pool import DbConnection, is_connection_error
 from gateway.db.queries import Queries
 from gateway.port import InboundMessage, MessageState, OutboundMessage
 from gateway.queue.reconcile import Reconciler
@@ -239,7 +239,7 @@ class PgStore:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn, conn.transaction():
             await self.reconciler.match_pending(conn, force=True)
 
-    async def _settle(self, conn: asyncpg.Connection, settles: list[Settle]) -> None:
+    async def _settle(self, conn: DbConnection, settles: list[Settle]) -> None:
         c_conn: list[str | None] = []
         c_ids: list[str] = []
         c_msg: list[int] = []
@@ -276,7 +276,7 @@ class PgStore:
         if fallbacks:
             await conn.fetchval(Q["enqueue_fallbacks"], fallbacks, self.owner)
 
-    async def _reschedule(self, conn: asyncpg.Connection, reschedules: list[Reschedule]) -> None:
+    async def _reschedule(self, conn: DbConnection, reschedules: list[Reschedule]) -> None:
         done = await conn.fetch(
             Q["defer"],
             [r.id for r in reschedules],
@@ -291,7 +291,7 @@ class PgStore:
         if len(done) != len(reschedules):
             log.warning("store.lease_lost", expected=len(reschedules), moved=len(done), op="reschedule")
 
-    async def _store_inbound(self, conn: asyncpg.Connection, messages: list[InboundMessage]) -> None:
+    async def _store_inbound(self, conn: DbConnection, messages: list[InboundMessage]) -> None:
         await conn.fetchval(
             Q["store_inbound"],
             [m.connector for m in messages],

@@ -323,8 +323,8 @@ class Writer:
                 ids = part.batch.message_ids()
                 if ids:
                     self._on_written(ids)
-        for waiter, exc in failed.values():
-            waiter.error = exc
+        for waiter, error in failed.values():
+            waiter.error = error
             waiter.done.set()
         for key, waiter in succeeded.items():
             if key not in failed and key not in requeued:

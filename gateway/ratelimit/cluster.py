@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import structlog
@@ -166,7 +167,7 @@ class ClusterTokens:
     def plan(self, now: float) -> tuple[list[Request], float]:
         """The requests due now, and when the next one falls due (``math.inf``: none waiting)."""
         targets: dict[str, tuple[Limit, float]] = {}
-        connectors: dict[str, list] = {}  # key -> [limit, usable demand, largest cost]
+        connectors: dict[str, list[Any]] = {}  # key -> [limit, usable demand, largest cost]
         for demand in list(self._schedulers.values()):
             for lane in demand():
                 usable = lane.cost

@@ -17,3 +17,10 @@ def test_the_engine_loads_no_connector_and_no_http() -> None:
     mods = loaded_after("import gateway.queue.engine")
     assert not {m for m in mods if m.startswith(("gateway.smpp", "gateway.kakao", "gateway.simulators"))}
     assert "aiohttp" not in mods
+
+
+def test_import_contracts_hold() -> None:
+    """The layer contracts in pyproject.toml (import-linter) are kept: no room imports a higher one."""
+    from importlinter.cli import lint_imports
+
+    assert lint_imports(no_cache=True) == 0
