@@ -31,6 +31,7 @@ class EngineConfig(ConfigModel):
     claim_batch: int = Field(500, ge=1, le=10000)
     # How many claimed messages may be in flight (claimed, not yet written back) per instance.
     max_in_flight: int = Field(5000, ge=1, le=1_000_000)
+    # A run's claimed rows are given back (flagged) this long after its last heartbeat.
     lease_seconds: float = Field(30.0, ge=2)
     flush_interval_ms: int = Field(20, ge=1, le=5000)
     flush_max_rows: int = Field(1000, ge=1, le=100_000)
@@ -43,10 +44,17 @@ class EngineConfig(ConfigModel):
     instance_timeout_seconds: float = Field(15.0, gt=0)
     # Messages with no receipt after this long become `unknown` (0 = never).
     receipt_timeout_seconds: float = Field(72 * 3600, ge=0)
-    # Hold back sends while a connector's answered-but-uncommitted outcomes reach
-    # what it can have outstanding (SMPP: window x binds): a crash then duplicates
-    # at most that many. Off: more throughput, a larger duplicate window.
-    bound_unrecorded: bool = False
+    # At most what a connector can have outstanding (SMPP: window x binds) may have
+    # been handed over without its outcome committed: a crash then duplicates at
+    # most that many. Kept by pipelined group commits (docs/guarantees.md).
+    bound_unrecorded: bool = True
+    # Record each message in the send journal before it is handed over, so that
+    # after a crash only messages that may have reached the carrier are flagged
+    # as possible duplicates, and the others are sent again at once, unflagged.
+    journal: bool = True
+    # How far the journal may run ahead of the sends per connector (0: half the
+    # connector's duplicate bound, at least 32; 256 without a bound).
+    journal_ahead: int = Field(0, ge=0, le=100_000)
     retry: RetryConfig = RetryConfig()
 
 

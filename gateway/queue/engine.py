@@ -28,8 +28,9 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import anyio
 import structlog
@@ -54,18 +55,21 @@ from gateway.queue.config import EngineConfig, RoutingConfig
 from gateway.queue.gate import NoPolicy, PolicyGate
 from gateway.queue.housekeeping import Job, run_jobs
 from gateway.queue.listener import Listener
+from gateway.queue.outlet import Outlet
 from gateway.queue.routing import Router
 from gateway.queue.store import InstanceInfo, Store
 from gateway.queue.transitions import OptOut, Settle, Transition
 from gateway.queue.writer import Writer
 from gateway.ratelimit import Dispatcher, LocalTokens, RateLimitConfig, TokenSource
 
-__all__ = ["Engine", "Outlet", "new_owner"]
+__all__ = ["Engine", "new_owner"]
 
 log = structlog.get_logger("gateway.engine")
 
 _BATCH_LIMIT = 5000  # rows per housekeeping statement
 _STARTUP_BACKOFF = Backoff(0.2, 5.0)
+# Engines running in this process (tests and benchmarks run several): never taken for dead predecessors.
+_RUNS_IN_THIS_PROCESS: set[str] = set()
 _CLAIM_BACKOFF = Backoff(0.1, 5.0)
 
 
@@ -78,18 +82,27 @@ def new_owner(name: str | None) -> str:
     return f"{base}#{secrets.token_hex(3)}"
 
 
-class Outlet:
-    """One connector's way out: its rate-limit dispatcher and its in-flight accounting."""
+def process_place() -> str | None:
+    """The machine boot and pid namespace this process lives in (None where that cannot be told).
 
-    def __init__(self, connector: Connector, *, bound_unrecorded: bool) -> None:
-        self.connector = connector
-        self.dispatcher: Dispatcher[OutboundMessage] | None = None  # set by the engine
-        self.in_flight = 0  # routed to this connector and not yet written back
-        # Sent (handed to the connector) and outcome not yet committed; bounded by
-        # connector.max_unrecorded() so that a crash duplicates at most that many.
-        self.unrecorded: set[int] = set()
-        self.limit = connector.max_unrecorded() if bound_unrecorded else None
-        self.recorded = anyio.Event()
+    Two runs in the same place share one pid space, so one can tell whether the
+    other's process still exists."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+    return f"{boot}/{namespace}"
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 class Engine:
@@ -113,7 +126,14 @@ class Engine:
         self.connectors = dict(connectors)
         self.router = Router(routing, self.connectors)
         self.owner = store.owner
-        self.instance = InstanceInfo(self.owner, socket.gethostname(), os.getpid(), __version__)
+        self.instance = InstanceInfo(
+            self.owner,
+            socket.gethostname(),
+            os.getpid(),
+            __version__,
+            lease_seconds=config.lease_seconds,
+            place=process_place(),
+        )
         self._gate: PolicyGate = gate or NoPolicy()
         self._listener = listener
         self._now = wall_clock
@@ -125,6 +145,7 @@ class Engine:
         self._stopping = False
         self._stopped = anyio.Event()
         self.claimed_total = 0
+        self.claim_batches = 0  # claim statements that returned rows
         self.writer = Writer(
             store,
             flush_interval=config.flush_interval_ms / 1000,
@@ -135,11 +156,18 @@ class Engine:
         self._tokens: TokenSource = tokens or LocalTokens()
         self._outlets: dict[str, Outlet] = {}
         for name, connector in self.connectors.items():
-            outlet = Outlet(connector, bound_unrecorded=config.bound_unrecorded)
+            outlet = Outlet(
+                connector,
+                self.writer,
+                report=self.submit_result,
+                journal=config.journal,
+                bound_unrecorded=config.bound_unrecorded,
+                ahead=config.journal_ahead,
+            )
             outlet.dispatcher = Dispatcher(
                 connector=name,
                 limits=limits.for_connector(name),
-                send=self._sender_for(outlet),
+                send=outlet.accept,
                 tokens=self._tokens,
                 max_waiting=max(limits.max_waiting, config.max_in_flight),
             )
@@ -202,15 +230,14 @@ class Engine:
             if entry is not None and entry[1] is not None:
                 outlet = entry[1]
                 outlet.in_flight -= 1
-                if mid in outlet.unrecorded:
-                    outlet.unrecorded.discard(mid)
-                    outlet.recorded.set()
+                outlet.recorded(mid)
         metrics.IN_FLIGHT.set(len(self._in_flight))
         self._room.set()
 
     # ------------------------------------------------------------------ run
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         log.info("engine.start", instance=self.owner, connectors=sorted(self.connectors))
+        _RUNS_IN_THIS_PROCESS.add(self.owner)
         await self._startup()
         try:
             async with anyio.create_task_group() as tg:
@@ -222,6 +249,7 @@ class Engine:
                 for outlet in self._outlets.values():
                     assert outlet.dispatcher is not None
                     await tg.start(outlet.dispatcher.run)
+                    await tg.start(outlet.run)
                 tg.start_soon(run_jobs, self._jobs())
                 if self._listener is not None:
                     tg.start_soon(self._listener.run, self._wake.set)
@@ -236,6 +264,7 @@ class Engine:
                 except Exception as exc:  # noqa: BLE001
                     log.warning("engine.mark_stopped.failed", error=str(exc))
             self._stopped.set()
+            _RUNS_IN_THIS_PROCESS.discard(self.owner)
             log.info("engine.stopped", instance=self.owner, claimed=self.claimed_total)
 
     def stop(self) -> None:
@@ -251,6 +280,7 @@ class Engine:
         while True:
             try:
                 await self.store.start(self.instance)
+                await self._forget_dead_predecessors()
                 return
             except Exception as exc:  # noqa: BLE001 - PostgreSQL may be restarting: wait for it
                 if not self.store.is_transient(exc):
@@ -259,6 +289,19 @@ class Engine:
                 delay = _STARTUP_BACKOFF.delay(failures)
                 log.warning("engine.startup.retry", error=str(exc), retry_in=delay)
                 await anyio.sleep(delay)
+
+    async def _forget_dead_predecessors(self) -> None:
+        """Earlier runs on this machine whose process is gone (e.g. killed, then restarted as us):
+        their work is given back now, not when their lease runs out."""
+        dead = [
+            name
+            for name, pid in await self.store.runs_in_place(self.instance)
+            if name not in _RUNS_IN_THIS_PROCESS and (pid == self.instance.pid or not pid_alive(pid))
+        ]
+        if dead:
+            log.warning("engine.predecessors.dead", runs=dead)
+            await self.store.mark_dead(dead)
+            self._wake.set()
 
     # ------------------------------------------------------------------ claim
     def _claimable_channels(self) -> list[str]:
@@ -282,7 +325,7 @@ class Engine:
                 continue
             try:
                 started = time.monotonic()
-                claim = await self.store.claim(min(cfg.claim_batch, room), cfg.lease_seconds, channels)
+                claim = await self.store.claim(min(cfg.claim_batch, room), channels)
                 metrics.CLAIM_SECONDS.observe(time.monotonic() - started)
                 failures = 0
             except Exception as exc:  # noqa: BLE001
@@ -304,6 +347,7 @@ class Engine:
                 continue
             metrics.CLAIM_BATCH.observe(len(claim))
             self.claimed_total += len(claim)
+            self.claim_batches += 1
             for mid, channel, error in claim.invalid:
                 log.error("engine.row.invalid", message_id=mid, error=error)
                 placeholder = OutboundMessage(mid, channel, "-", "-", "-")
@@ -351,40 +395,17 @@ class Engine:
                 self.writer.add(transition)
         metrics.IN_FLIGHT.set(len(self._in_flight))
 
-    # ------------------------------------------------------------------ outlets
-    def _sender_for(self, outlet: Outlet) -> Callable[[OutboundMessage], Awaitable[None]]:
-        connector = outlet.connector
-
-        async def send(message: OutboundMessage) -> None:
-            while outlet.limit is not None and len(outlet.unrecorded) >= outlet.limit:
-                # Everything the peer may have seen must be on disk before more goes out.
-                self.writer.kick()
-                outlet.recorded = anyio.Event()
-                await outlet.recorded.wait()
-            outlet.unrecorded.add(message.id)
-            try:
-                await connector.send(message)
-            except ConnectorClosed:
-                outlet.unrecorded.discard(message.id)
-                raise  # the dispatcher keeps the message for drain_waiting()
-            except Exception as exc:  # noqa: BLE001 - a connector bug must not lose the message
-                log.error("engine.send.error", connector=connector.name, message_id=message.id, error=repr(exc))
-                self.submit_result(SendResult(message.id, Outcome.RETRY, reason=QueueReason.CONNECTOR_ERROR))
-
-        return send
-
     # ------------------------------------------------------------------ drain
     async def _drain(self) -> None:
         """Stop claiming (done), return untaken messages, wait for answers, flush."""
         released: set[int] = set()
 
         def release_untaken() -> None:
-            ids = [
-                m.id
-                for outlet in self._outlets.values()
-                if outlet.dispatcher is not None
-                for m in outlet.dispatcher.drain_waiting()
-            ]
+            ids = []
+            for outlet in self._outlets.values():
+                ids += [m.id for m in outlet.close()]
+                if outlet.dispatcher is not None:
+                    ids += [m.id for m in outlet.dispatcher.drain_waiting()]
             released.update(ids)
             self.writer.release(ids)
 
@@ -414,7 +435,7 @@ class Engine:
         return [
             Job("promote", 0.2, self._promote_due),
             Job("heartbeat", cfg.heartbeat_seconds, self._heartbeat),
-            Job("recover", max(cfg.lease_seconds / 4, 0.5), self._recover_leases),
+            Job("recover", min(max(cfg.lease_seconds / 4, 0.5), 5.0), self._recover_leases),
             Job("receipt_timeouts", 30.0, self._receipt_timeouts),
             Job("pending", 2.0, self.store.match_pending_receipts),
             Job("depth", 5.0, self._sample_depth),
@@ -427,7 +448,7 @@ class Engine:
 
     async def _heartbeat(self) -> None:
         stats = {"in_flight": len(self._in_flight), "claimed": self.claimed_total}
-        await self.store.heartbeat(self.instance, self.config.lease_seconds, stats)
+        await self.store.heartbeat(self.instance, stats)
         for name, outlet in self._outlets.items():
             metrics.CONNECTOR_READY.labels(name).set(1 if outlet.connector.is_ready() else 0)
 

@@ -34,7 +34,6 @@ class _Row:
     state: MessageState = MessageState.QUEUED
     due_at: float = 0.0
     lease_owner: str | None = None
-    lease_expires_at: float | None = None
     may_be_duplicate: bool = False
     last_reason: str | None = None
 
@@ -70,6 +69,9 @@ class InMemoryStore:
     inbound: list[InboundMessage] = field(default_factory=list)
     opt_outs: list[OptOut] = field(default_factory=list)
     writes: int = 0
+    dead_runs: set[str] = field(default_factory=set)  # runs whose leases have expired (tests add to it)
+    journal: dict[int, list[int]] = field(default_factory=dict)  # this run's send journal: entry -> ids
+    journaled_by: dict[str, set[int]] = field(default_factory=dict)  # other runs' journals (tests fill it)
     instance: InstanceInfo | None = None
     stopped_at: float | None = None
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -85,6 +87,15 @@ class InMemoryStore:
         message = OutboundMessage(id=mid, channel=channel, body=body, attempts=0, **fields)
         self.outbox[mid] = _Row(message, consent, due_at=self.clock())
         return mid
+
+    def lease_to(self, run: str, n: int, channel: str = "sms") -> list[int]:
+        """Lease ``n`` new messages to another run (as if it had claimed them)."""
+        ids = [self.enqueue(channel, body=f"leased to {run}") for _ in range(n)]
+        for mid in ids:
+            row = self.outbox[mid]
+            row.state, row.lease_owner = MessageState.SENDING, run
+            row.message = replace(row.message, attempts=1)
+        return ids
 
     def fail_next_writes(self, n: int, exc: BaseException) -> None:
         self._failures.extend([exc] * n)
@@ -109,8 +120,13 @@ class InMemoryStore:
     async def stopped(self) -> None:
         self.stopped_at = self.clock()
 
-    async def claim(self, limit: int, lease_seconds: float, channels: Sequence[str]) -> Claim:
-        now = self.clock()
+    async def runs_in_place(self, instance: InstanceInfo) -> list[tuple[str, int]]:
+        return []
+
+    async def mark_dead(self, runs: Sequence[str]) -> None:
+        self.dead_runs.update(runs)
+
+    async def claim(self, limit: int, channels: Sequence[str]) -> Claim:
         queued = [
             r for r in self.outbox.values() if r.state is MessageState.QUEUED and r.message.channel in channels
         ]
@@ -119,9 +135,7 @@ class InMemoryStore:
         for row in queued[:limit]:
             row.state = MessageState.SENDING
             row.lease_owner = self.owner
-            row.lease_expires_at = now + lease_seconds
             row.message = replace(row.message, attempts=row.message.attempts + 1)
-            self.events.append(Event(row.message.id, "sending"))
             claim.messages.append((row.message, row.consent))
         return claim
 
@@ -152,7 +166,7 @@ class InMemoryStore:
                 continue
             row.state = MessageState.DEFERRED
             row.due_at = now + r.delay
-            row.lease_owner = row.lease_expires_at = None
+            row.lease_owner = None
             row.last_reason = r.reason
             row.may_be_duplicate = row.may_be_duplicate or r.may_be_duplicate
             if not r.counts:
@@ -163,7 +177,7 @@ class InMemoryStore:
             if row is None:
                 continue
             row.state = MessageState.QUEUED
-            row.lease_owner = row.lease_expires_at = None
+            row.lease_owner = None
             row.last_reason = QueueReason.RELEASED
             row.message = replace(row.message, attempts=max(row.message.attempts - 1, 0))
             self.events.append(Event(mid, "queued", QueueReason.RELEASED))
@@ -181,6 +195,10 @@ class InMemoryStore:
                     self._enqueue_fallback(entry.message.id)
         self.inbound.extend(batch.inbound)
         self.opt_outs.extend(batch.opt_outs)
+        for seq, ids in batch.journal:
+            self.journal[seq] = list(ids)
+        for seq in batch.journal_done:
+            self.journal.pop(seq, None)
 
     def _leased(self, mid: int) -> _Row | None:
         row = self.outbox.get(mid)
@@ -210,24 +228,23 @@ class InMemoryStore:
             self.events.append(Event(row.message.id, "queued", QueueReason.DUE))
         return len(due)
 
-    async def heartbeat(self, instance: InstanceInfo, lease_seconds: float, stats: dict[str, Any]) -> None:
-        now = self.clock()
-        for row in self.outbox.values():
-            if row.lease_owner == instance.owner:
-                row.lease_expires_at = now + lease_seconds
+    async def heartbeat(self, instance: InstanceInfo, stats: dict[str, Any]) -> None:
+        self.instance = instance
 
     async def recover_leases(self, limit: int) -> int:
-        now = self.clock()
         expired = [
             r for r in self.outbox.values()
-            if r.state is MessageState.SENDING and r.lease_expires_at is not None and r.lease_expires_at < now
+            if r.state is MessageState.SENDING and r.lease_owner in self.dead_runs
         ][:limit]
         for row in expired:
+            handed = row.message.id in self.journaled_by.get(row.lease_owner or "", set())
             row.state = MessageState.QUEUED
-            row.lease_owner = row.lease_expires_at = None
-            row.may_be_duplicate = True
+            row.lease_owner = None
+            row.may_be_duplicate = row.may_be_duplicate or handed
+            if not handed:
+                row.message = replace(row.message, attempts=max(row.message.attempts - 1, 0))
             row.last_reason = QueueReason.LEASE_EXPIRED
-            self.events.append(Event(row.message.id, "queued", QueueReason.LEASE_EXPIRED))
+            self.events.append(Event(row.message.id, "queued", QueueReason.LEASE_EXPIRED, {"may_be_duplicate": handed}))
         return len(expired)
 
     async def receipt_timeouts(self, connector: str, timeout: float, limit: int) -> int:

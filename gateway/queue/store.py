@@ -51,10 +51,14 @@ class Claim:
 
 @dataclass(frozen=True, slots=True)
 class InstanceInfo:
+    """One process run: its rows' lease_owner, and how long its leases outlive its last heartbeat."""
+
     owner: str
     host: str
     pid: int
     version: str
+    lease_seconds: float = 30.0
+    place: str | None = None  # boot id and pid namespace: where the pid means something
 
 
 class Store(Protocol):
@@ -76,7 +80,15 @@ class Store(Protocol):
 
     async def stopped(self) -> None: ...
 
-    async def claim(self, limit: int, lease_seconds: float, channels: Sequence[str]) -> Claim: ...
+    async def runs_in_place(self, instance: InstanceInfo) -> list[tuple[str, int]]:
+        """Earlier runs counted alive in the same place (machine boot and pid namespace): (name, pid)."""
+        ...
+
+    async def mark_dead(self, runs: Sequence[str]) -> None:
+        """These runs' processes are gone: give their work back without waiting for their leases."""
+        ...
+
+    async def claim(self, limit: int, channels: Sequence[str]) -> Claim: ...
 
     async def write(self, batch: WriteBatch) -> None:
         """Apply the batch in one transaction (all or nothing)."""
@@ -86,9 +98,13 @@ class Store(Protocol):
 
     async def promote_due(self, limit: int) -> int: ...
 
-    async def heartbeat(self, instance: InstanceInfo, lease_seconds: float, stats: dict[str, Any]) -> None: ...
+    async def heartbeat(self, instance: InstanceInfo, stats: dict[str, Any]) -> None:
+        """This run is alive (its leases last ``instance.lease_seconds`` from now)."""
+        ...
 
-    async def recover_leases(self, limit: int) -> int: ...
+    async def recover_leases(self, limit: int) -> int:
+        """Give back the rows of runs whose leases expired (flagged); the number given back."""
+        ...
 
     async def receipt_timeouts(self, connector: str, timeout: float, limit: int) -> int: ...
 
@@ -128,15 +144,11 @@ class PgStore:
         *,
         owner: str,
         retention_days: int = 30,
-        notify_interval: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.pool = pool
         self.owner = owner
         self.retention_days = retention_days
-        self._notify_interval = notify_interval
-        self._clock = clock
-        self._last_notify = 0.0
         self.reconciler = Reconciler(Q, owner=owner, clock=clock)
 
     # ------------------------------------------------------------------ errors
@@ -153,23 +165,40 @@ class PgStore:
     async def start(self, instance: InstanceInfo) -> None:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
             await conn.fetchval(Q["ensure_partitions"], 1, 7)
-            await conn.execute(Q["heartbeat"], instance.owner, instance.host, instance.pid, instance.version, {})
+        await self.heartbeat(instance, {})
 
     async def stopped(self) -> None:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
             await conn.execute(Q["instance_stopped"], self.owner)
 
-    async def heartbeat(self, instance: InstanceInfo, lease_seconds: float, stats: dict[str, Any]) -> None:
+    async def runs_in_place(self, instance: InstanceInfo) -> list[tuple[str, int]]:
+        if instance.place is None:
+            return []
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
-            await conn.execute(Q["extend_leases"], instance.owner, lease_seconds)
+            rows = await conn.fetch(Q["runs_in_place"], instance.owner, instance.place)
+        return [(r["name"], r["pid"]) for r in rows]
+
+    async def mark_dead(self, runs: Sequence[str]) -> None:
+        async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+            await conn.execute(Q["mark_dead"], list(runs))
+
+    async def heartbeat(self, instance: InstanceInfo, stats: dict[str, Any]) -> None:
+        async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
             await conn.execute(
-                Q["heartbeat"], instance.owner, instance.host, instance.pid, instance.version, stats
+                Q["heartbeat"],
+                instance.owner,
+                instance.host,
+                instance.pid,
+                instance.version,
+                stats,
+                instance.lease_seconds,
+                instance.place,
             )
 
     # ------------------------------------------------------------------ claims
-    async def claim(self, limit: int, lease_seconds: float, channels: Sequence[str]) -> Claim:
+    async def claim(self, limit: int, channels: Sequence[str]) -> Claim:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
-            rows = await conn.fetch(Q["claim"], self.owner, limit, lease_seconds, list(channels))
+            rows = await conn.fetch(Q["claim"], self.owner, limit, list(channels))
         claim = Claim()
         for row in rows:
             try:
@@ -184,7 +213,13 @@ class PgStore:
 
     async def recover_leases(self, limit: int) -> int:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
-            return int(await conn.fetchval(Q["recover_leases"], limit, self.owner))
+            dead = [r["name"] for r in await conn.fetch(Q["dead_runs"], self.owner)]
+            if not dead:
+                return 0
+            n = int(await conn.fetchval(Q["recover_leases"], limit, self.owner, dead))
+            if n < limit:  # nothing left behind: the next look can skip them
+                await conn.execute(Q["mark_recovered"], dead)
+            return n
 
     async def receipt_timeouts(self, connector: str, timeout: float, limit: int) -> int:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
@@ -217,6 +252,15 @@ class PgStore:
                 await self.reconciler.match_pending(conn)
             if batch.inbound:
                 await self._store_inbound(conn, batch.inbound)
+            if batch.journal:
+                await conn.execute(
+                    Q["journal_add"],
+                    self.owner,
+                    [seq for seq, _ in batch.journal],
+                    ["{" + ",".join(map(str, ids)) + "}" for _, ids in batch.journal],
+                )
+            if batch.journal_done:
+                await conn.execute(Q["journal_done"], self.owner, batch.journal_done)
             if batch.opt_outs:
                 await conn.execute(
                     Q["add_opt_outs"],
@@ -224,10 +268,6 @@ class PgStore:
                     [o.recipient for o in batch.opt_outs],
                     [o.source for o in batch.opt_outs],
                 )
-            now = self._clock()
-            if now - self._last_notify >= self._notify_interval:
-                self._last_notify = now
-                await conn.execute(Q["notify_events"])
         if went_pending:  # committed now: the next submit write looks for their matches
             self.reconciler.pending_committed()
         for s in batch.settles:

@@ -78,6 +78,9 @@ class WriteBatch:
     receipts: list[Receipt] = field(default_factory=list)
     inbound: list[InboundMessage] = field(default_factory=list)
     opt_outs: list[OptOut] = field(default_factory=list)
+    # The send journal: new entries (number, message ids) and entries whose ids all have their outcome.
+    journal: list[tuple[int, list[int]]] = field(default_factory=list)
+    journal_done: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return (
@@ -87,6 +90,8 @@ class WriteBatch:
             + len(self.receipts)
             + len(self.inbound)
             + len(self.opt_outs)
+            + sum(len(ids) for _, ids in self.journal)
+            + len(self.journal_done)
         )
 
     def message_ids(self) -> list[int]:

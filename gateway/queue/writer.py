@@ -61,10 +61,12 @@ class _Pending:
     batch: WriteBatch = field(default_factory=WriteBatch)
     waiters: list[_Waiter] = field(default_factory=list)  # one per receipt, then one per inbound
     inbound_waiters: list[_Waiter] = field(default_factory=list)
+    reserved: list[int] = field(default_factory=list)  # message ids to put in the send journal
+    reserved_upto: int = 0  # the highest reservation number among them
     first_at: float | None = None
 
     def __len__(self) -> int:
-        return len(self.batch)
+        return len(self.batch) + len(self.reserved)
 
     def merge_front(self, older: _Pending) -> None:
         b, o = self.batch, older.batch
@@ -74,6 +76,10 @@ class _Pending:
         b.receipts[:0] = o.receipts
         b.inbound[:0] = o.inbound
         b.opt_outs[:0] = o.opt_outs
+        b.journal[:0] = o.journal
+        b.journal_done[:0] = o.journal_done
+        self.reserved[:0] = older.reserved
+        self.reserved_upto = max(self.reserved_upto, older.reserved_upto)
         self.waiters[:0] = older.waiters
         self.inbound_waiters[:0] = older.inbound_waiters
         if older.first_at is not None:
@@ -92,6 +98,9 @@ class _Pending:
             for m, w in zip(b.inbound, self.inbound_waiters, strict=True)
         ]
         parts += [_Pending(WriteBatch(opt_outs=[o])) for o in b.opt_outs]
+        if b.journal or b.journal_done:
+            parts.append(_Pending(WriteBatch(journal=b.journal, journal_done=b.journal_done),
+                                  reserved_upto=self.reserved_upto))
         return parts
 
     def all_waiters(self) -> list[_Waiter]:
@@ -146,6 +155,14 @@ class Writer:
         self._outcomes = _Buffer("outcomes", flush_interval, flush_max_rows)
         self._receipts = _Buffer("receipts", min(flush_interval, 0.005), flush_max_rows)
         self.written_rows = 0
+        # The send journal (see gateway/db/migrations/0008_send_journal.sql): reservations are
+        # numbered; every number up to _journaled is committed.
+        self._reservations = 0
+        self._journaled = 0
+        self._journal_changed = anyio.Event()
+        self._journal_seq = 0
+        self._journal_open: dict[int, set[int]] = {}  # entry -> ids still without an outcome
+        self._journal_entry_of: dict[int, int] = {}  # message id -> entry
 
     # ------------------------------------------------------------------ intake
     def _touch(self, buf: _Buffer) -> None:
@@ -170,6 +187,23 @@ class Writer:
         if ids:
             self._outcomes.pending.batch.releases.extend(ids)
             self._touch(self._outcomes)
+
+    def reserve(self, message_id: int) -> int:
+        """Put a message in the send journal with the next group commit (soon); its reservation number."""
+        self._reservations += 1
+        pending = self._outcomes.pending
+        pending.reserved.append(message_id)
+        pending.reserved_upto = self._reservations
+        self._outcomes.urgent = True
+        self._outcomes.wake.set()
+        if pending.first_at is None:
+            pending.first_at = self._clock()
+        return self._reservations
+
+    async def journaled(self, reservation: int) -> None:
+        """Return once the reservation is committed."""
+        while self._journaled < reservation:
+            await self._journal_changed.wait()
 
     def add_opt_out(self, opt_out: OptOut) -> None:
         self._receipts.pending.batch.opt_outs.append(opt_out)
@@ -260,6 +294,13 @@ class Writer:
             failures = 0
             while len(buf.pending):
                 pending, buf.pending = buf.pending, _Pending()
+                if pending.reserved:  # the journal entry of this group commit
+                    self._journal_seq += 1
+                    ids, pending.reserved = pending.reserved, []
+                    pending.batch.journal.append((self._journal_seq, ids))
+                    self._journal_open[self._journal_seq] = set(ids)
+                    for mid in ids:
+                        self._journal_entry_of[mid] = self._journal_seq
                 started = self._clock()
                 try:
                     await self._store.write(pending.batch)
@@ -291,9 +332,34 @@ class Writer:
     def _resolve(self, pending: _Pending) -> None:
         for waiter in pending.all_waiters():
             waiter.done.set()
+        self._committed(pending)
+
+    def _committed(self, pending: _Pending) -> None:
+        """A batch is committed: advance the journal, close entries, tell the engine."""
+        if pending.batch.journal and pending.reserved_upto > self._journaled:
+            self._journaled = pending.reserved_upto
+            self._journal_changed.set()
+            self._journal_changed = anyio.Event()
         ids = pending.batch.message_ids()
         if ids:
-            self._on_written(ids)
+            self._written(ids)
+
+    def _written(self, ids: Sequence[int]) -> None:
+        """Outcomes stored: close journal entries whose ids all have one, tell the engine."""
+        if self._journal_entry_of:
+            done: list[int] = []
+            for mid in ids:
+                entry = self._journal_entry_of.pop(mid, None)
+                if entry is not None:
+                    left = self._journal_open[entry]
+                    left.discard(mid)
+                    if not left:
+                        del self._journal_open[entry]
+                        done.append(entry)
+            if done:
+                self._outcomes.pending.batch.journal_done.extend(done)
+                self._touch(self._outcomes)
+        self._on_written(ids)
 
     async def _write_isolated(self, pending: _Pending, buf: _Buffer) -> None:
         """Write each operation alone so a bad one cannot block the others."""
@@ -309,6 +375,11 @@ class Writer:
                     buf.pending.merge_front(part)
                     requeued.update(id(w) for w in waiters)
                     continue
+                if part.batch.journal or part.batch.journal_done:  # never send what is not journaled: retry
+                    log.error("writer.journal.failed", error=repr(exc))
+                    buf.pending.merge_front(part)
+                    requeued.update(id(w) for w in waiters)
+                    continue
                 log.error("writer.op.dropped", error=repr(exc), detail=_describe(part.batch))
                 # Leases expire and another claim retries the message; receipts are
                 # not acknowledged, so the carrier sends them again.
@@ -316,13 +387,11 @@ class Writer:
                     failed[id(w)] = (w, exc)
                 ids = part.batch.message_ids()
                 if ids:
-                    self._on_written(ids)
+                    self._written(ids)
             else:
                 for w in waiters:
                     succeeded[id(w)] = w
-                ids = part.batch.message_ids()
-                if ids:
-                    self._on_written(ids)
+                self._committed(part)
         for waiter, error in failed.values():
             waiter.error = error
             waiter.done.set()

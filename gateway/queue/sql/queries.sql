@@ -1,32 +1,27 @@
--- Named queries of the queue engine. Python calls them by name
--- (gateway.queue.queries.q). Every statement that changes a message's state
--- writes its event in the same statement.
+-- Named queries of the queue's store (gateway/queue/store.py calls them by
+-- name). Every statement that changes a message's state writes its event in
+-- the same statement, except a claim: the lease says it.
 
 -- name: claim
--- Claim up to $2 queued rows of the channels in $4 for owner $1, lease $3 seconds.
+-- Claim up to $2 queued rows of the channels in $3 for run $1. The lease lasts
+-- while the run's heartbeat does (gateway.instances).
 WITH picked AS (
     SELECT id
     FROM gateway.outbox
-    WHERE state = 'queued' AND channel = ANY($4::text[])
+    WHERE state = 'queued' AND channel = ANY($3::text[])
     ORDER BY priority DESC, id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
-), claimed AS (
-    UPDATE gateway.outbox o
-    SET state = 'sending',
-        lease_owner = $1,
-        lease_expires_at = now() + make_interval(secs => $3),
-        attempts = o.attempts + 1
-    FROM picked
-    WHERE o.id = picked.id
-    RETURNING o.id, o.idempotency_key, o.channel, o.sender, o.recipient, o.body, o.kind, o.priority,
-              o.send_at, o.expires_at, o.campaign_id, o.consent, o.extras, o.created_at, o.attempts,
-              o.may_be_duplicate
-), ev AS (
-    INSERT INTO gateway.events (message_id, state, instance)
-    SELECT id, 'sending', $1 FROM claimed
 )
-SELECT * FROM claimed;
+UPDATE gateway.outbox o
+SET state = 'sending',
+    lease_owner = $1,
+    attempts = o.attempts + 1
+FROM picked
+WHERE o.id = picked.id
+RETURNING o.id, o.idempotency_key, o.channel, o.sender, o.recipient, o.body, o.kind, o.priority,
+          o.send_at, o.expires_at, o.campaign_id, o.consent, o.extras, o.created_at, o.attempts,
+          o.may_be_duplicate;
 
 -- name: promote_due
 -- Deferred rows whose time has come go back to queued (at most $1 per call).
@@ -49,40 +44,84 @@ WITH due AS (
 )
 SELECT count(*) FROM promoted;
 
--- name: extend_leases
-UPDATE gateway.outbox
-SET lease_expires_at = now() + make_interval(secs => $2)
-WHERE state = 'sending' AND lease_owner = $1;
+-- name: dead_runs
+-- Runs other than $1 whose leases have expired (stopped, or no heartbeat within
+-- their lease) and whose rows nobody has given back yet.
+SELECT name
+FROM gateway.instances
+WHERE recovered_at IS NULL AND name <> $1
+  AND (stopped_at IS NOT NULL OR heartbeat_at < now() - make_interval(secs => lease_seconds));
 
 -- name: recover_leases
--- Leases past their deadline (a crashed or stalled instance) go back to the
--- queue; the message may already have been sent, so it is flagged.
-WITH expired AS (
-    SELECT id, lease_owner
-    FROM gateway.outbox
-    WHERE state = 'sending' AND lease_expires_at < now()
+-- Rows leased by the dead runs $3 go back to the queue (at most $1 per call).
+-- Those in the run's send journal may already have reached the carrier: they
+-- are flagged and their attempt counts. The others were never handed to a
+-- connector: queued again unflagged, the attempt not counted. $2: this run.
+WITH journaled AS (
+    SELECT DISTINCT unnest(ids) AS id
+    FROM gateway.send_journal
+    WHERE owner = ANY($3::text[])
+), expired AS (
+    SELECT o.id, o.lease_owner, (j.id IS NOT NULL) AS handed
+    FROM gateway.outbox o
+    LEFT JOIN journaled j ON j.id = o.id
+    WHERE o.state = 'sending' AND o.lease_owner = ANY($3::text[])
     LIMIT $1
-    FOR UPDATE SKIP LOCKED
+    FOR UPDATE OF o SKIP LOCKED
 ), recovered AS (
     UPDATE gateway.outbox o
-    SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
-        may_be_duplicate = true, last_reason = 'lease_expired'
+    SET state = 'queued', lease_owner = NULL,
+        may_be_duplicate = o.may_be_duplicate OR expired.handed,
+        attempts = CASE WHEN expired.handed THEN o.attempts ELSE greatest(o.attempts - 1, 0) END,
+        last_reason = 'lease_expired'
     FROM expired
     WHERE o.id = expired.id
-    RETURNING o.id, expired.lease_owner AS previous_owner
+    RETURNING o.id, expired.lease_owner AS previous_owner, expired.handed
 ), ev AS (
     INSERT INTO gateway.events (message_id, state, reason, instance, detail)
     SELECT id, 'queued', 'lease_expired', $2,
-           jsonb_build_object('previous_owner', previous_owner, 'may_be_duplicate', true)
+           jsonb_build_object('previous_owner', previous_owner, 'may_be_duplicate', handed)
     FROM recovered
 )
-SELECT count(*) FROM recovered;
+SELECT count(*) AS recovered, count(*) FILTER (WHERE handed) AS flagged FROM recovered;
+
+-- name: mark_recovered
+-- The runs $1 have no leased rows left: forget their journals. A run whose
+-- heartbeat came back since is left alone.
+WITH marked AS (
+    UPDATE gateway.instances
+    SET recovered_at = now()
+    WHERE name = ANY($1::text[]) AND recovered_at IS NULL
+      AND (stopped_at IS NOT NULL OR heartbeat_at < now() - make_interval(secs => lease_seconds))
+    RETURNING name
+)
+DELETE FROM gateway.send_journal j USING marked WHERE j.owner = marked.name;
+
+-- name: journal_add
+-- This run ($1) may hand these messages to a carrier: $2 entry numbers, $3 their ids (one row each entry,
+-- the ids of an entry given as one array element of a text-encoded array).
+INSERT INTO gateway.send_journal (owner, seq, ids)
+SELECT $1, seq, ids::bigint[]
+FROM unnest($2::bigint[], $3::text[]) AS e(seq, ids);
+
+-- name: journal_done
+-- Every id of these entries ($2) of run $1 has its outcome stored.
+DELETE FROM gateway.send_journal WHERE owner = $1 AND seq = ANY($2::bigint[]);
+
+-- name: runs_in_place
+-- Earlier runs, still counted alive, in the same place ($2: boot id and pid namespace) as run $1.
+SELECT name, pid FROM gateway.instances
+WHERE name <> $1 AND place = $2 AND stopped_at IS NULL AND recovered_at IS NULL;
+
+-- name: mark_dead
+-- Runs $1 are known dead (their process is gone): their leases are given back at once.
+UPDATE gateway.instances SET stopped_at = now() WHERE name = ANY($1::text[]) AND stopped_at IS NULL;
 
 -- name: release
 -- Give back claimed rows that were never handed to a connector (shutdown).
 WITH released AS (
     UPDATE gateway.outbox
-    SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
+    SET state = 'queued', lease_owner = NULL,
         attempts = greatest(attempts - 1, 0), last_reason = 'released'
     WHERE id = ANY($1::bigint[]) AND lease_owner = $2
     RETURNING id
@@ -148,7 +187,6 @@ WITH u AS (
     SET state = 'deferred',
         due_at = now() + make_interval(secs => u.delay),
         lease_owner = NULL,
-        lease_expires_at = NULL,
         last_reason = u.reason,
         attempts = CASE WHEN u.uncount THEN greatest(o.attempts - 1, 0) ELSE o.attempts END,
         may_be_duplicate = o.may_be_duplicate OR u.dup
@@ -207,7 +245,7 @@ WITH agg AS (
            bool_or(c.state = 'expired') AS any_expired,
            max(c.code) FILTER (WHERE c.state <> 'delivered') AS code
     FROM gateway.carrier_ids c
-    WHERE c.message_id = ANY($1::bigint[])
+    WHERE c.message_id = ANY($1::bigint[]) AND c.segments > 1
     GROUP BY c.message_id, c.message_created_at
 ), final AS (
     SELECT message_id, message_created_at, code,
@@ -276,15 +314,14 @@ INSERT INTO gateway.opt_outs (scope, recipient, source)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
 ON CONFLICT (scope, recipient) DO NOTHING;
 
--- name: notify_events
-SELECT pg_notify('gateway_events', '');
-
 -- name: heartbeat
-INSERT INTO gateway.instances (name, host, pid, version, stats)
-VALUES ($1, $2, $3, $4, $5)
+-- This run is alive: its leases last $6 seconds from now. $7: where it lives (see runs_in_place).
+INSERT INTO gateway.instances (name, host, pid, version, stats, lease_seconds, place)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (name) DO UPDATE
 SET heartbeat_at = now(), host = EXCLUDED.host, pid = EXCLUDED.pid, version = EXCLUDED.version,
-    stats = EXCLUDED.stats, stopped_at = NULL;
+    stats = EXCLUDED.stats, lease_seconds = EXCLUDED.lease_seconds, place = EXCLUDED.place,
+    stopped_at = NULL, recovered_at = NULL;
 
 -- name: instance_stopped
 UPDATE gateway.instances SET stopped_at = now(), heartbeat_at = now() WHERE name = $1;

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.anyio
 
 async def claim(db: asyncpg.Connection, owner: str, n: int) -> list[int]:
     rows = await db.fetch(
-        "UPDATE gateway.outbox SET state = 'sending', lease_owner = $1, lease_expires_at = now() + interval '1 minute',"
+        "UPDATE gateway.outbox SET state = 'sending', lease_owner = $1,"
         " attempts = 1 WHERE id IN (SELECT id FROM gateway.outbox ORDER BY id LIMIT $2) RETURNING id", owner, n)
     return sorted(r["id"] for r in rows)
 

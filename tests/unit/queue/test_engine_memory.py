@@ -166,3 +166,55 @@ def test_engine_ignores_no_clock_but_its_own() -> None:
     fixed = datetime(2030, 1, 1, tzinfo=UTC)
     engine = Engine(InMemoryStore(), {}, wall_clock=lambda: fixed)
     assert engine._now() == fixed
+
+
+async def test_rows_of_a_dead_run_are_given_back_flagged_and_sent() -> None:
+    """Rows a dead run had journaled (maybe handed over) are queued again, flagged, and sent by this engine."""
+    store = InMemoryStore()
+    orphans = store.lease_to("crashed#1", 5)
+    store.journaled_by["crashed#1"] = set(orphans)
+    store.dead_runs.add("crashed#1")
+    conn = Scripted(Outcome.SUBMITTED)
+    engine = Engine(store, {"c": conn}, config=FAST)
+    await run_until(engine, lambda: store.states() == {"submitted": 5})
+    assert sorted(conn.sent) == orphans
+    assert all(store.log[m].message.attempts == 2 for m in orphans)
+    assert all(e.detail == {"may_be_duplicate": True} for e in store.events if e.state == "submitted")
+
+
+class Watching(Scripted):
+    """Records, at each send, whether the message was already in a committed journal entry."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        super().__init__(Outcome.SUBMITTED)
+        self.store = store
+        self.journaled_at_send: list[bool] = []
+
+    async def send(self, message: OutboundMessage) -> None:
+        self.journaled_at_send.append(any(message.id in ids for ids in self.store.journal.values()))
+        await super().send(message)
+
+
+async def test_nothing_is_handed_over_before_its_journal_entry_is_committed() -> None:
+    """Every message reaches the connector only after the send journal holding it is committed; entries then close."""
+    store = InMemoryStore()
+    for i in range(200):
+        store.enqueue(body=f"m{i}")
+    conn = Watching(store)
+    engine = Engine(store, {"c": conn}, config=FAST)
+    await run_until(engine, lambda: store.states() == {"submitted": 200})
+    assert len(conn.journaled_at_send) == 200 and all(conn.journaled_at_send)
+    assert store.journal == {}  # every entry was closed once its outcomes were stored
+
+
+async def test_a_dead_runs_unsent_claims_come_back_unflagged() -> None:
+    """After a crash, only journaled (maybe handed-over) rows are flagged; the others keep their attempt uncounted."""
+    store = InMemoryStore()
+    handed, unsent = store.lease_to("crashed#1", 3), store.lease_to("crashed#1", 4)
+    store.journaled_by["crashed#1"] = set(handed)
+    store.dead_runs.add("crashed#1")
+    engine = Engine(store, {"c": Scripted(Outcome.SUBMITTED)}, config=FAST)
+    await run_until(engine, lambda: store.states() == {"submitted": 7})
+    flagged = {e.message_id for e in store.events if e.state == "submitted" and e.detail}
+    assert flagged == set(handed)
+    assert {m: store.log[m].message.attempts for m in unsent} == dict.fromkeys(unsent, 1)

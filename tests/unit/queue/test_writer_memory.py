@@ -16,7 +16,7 @@ pytestmark = pytest.mark.anyio
 
 async def leased(store: InMemoryStore, n: int) -> list[int]:
     ids = [store.enqueue(body=f"m{i}") for i in range(n)]
-    await store.claim(n, 30.0, ["sms"])
+    await store.claim(n, ["sms"])
     return ids
 
 
