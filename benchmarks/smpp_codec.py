@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.smpp.codec import Decoder, decode, encode  # noqa: E402
-from gateway.smpp.pdu import (  # noqa: E402
+from gateway.smpp.protocol.codec import Decoder, decode, encode  # noqa: E402
+from gateway.smpp.protocol.pdu import (  # noqa: E402
     BindTransceiver,
     BindTransceiverResp,
     DeliverSm,
@@ -24,8 +24,8 @@ from gateway.smpp.pdu import (  # noqa: E402
     SubmitSm,
     SubmitSmResp,
 )
-from gateway.smpp.session import EsmeSession  # noqa: E402
-from gateway.smpp.tlv import Tlvs  # noqa: E402
+from gateway.smpp.protocol.session import EsmeSession  # noqa: E402
+from gateway.smpp.protocol.tlv import Tlvs  # noqa: E402
 
 SUBMIT = SubmitSm(
     sequence_number=12345,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
-from gateway.smpp.tlv import MessageState
+from gateway.smpp.protocol.tlv import MessageState
 
 __all__ = ["OUTCOMES", "SimulatorConfig", "build_parser", "config_from_args", "parse_outcomes"]
 

@@ -41,8 +41,8 @@ import structlog
 
 from gateway.smpp import metrics
 from gateway.smpp.config import SmppConnectorConfig
-from gateway.smpp.errors import LocalProtocolError
-from gateway.smpp.pdu import (
+from gateway.smpp.protocol.errors import LocalProtocolError
+from gateway.smpp.protocol.pdu import (
     BindReceiver,
     BindTransceiver,
     BindTransmitter,
@@ -53,7 +53,7 @@ from gateway.smpp.pdu import (
     SubmitSm,
     Unbind,
 )
-from gateway.smpp.session import (
+from gateway.smpp.protocol.session import (
     NEED_DATA,
     BindComplete,
     BindFailed,
@@ -70,7 +70,7 @@ from gateway.smpp.session import (
     UnbindComplete,
     UnmatchedResponse,
 )
-from gateway.smpp.status import status_name
+from gateway.smpp.protocol.status import status_name
 from gateway.smpp.transport import Connection, TransportError, open_connection
 
 __all__ = ["Bind", "BindHandler", "Delivery", "Role"]

@@ -52,11 +52,11 @@ import structlog
 
 from gateway.smpp._simulator_config import OUTCOMES, SimulatorConfig, build_parser, config_from_args, parse_outcomes
 from gateway.smpp._simulator_stats import AcceptedSubmit, SimulatorStats, best_effort_text
-from gateway.smpp.codec import NEED_DATA
-from gateway.smpp.codec import encode as encode_pdu
-from gateway.smpp.concat import ESM_CLASS_UDHI, UdhParseError, build_segments, parse_udh
-from gateway.smpp.errors import LocalProtocolError
-from gateway.smpp.pdu import (
+from gateway.smpp.protocol.codec import NEED_DATA
+from gateway.smpp.protocol.codec import encode as encode_pdu
+from gateway.smpp.protocol.concat import ESM_CLASS_UDHI, UdhParseError, build_segments, parse_udh
+from gateway.smpp.protocol.errors import LocalProtocolError
+from gateway.smpp.protocol.pdu import (
     BindReceiver,
     BindTransceiver,
     DataSm,
@@ -66,7 +66,7 @@ from gateway.smpp.pdu import (
     SubmitSm,
     Unbind,
 )
-from gateway.smpp.session import (
+from gateway.smpp.protocol.session import (
     BindComplete,
     BindFailed,
     Closed,
@@ -80,7 +80,7 @@ from gateway.smpp.session import (
     SubmitSmReceived,
     UnbindComplete,
 )
-from gateway.smpp.status import (
+from gateway.smpp.protocol.status import (
     ESME_RINVDSTADR,
     ESME_RINVPASWD,
     ESME_RINVSYSID,
@@ -89,8 +89,8 @@ from gateway.smpp.status import (
     ESME_RSYSERR,
     ESME_RTHROTTLED,
 )
-from gateway.smpp.text import Encoding, encode, is_gsm7
-from gateway.smpp.tlv import EMPTY_TLVS, NetworkErrorCode, Tag, Tlvs
+from gateway.smpp.protocol.text import Encoding, encode, is_gsm7
+from gateway.smpp.protocol.tlv import EMPTY_TLVS, NetworkErrorCode, Tag, Tlvs
 
 __all__ = [
     "OUTCOMES",

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from gateway.smpp.codec import NEED_DATA, Decoder, decode, encode
-from gateway.smpp.errors import LocalProtocolError, RemoteProtocolError
-from gateway.smpp.pdu import (
+from gateway.smpp.protocol.codec import NEED_DATA, Decoder, decode, encode
+from gateway.smpp.protocol.errors import LocalProtocolError, RemoteProtocolError
+from gateway.smpp.protocol.pdu import (
     PDU_CLASSES,
     AlertNotification,
     BindReceiver,
@@ -35,7 +35,7 @@ from gateway.smpp.pdu import (
     format_relative_time,
     parse_smpp_time,
 )
-from gateway.smpp.status import (
+from gateway.smpp.protocol.status import (
     ESME_RBINDFAIL,
     ESME_RINVCMDID,
     ESME_RINVCMDLEN,
@@ -53,7 +53,7 @@ from gateway.smpp.status import (
     classify,
     status_name,
 )
-from gateway.smpp.tlv import MessageState, NetworkErrorCode, Tag, Tlvs
+from gateway.smpp.protocol.tlv import MessageState, NetworkErrorCode, Tag, Tlvs
 
 
 def h(*parts: str) -> bytes:

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from gateway.smpp.codec import NEED_DATA, encode
-from gateway.smpp.errors import LocalProtocolError, WindowFullError
-from gateway.smpp.pdu import (
+from gateway.smpp.protocol.codec import NEED_DATA, encode
+from gateway.smpp.protocol.errors import LocalProtocolError, WindowFullError
+from gateway.smpp.protocol.pdu import (
     AlertNotification,
     BindReceiver,
     BindReceiverResp,
@@ -30,7 +30,7 @@ from gateway.smpp.pdu import (
     Unbind,
     UnbindResp,
 )
-from gateway.smpp.session import (
+from gateway.smpp.protocol.session import (
     ESME_TRANSITIONS,
     MAX_SEQUENCE,
     SMSC_TRANSITIONS,
@@ -56,7 +56,7 @@ from gateway.smpp.session import (
     UnbindComplete,
     UnmatchedResponse,
 )
-from gateway.smpp.status import (
+from gateway.smpp.protocol.status import (
     ESME_RALYBND,
     ESME_RINVBNDSTS,
     ESME_RINVCMDID,

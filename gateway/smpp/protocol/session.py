@@ -42,9 +42,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from gateway.smpp.codec import DEFAULT_MAX_PDU_SIZE, NEED_DATA, Decoder, NeedData, encode
-from gateway.smpp.errors import LocalProtocolError, RemoteProtocolError, WindowFullError
-from gateway.smpp.pdu import (
+from gateway.smpp.protocol.codec import DEFAULT_MAX_PDU_SIZE, NEED_DATA, Decoder, NeedData, encode
+from gateway.smpp.protocol.errors import LocalProtocolError, RemoteProtocolError, WindowFullError
+from gateway.smpp.protocol.pdu import (
     PDU_CLASSES,
     AlertNotification,
     BindReceiver,
@@ -59,8 +59,8 @@ from gateway.smpp.pdu import (
     SubmitSm,
     Unbind,
 )
-from gateway.smpp.status import ESME_RALYBND, ESME_RINVBNDSTS, ESME_RINVCMDID, ESME_ROK
-from gateway.smpp.tlv import Tlvs
+from gateway.smpp.protocol.status import ESME_RALYBND, ESME_RINVBNDSTS, ESME_RINVCMDID, ESME_ROK
+from gateway.smpp.protocol.tlv import Tlvs
 
 __all__ = [
     "ESME_TRANSITIONS",

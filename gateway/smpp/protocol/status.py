@@ -173,7 +173,7 @@ class CommandStatus(enum.IntEnum):
     ESME_RINVBCASTCHANIND = 0x00000112  # Broadcast channel indicator is invalid
 
 
-# Module-level constants, so ``from gateway.smpp.status import ESME_ROK`` works
+# Module-level constants, so ``from gateway.smpp.protocol.status import ESME_ROK`` works
 # (and type checkers see them).
 ESME_ROK = CommandStatus.ESME_ROK
 ESME_RINVMSGLEN = CommandStatus.ESME_RINVMSGLEN
