@@ -24,7 +24,7 @@ from gateway.smpp.protocol.pdu import (  # noqa: E402
     SubmitSm,
     SubmitSmResp,
 )
-from gateway.smpp.protocol.session import EsmeSession  # noqa: E402
+from gateway.smpp.protocol.session import EsmeSession
 from gateway.smpp.protocol.tlv import Tlvs  # noqa: E402
 
 SUBMIT = SubmitSm(

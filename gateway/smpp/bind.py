@@ -41,7 +41,23 @@ import structlog
 
 from gateway.smpp import metrics
 from gateway.smpp.config import SmppConnectorConfig
+from gateway.smpp.protocol.codec import NEED_DATA
 from gateway.smpp.protocol.errors import LocalProtocolError
+from gateway.smpp.protocol.events import (
+    BindComplete,
+    BindFailed,
+    Closed,
+    DataSmReceived,
+    DeliverSmReceived,
+    Event,
+    GenericNackReceived,
+    PeerUnbound,
+    ProtocolErrorEvent,
+    ResponseTimeout,
+    SubmitResponse,
+    UnbindComplete,
+    UnmatchedResponse,
+)
 from gateway.smpp.protocol.pdu import (
     BindReceiver,
     BindTransceiver,
@@ -53,23 +69,7 @@ from gateway.smpp.protocol.pdu import (
     SubmitSm,
     Unbind,
 )
-from gateway.smpp.protocol.session import (
-    NEED_DATA,
-    BindComplete,
-    BindFailed,
-    Closed,
-    DataSmReceived,
-    DeliverSmReceived,
-    EsmeSession,
-    Event,
-    GenericNackReceived,
-    PeerUnbound,
-    ProtocolErrorEvent,
-    ResponseTimeout,
-    SubmitResponse,
-    UnbindComplete,
-    UnmatchedResponse,
-)
+from gateway.smpp.protocol.session import EsmeSession
 from gateway.smpp.protocol.status import status_name
 from gateway.smpp.transport import Connection, TransportError, open_connection
 

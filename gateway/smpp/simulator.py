@@ -56,6 +56,18 @@ from gateway.smpp.protocol.codec import NEED_DATA
 from gateway.smpp.protocol.codec import encode as encode_pdu
 from gateway.smpp.protocol.concat import ESM_CLASS_UDHI, UdhParseError, build_segments, parse_udh
 from gateway.smpp.protocol.errors import LocalProtocolError
+from gateway.smpp.protocol.events import (
+    BindComplete,
+    BindFailed,
+    Closed,
+    DataSmReceived,
+    DeliverResponse,
+    GenericNackReceived,
+    PeerUnbound,
+    ResponseTimeout,
+    SubmitSmReceived,
+    UnbindComplete,
+)
 from gateway.smpp.protocol.pdu import (
     BindReceiver,
     BindTransceiver,
@@ -66,20 +78,8 @@ from gateway.smpp.protocol.pdu import (
     SubmitSm,
     Unbind,
 )
-from gateway.smpp.protocol.session import (
-    BindComplete,
-    BindFailed,
-    Closed,
-    DataSmReceived,
-    DeliverResponse,
-    GenericNackReceived,
-    PeerUnbound,
-    ResponseTimeout,
-    SmscSession,
-    State,
-    SubmitSmReceived,
-    UnbindComplete,
-)
+from gateway.smpp.protocol.session import SmscSession
+from gateway.smpp.protocol.state import State
 from gateway.smpp.protocol.status import (
     ESME_RINVDSTADR,
     ESME_RINVPASWD,

@@ -22,20 +22,20 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from gateway.smpp.protocol.codec import NEED_DATA
-from gateway.smpp.protocol.pdu import BindReceiver, BindTransceiver, BindTransmitter, DeliverSm, Pdu, SubmitSm, Unbind
-from gateway.smpp.protocol.receipts import ParsedReceipt, parse_receipt
-from gateway.smpp.protocol.session import (
+from gateway.smpp.protocol.events import (
     BindComplete,
     BindFailed,
     Closed,
     DeliverSmReceived,
-    EsmeSession,
     Event,
     GenericNackReceived,
     PeerUnbound,
     SubmitResponse,
     UnbindComplete,
 )
+from gateway.smpp.protocol.pdu import BindReceiver, BindTransceiver, BindTransmitter, DeliverSm, Pdu, SubmitSm, Unbind
+from gateway.smpp.protocol.receipts import ParsedReceipt, parse_receipt
+from gateway.smpp.protocol.session import EsmeSession
 from gateway.smpp.protocol.text import decode, encoding_for_data_coding
 from gateway.smpp.protocol.tlv import Tag
 

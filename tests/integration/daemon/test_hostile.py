@@ -33,8 +33,9 @@ from gateway.kakao import sign_body, sync_templates
 from gateway.kakao.simulator import KakaoSimulator
 from gateway.smpp.connector import SmppConnector
 from gateway.smpp.protocol.codec import NEED_DATA
+from gateway.smpp.protocol.events import SubmitSmReceived
 from gateway.smpp.protocol.pdu import SubmitSm
-from gateway.smpp.protocol.session import SmscSession, SubmitSmReceived
+from gateway.smpp.protocol.session import SmscSession
 from gateway.smpp.simulator import SimulatorConfig, SmscSimulator
 from tests.support.queue import copy_messages
 from tests.support.smpp_connector import FakeSink, config, message, running, wait_for

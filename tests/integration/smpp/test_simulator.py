@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from gateway.smpp.protocol.concat import build_segments, parse_udh
+from gateway.smpp.protocol.events import DeliverSmReceived, SubmitResponse
 from gateway.smpp.protocol.pdu import GenericNack, SubmitSm
 from gateway.smpp.protocol.receipts import DeliveryState, IdFormat, IdSide, normalise_message_id
-from gateway.smpp.protocol.session import DeliverSmReceived, SubmitResponse
 from gateway.smpp.protocol.status import (
     ESME_RINVDSTADR,
     ESME_RINVPASWD,

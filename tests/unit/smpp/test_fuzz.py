@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from gateway.smpp.protocol import codec, tlv
 from gateway.smpp.protocol.codec import NEED_DATA, Decoder, decode, encode
 from gateway.smpp.protocol.errors import RemoteProtocolError
+from gateway.smpp.protocol.events import Event
 from gateway.smpp.protocol.pdu import (
     PDU_CLASSES,
     BindTransceiver,
@@ -24,7 +25,7 @@ from gateway.smpp.protocol.pdu import (
     format_absolute_time,
     format_relative_time,
 )
-from gateway.smpp.protocol.session import EsmeSession, Event
+from gateway.smpp.protocol.session import EsmeSession
 from gateway.smpp.protocol.tlv import NetworkErrorCode, Tag, Tlvs
 
 FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,6 +8,25 @@ import pytest
 
 from gateway.smpp.protocol.codec import NEED_DATA, encode
 from gateway.smpp.protocol.errors import LocalProtocolError, WindowFullError
+from gateway.smpp.protocol.events import (
+    AlertReceived,
+    BindComplete,
+    BindFailed,
+    Closed,
+    DataSmReceived,
+    DeliverResponse,
+    DeliverSmReceived,
+    Event,
+    GenericNackReceived,
+    OutbindReceived,
+    PeerUnbound,
+    ProtocolErrorEvent,
+    ResponseTimeout,
+    SubmitResponse,
+    SubmitSmReceived,
+    UnbindComplete,
+    UnmatchedResponse,
+)
 from gateway.smpp.protocol.pdu import (
     AlertNotification,
     BindReceiver,
@@ -30,32 +49,8 @@ from gateway.smpp.protocol.pdu import (
     Unbind,
     UnbindResp,
 )
-from gateway.smpp.protocol.session import (
-    ESME_TRANSITIONS,
-    MAX_SEQUENCE,
-    SMSC_TRANSITIONS,
-    AlertReceived,
-    BindComplete,
-    BindFailed,
-    Closed,
-    DataSmReceived,
-    DeliverResponse,
-    DeliverSmReceived,
-    EsmeSession,
-    Event,
-    GenericNackReceived,
-    OutbindReceived,
-    PeerUnbound,
-    ProtocolErrorEvent,
-    ResponseTimeout,
-    SmscSession,
-    State,
-    SubmitResponse,
-    SubmitSmReceived,
-    Trigger,
-    UnbindComplete,
-    UnmatchedResponse,
-)
+from gateway.smpp.protocol.session import MAX_SEQUENCE, EsmeSession, SmscSession
+from gateway.smpp.protocol.state import ESME_TRANSITIONS, SMSC_TRANSITIONS, State, Trigger
 from gateway.smpp.protocol.status import (
     ESME_RALYBND,
     ESME_RINVBNDSTS,
