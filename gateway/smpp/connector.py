@@ -58,7 +58,7 @@ from gateway.smpp.outbound import Preparer
 from gateway.smpp.protocol.concat import Segment
 from gateway.smpp.protocol.pdu import GenericNack, Pdu
 from gateway.smpp.protocol.receipts import IdFormat, IdSide, ReceiptParseError, normalise_message_id
-from gateway.smpp.protocol.status import ESME_RX_T_APPN, StatusClass, classify, status_name
+from gateway.smpp.protocol.status import ESME_RX_T_APPN, StatusClass, classify_status, status_name
 from gateway.smpp.transport import TransportError, make_ssl_context, open_connection
 
 __all__ = ["SmppConnector"]
@@ -267,7 +267,7 @@ class SmppConnector(Connector):
                 carrier_id = ""  # accepted without an id: no receipt will ever match it
             job.accepted(index, carrier_id)
         else:
-            kind = classify(status)
+            kind = classify_status(status)
             if kind is StatusClass.THROTTLED:
                 self._m_submits["throttled"].inc()
                 job.soft(Outcome.THROTTLED, status, status_name(status))

@@ -38,7 +38,7 @@ from gateway.smpp.protocol.receipts import (
     parse_receipt,
 )
 from gateway.smpp.protocol.session import EsmeSession, SmscSession
-from gateway.smpp.protocol.status import StatusClass, classify
+from gateway.smpp.protocol.status import StatusClass, classify_status
 from gateway.smpp.protocol.text import Encoding, EncodingPolicy, TextEncodingError, choose_encoding, count_segments
 from gateway.smpp.protocol.tlv import Tag, Tlvs
 
@@ -73,7 +73,7 @@ __all__ = [
     "Unbind",
     "build_segments",
     "choose_encoding",
-    "classify",
+    "classify_status",
     "count_segments",
     "decode",
     "encode",

@@ -6,7 +6,7 @@ module constant (``ESME_ROK``, ``ESME_RTHROTTLED``...). The SMPP 5.0 codes
 0x100-0x112 are included because 3.4 carriers use some of them
 (``ESME_RINVDCS`` most of all).
 
-``classify(status)`` says what a sender should do with a refused request:
+``classify_status(status)`` says what a sender should do with a refused request:
 
 =============  ===============================================================
 OK             accepted
@@ -95,7 +95,7 @@ __all__ = [
     "ESME_RINVBCASTSRVGRP",
     "ESME_RINVBCASTCHANIND",
     "StatusClass",
-    "classify",
+    "classify_status",
     "status_name",
 ]
 
@@ -291,7 +291,7 @@ _CLASSES: dict[int, StatusClass] = {
 del _S
 
 
-def classify(status: int) -> StatusClass:
+def classify_status(status: int) -> StatusClass:
     """The class of ``status`` (any integer; codes outside the table are UNKNOWN_CODE)."""
     return _CLASSES.get(status, StatusClass.UNKNOWN_CODE)
 

@@ -21,7 +21,7 @@ def test_public_names_are_pinned_and_importable() -> None:
             "EncodingPolicy", "EnquireLink", "EsmeSession", "GenericNack", "IdFormat", "LocalProtocolError",
             "ParsedReceipt", "Pdu", "ProtocolError", "Reassembler", "RemoteProtocolError", "Segment", "SmppError",
             "SmscSession", "StatusClass", "SubmitSm", "SubmitSmResp", "Tag", "TextEncodingError", "Tlvs", "Unbind",
-            "build_segments", "choose_encoding", "classify", "count_segments", "decode", "encode",
+            "build_segments", "choose_encoding", "classify_status", "count_segments", "decode", "encode",
             "normalise_message_id", "parse_receipt", "parse_udh",
         ]
     )
