@@ -39,6 +39,7 @@ from typing import Any, Literal, Protocol
 import anyio
 import structlog
 
+from gateway.backoff import Backoff
 from gateway.smpp import metrics
 from gateway.smpp.config import SmppConnectorConfig
 from gateway.smpp.protocol.codec import NEED_DATA
@@ -171,6 +172,9 @@ class Bind:
         self._handler = handler
         self._clock = clock
         self._rng = rng or random.Random()
+        self._backoff = Backoff(
+            config.reconnect_initial_seconds, config.reconnect_max_seconds, jitter=config.reconnect_jitter
+        )
         self._ssl = ssl_context
         self._connect = connect
         self._link: _Link | None = None  # the current link, whatever its state
@@ -328,9 +332,7 @@ class Bind:
 
     def backoff(self, failures: int) -> float:
         """Seconds to wait before the next attempt after ``failures`` consecutive failed ones."""
-        cfg = self.config
-        delay = min(cfg.reconnect_max_seconds, cfg.reconnect_initial_seconds * 2 ** max(failures - 1, 0))
-        return delay * self._rng.uniform(1 - cfg.reconnect_jitter, 1)
+        return self._backoff.delay(failures, self._rng)
 
     async def run(self) -> None:
         """Connect, bind and serve, reconnecting with backoff, until ``stop`` or cancellation."""
