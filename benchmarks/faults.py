@@ -50,7 +50,7 @@ import asyncpg  # noqa: E402
 
 from gateway.db.pool import connect  # noqa: E402
 from gateway.db.migrate import migrate  # noqa: E402
-from gateway.smpp.simulator import SimulatorConfig, SmscSimulator  # noqa: E402
+from gateway.simulators.smsc import SimulatorConfig, SmscSimulator  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 FINAL = ("delivered", "undeliverable", "failed", "expired", "unknown", "suppressed")

@@ -36,7 +36,7 @@ import structlog  # noqa: E402
 
 from gateway.port import InboundMessage, OutboundMessage, Outcome, Receipt, SendResult  # noqa: E402
 from gateway.kakao import InMemoryTemplateStore, KakaoConnector, KakaoConnectorConfig, Template  # noqa: E402
-from gateway.kakao.simulator import KakaoSimulator  # noqa: E402
+from gateway.simulators.kakao import KakaoSimulator  # noqa: E402
 
 SENDER = "BENCHSENDERKEY00000000000000000000000001"
 BODY = "#{name}님, 주문 #{order}번이 발송되었습니다.\n도착 예정: #{date}\n배송 조회: #{url}"
@@ -69,7 +69,7 @@ def start_simulator_process(latency: float) -> tuple[subprocess.Popen[str], str]
     cmd = [
         sys.executable,
         "-c",
-        "from gateway.kakao.simulator import main; raise SystemExit(main())",
+        "from gateway.simulators.kakao import main; raise SystemExit(main())",
         "--port",
         "0",
         "--app-key",

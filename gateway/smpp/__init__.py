@@ -5,7 +5,8 @@ receipt parsing, the session state machine — lives in ``gateway/smpp/protocol/
 and imports neither ``asyncio`` nor ``socket``; its public names are
 re-exported here. The I/O side is imported from its modules:
 ``gateway.smpp.connector.SmppConnector``, ``gateway.smpp.bind``,
-``gateway.smpp.transport``, ``gateway.smpp.simulator.SmscSimulator``.
+``gateway.smpp.transport``. The SMSC simulator, a test peer, is
+``gateway.simulators.smsc``.
 """
 
 from gateway.smpp.protocol.codec import NEED_DATA, Decoder, decode, encode

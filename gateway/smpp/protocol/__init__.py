@@ -14,7 +14,7 @@ so a new module is covered without being listed.
 The I/O side lives one level up, in ``gateway.smpp``: ``transport`` (the only
 module that touches the network), ``bind``, ``connector``, ``inbound`` /
 ``outbound`` (adapters to the queue's port), ``jobs``, ``metrics``, ``config``.
-The SMSC simulator is ``gateway.smpp.simulator``.
+The SMSC simulator is ``gateway.simulators.smsc``.
 """
 
 from gateway.smpp.protocol.codec import NEED_DATA, Decoder, decode, encode

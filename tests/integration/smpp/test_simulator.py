@@ -14,6 +14,13 @@ from typing import Any
 
 import pytest
 
+from gateway.simulators.smsc import (
+    NoReceiverError,
+    SimulatorConfig,
+    SmscSimulator,
+    build_parser,
+    config_from_args,
+)
 from gateway.smpp.protocol.concat import build_segments, parse_udh
 from gateway.smpp.protocol.events import DeliverSmReceived, SubmitResponse
 from gateway.smpp.protocol.pdu import GenericNack, SubmitSm
@@ -30,13 +37,6 @@ from gateway.smpp.protocol.status import (
 )
 from gateway.smpp.protocol.text import Encoding, decode, encode
 from gateway.smpp.protocol.tlv import Tag, Tlvs
-from gateway.smpp.simulator import (
-    NoReceiverError,
-    SimulatorConfig,
-    SmscSimulator,
-    build_parser,
-    config_from_args,
-)
 from tests.support.smpp_client import BindRefused, raw_client, receipt_of
 
 pytestmark = pytest.mark.anyio
@@ -630,11 +630,11 @@ def test_bad_outcomes_flag_is_a_usage_error() -> None:
 
 
 async def test_cli_serves_until_sigterm_and_prints_json_stats() -> None:
-    """`python -m gateway.smpp.simulator` listens, takes a bind, prints JSON stats on stderr, exits 0 on SIGTERM."""
+    """`python -m gateway.simulators.smsc` listens, takes a bind, prints JSON stats on stderr, exits 0 on SIGTERM."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "gateway.smpp.simulator",
+        "gateway.simulators.smsc",
         "--port",
         "0",
         "--stats-interval",

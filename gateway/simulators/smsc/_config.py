@@ -3,7 +3,7 @@
 ``SimulatorConfig`` is a frozen value object that validates itself; every
 field carries its help text, and ``build_parser`` turns the field list into
 one flag per field, so a new knob is a flag with no further work. Public
-names are re-exported by ``gateway.smpp.simulator``.
+names are re-exported by ``gateway.simulators.smsc``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What the SMSC simulator saw: the accepted-submit log and the counters tests and benchmarks read.
 
-Public names are re-exported by ``gateway.smpp.simulator``.
+Public names are re-exported by ``gateway.simulators.smsc``.
 """
 
 from __future__ import annotations
