@@ -50,11 +50,7 @@ class Event:
     __slots__ = ()
 
 
-def _event(cls: type) -> Any:
-    return dataclass(frozen=True, slots=True)(cls)
-
-
-@_event
+@dataclass(frozen=True, slots=True)
 class BindComplete(Event):
     """The bind succeeded (ESME: our bind was accepted; SMSC: we accepted the peer's)."""
 
@@ -62,7 +58,7 @@ class BindComplete(Event):
     response: Pdu
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class BindFailed(Event):
     """The bind was refused: ``response`` is the bind_*_resp with its error status, or a generic_nack."""
 
@@ -70,7 +66,7 @@ class BindFailed(Event):
     response: Pdu
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class SubmitResponse(Event):
     """ESME: the answer (any command_status) to a submit_sm / data_sm we sent with ``context``."""
 
@@ -83,7 +79,7 @@ class SubmitResponse(Event):
             raise LocalProtocolError("a response must carry its request's sequence_number")
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class DeliverResponse(Event):
     """SMSC: the ESME's answer to a deliver_sm / data_sm we sent with ``context``."""
 
@@ -92,7 +88,7 @@ class DeliverResponse(Event):
     context: Any = None
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class GenericNackReceived(Event):
     """The peer sent generic_nack; ``request`` is the request it answers, or None if its seq is unknown."""
 
@@ -101,14 +97,14 @@ class GenericNackReceived(Event):
     context: Any = None
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class UnmatchedResponse(Event):
     """A response whose sequence number matches nothing outstanding (late, after a timeout, or bogus)."""
 
     response: Pdu
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class ResponseTimeout(Event):
     """No response to ``request`` before its deadline: its outcome is unknown.
 
@@ -124,63 +120,63 @@ class ResponseTimeout(Event):
         return self.request.sequence_number
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class DeliverSmReceived(Event):
     """ESME: a deliver_sm (receipt or MO message). Store it, then ``ack_deliver(pdu)``: never before."""
 
     pdu: DeliverSm
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class DataSmReceived(Event):
     """A data_sm from the peer; answer it with ``ack_deliver`` (ESME) or ``ack_submit`` (SMSC)."""
 
     pdu: DataSm
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class SubmitSmReceived(Event):
     """SMSC: a submit_sm; answer it with ``ack_submit(pdu, ...)``."""
 
     pdu: SubmitSm
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class AlertReceived(Event):
     """ESME: an alert_notification (no answer exists)."""
 
     pdu: AlertNotification
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class OutbindReceived(Event):
     """ESME: the SMSC asks us to bind (send bind_receiver)."""
 
     pdu: Outbind
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class PeerUnbound(Event):
     """The peer sent unbind; the session answered unbind_resp (in ``data_to_send``) and is CLOSED."""
 
     request: Unbind
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class UnbindComplete(Event):
     """Our unbind was answered (``response``: unbind_resp or generic_nack); the session is CLOSED."""
 
     response: Pdu
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class Closed(Event):
     """The peer closed the connection. ``expected`` is True if the session was already CLOSED (unbound)."""
 
     expected: bool
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class ProtocolErrorEvent(Event):
     """The peer sent something invalid; any answer is in ``data_to_send``. Fatal errors leave ERROR."""
 

@@ -109,7 +109,7 @@ class _Session:
     _SEND_TRIGGERS: ClassVar[dict[type[Pdu], Trigger]]  # requests this side may send
     _MESSAGE_TRIGGER: ClassVar[Trigger]  # sends of this trigger count against the window
     # requests this side takes from the peer (besides enquire_link, unbind): trigger, event, must we answer
-    _RECEIVES: ClassVar[dict[type[Pdu], tuple[Trigger, type[Event], bool]]]
+    _RECEIVES: ClassVar[dict[type[Pdu], tuple[Trigger, Callable[[Any], Event], bool]]]
 
     def __init__(
         self,
@@ -325,14 +325,14 @@ class _Session:
         seq = pdu.sequence_number
         out = self._pending.get(seq)
         if out is None or not (type(pdu) is GenericNack or type(pdu) is out.request._RESPONSE):
-            return GenericNackReceived(pdu) if type(pdu) is GenericNack else UnmatchedResponse(pdu)  # type: ignore[arg-type]
+            return GenericNackReceived(pdu) if type(pdu) is GenericNack else UnmatchedResponse(pdu)
         del self._pending[seq]
         self._in_window -= out.in_window
         request = out.request
         if out.internal or isinstance(request, EnquireLink):
             if out.internal:
                 self._keepalive_seq = None
-            return GenericNackReceived(pdu, request, out.context) if type(pdu) is GenericNack else None  # type: ignore[arg-type]
+            return GenericNackReceived(pdu, request, out.context) if type(pdu) is GenericNack else None
         if isinstance(request, Unbind):
             self._allow(Trigger.UNBIND_DONE)
             return UnbindComplete(pdu)
@@ -343,7 +343,7 @@ class _Session:
             self._allow(Trigger.BIND_REFUSED)
             return BindFailed(request, pdu)
         if type(pdu) is GenericNack:
-            return GenericNackReceived(pdu, request, out.context)  # type: ignore[arg-type]
+            return GenericNackReceived(pdu, request, out.context)
         return self._message_response(request, pdu, out.context)
 
     def _message_response(self, request: Pdu, response: Pdu, context: Any) -> Event:
@@ -484,7 +484,7 @@ class SmscSession(_Session):
             return super()._on_other_request(pdu)
         accepted = BIND_TRIGGERS[type(pdu)][1]
         if (self._state, accepted) not in self.TRANSITIONS:
-            status = ESME_RALYBND if self._state in BOUND_STATES else ESME_RINVBNDSTS
+            status: int = ESME_RALYBND if self._state in BOUND_STATES else ESME_RINVBNDSTS
             return self._refuse(pdu, status, f"{pdu.command_name} in state {self._state.name}")
         status = self._authenticate(pdu)
         if status != ESME_ROK:
