@@ -47,8 +47,8 @@ import anyio
 import structlog
 from anyio.abc import TaskStatus
 
-from gateway.port import Connector, OutboundMessage, Outcome, ResultSink, SendResult
 from gateway.errors import ConfigError, ConnectorClosed, ConnectorError
+from gateway.port import Connector, OutboundMessage, Outcome, ResultSink, SendResult
 from gateway.smpp import metrics
 from gateway.smpp.bind import Bind, Connect, Delivery, Role
 from gateway.smpp.config import SmppConnectorConfig

@@ -33,6 +33,7 @@ from typing import Any, Literal
 from gateway.smpp.protocol.errors import ProtocolError, RemoteProtocolError
 from gateway.smpp.protocol.pdu import (
     PDU_CLASSES,
+    U8,
     COctet,
     DataSmResp,
     DeliverSm,
@@ -41,7 +42,6 @@ from gateway.smpp.protocol.pdu import (
     ShortMessage,
     SubmitSm,
     SubmitSmResp,
-    U8,
 )
 from gateway.smpp.protocol.status import ESME_RINVCMDID, ESME_RINVCMDLEN, ESME_RINVMSGLEN
 from gateway.smpp.protocol.tlv import EMPTY_TLVS, Tlvs

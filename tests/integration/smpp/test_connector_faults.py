@@ -22,8 +22,8 @@ from gateway.smpp.protocol.concat import parse_udh
 from gateway.smpp.protocol.events import BindComplete, SubmitSmReceived
 from gateway.smpp.protocol.receipts import normalise_message_id
 from gateway.smpp.protocol.session import SmscSession
-
 from tests.support.smpp_connector import FakeSink, config, message, running, wait_for
+
 from .test_connector import LONG_TEXT
 
 pytestmark = pytest.mark.anyio

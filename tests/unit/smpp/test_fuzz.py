@@ -15,13 +15,13 @@ from gateway.smpp.protocol.errors import RemoteProtocolError
 from gateway.smpp.protocol.events import Event
 from gateway.smpp.protocol.pdu import (
     PDU_CLASSES,
+    U8,
     BindTransceiver,
     BindTransceiverResp,
     COctet,
     Pdu,
     ShortMessage,
     SmppTime,
-    U8,
     format_absolute_time,
     format_relative_time,
 )

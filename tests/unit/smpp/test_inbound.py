@@ -17,7 +17,6 @@ from gateway.smpp.protocol.pdu import DeliverSm
 from gateway.smpp.protocol.receipts import ReceiptParseError
 from gateway.smpp.protocol.text import Encoding
 from gateway.smpp.protocol.tlv import MessageState, NetworkErrorCode, Tlvs
-
 from tests.support.smpp_connector import FakeSink, config
 
 WALL = datetime(2026, 1, 1, tzinfo=timezone.utc)
