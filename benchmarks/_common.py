@@ -11,8 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from gateway.db.pool import connect
 from gateway.db.migrate import migrate
+from gateway.db.pool import connect
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 COLUMNS = ("channel", "sender", "recipient", "body", "kind", "priority", "campaign_id", "consent", "extras")

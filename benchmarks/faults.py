@@ -17,40 +17,35 @@ exactly from the simulator's accepted texts (each body carries its own marker);
 rows stuck in flight after leases expired. Prints a summary and ends with one
 JSON line. The tests in tests/acceptance/faults/ drive :func:`run_scenario` with small counts.
 
-    python benchmarks/faults.py --scenario all --messages 20000 --rate 2000
+    python -m benchmarks.faults --scenario all --messages 20000 --rate 2000
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+import asyncpg
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import random  # noqa: E402
-import re  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from collections import Counter  # noqa: E402
-from dataclasses import asdict, dataclass, field  # noqa: E402
-from typing import Any  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
-
-import asyncpg  # noqa: E402
-
-from gateway.db.pool import connect  # noqa: E402
-from gateway.db.migrate import migrate  # noqa: E402
-from gateway.smpp.simulator import SimulatorConfig, SmscSimulator  # noqa: E402
+from gateway.db.migrate import migrate
+from gateway.db.pool import connect
+from gateway.simulators.smsc import SimulatorConfig, SmscSimulator
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 FINAL = ("delivered", "undeliverable", "failed", "expired", "unknown", "suppressed")

@@ -7,8 +7,8 @@ messages/second from the first ``send`` until every message has its
 SendResult (prepare + template check + batching + HTTP + answer parsing).
 Prints a readable summary and ends with one JSON line.
 
-    python benchmarks/kakao.py --messages 20000
-    python benchmarks/kakao.py --messages 20000 --templates 4 --batch 500 --in-process
+    python -m benchmarks.kakao --messages 20000
+    python -m benchmarks.kakao --messages 20000 --templates 4 --batch 500 --in-process
 
 benchmarks/kakao_e2e.py measures the whole path: queue, engine, connector, provider
 simulator, signed result webhook, delivered.
@@ -19,24 +19,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
-# benchmarks/queue.py shadows the stdlib's `queue` when this folder is on the path.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+import anyio
+import structlog
 
-import anyio  # noqa: E402
-import structlog  # noqa: E402
-
-from gateway.port import InboundMessage, OutboundMessage, Outcome, Receipt, SendResult  # noqa: E402
-from gateway.kakao import InMemoryTemplateStore, KakaoConnector, KakaoConnectorConfig, Template  # noqa: E402
-from gateway.kakao.simulator import KakaoSimulator  # noqa: E402
+from gateway.kakao import InMemoryTemplateStore, KakaoConnector, KakaoConnectorConfig, Template
+from gateway.port import InboundMessage, OutboundMessage, Outcome, Receipt, SendResult
+from gateway.simulators.kakao import KakaoSimulator
 
 SENDER = "BENCHSENDERKEY00000000000000000000000001"
 BODY = "#{name}님, 주문 #{order}번이 발송되었습니다.\n도착 예정: #{date}\n배송 조회: #{url}"
@@ -68,8 +61,8 @@ class CountingSink:
 def start_simulator_process(latency: float) -> tuple[subprocess.Popen[str], str]:
     cmd = [
         sys.executable,
-        "-c",
-        "from gateway.kakao.simulator import main; raise SystemExit(main())",
+        "-m",
+        "gateway.simulators.kakao",
         "--port",
         "0",
         "--app-key",
@@ -81,8 +74,7 @@ def start_simulator_process(latency: float) -> tuple[subprocess.Popen[str], str]
         "--mix",
         "delivered=1",
     ]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()  # "kakao simulator listening on http://127.0.0.1:PORT (...)"
     return proc, line.split(" on ", 1)[1].split(" ", 1)[0]

@@ -6,30 +6,23 @@ webhook; the rate is messages/second from the daemon's start until every
 message is `delivered` from its provider result. (benchmarks/kakao.py measures
 the connector alone.) Prints a summary and ends with one JSON line.
 
-    python benchmarks/kakao_e2e.py --messages 20000
+    python -m benchmarks.kakao_e2e --messages 20000
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import re
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+import anyio
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-
-import anyio  # noqa: E402
-
-sys.path.append(str(_HERE))
-
-from _common import (  # noqa: E402
+from benchmarks._common import (
     add_common_arguments,
     free_port,
     run_benchmark,
@@ -37,11 +30,10 @@ from _common import (  # noqa: E402
     sustained_rate,
     track_until,
 )
-
-from gateway.config import parse_config  # noqa: E402
-from gateway.daemon import Daemon  # noqa: E402
-from gateway.kakao import sync_templates  # noqa: E402
-from gateway.db.pool import connect  # noqa: E402
+from gateway.config import parse_config
+from gateway.daemon import Daemon
+from gateway.db.pool import connect
+from gateway.kakao import sync_templates
 
 SENDER = "BENCHSENDERKEY00000000000000000000000001"
 SECRET = "bench-hook-secret"

@@ -6,50 +6,37 @@ the first claim until every message reached its final state (claim ->
 submitted -> delivered through the receipt path). Prints a readable summary
 and ends with one JSON line.
 
-    python benchmarks/queue.py --messages 100000
-    python benchmarks/queue.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
+    python -m benchmarks.queue --messages 100000
+    python -m benchmarks.queue --database-url postgresql://postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
+import json
+import os
+import time
 
-# This file is named like the stdlib's `queue` (the issue asks for the name):
-# take its folder off the import path before anything imports `queue`.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+import anyio
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402,F401 - imports the stdlib `queue` before benchmarks/ returns to the path
-import json  # noqa: E402
-import os  # noqa: E402
-import time  # noqa: E402
-
-import anyio  # noqa: E402
-
-sys.path.append(str(_HERE))  # for _common; the stdlib `queue` is already imported by now
-
-from _common import (  # noqa: E402
+from benchmarks._common import (
     add_common_arguments,
-    run_benchmark,
     copy_sms,
     histogram_mean,
     histogram_quantile,
+    run_benchmark,
     scratch_database,
     sustained_rate,
     track_until,
 )
-
-from gateway import metrics  # noqa: E402
-from gateway.connectors.config import LoopbackConnectorConfig  # noqa: E402
-from gateway.connectors.loopback import LoopbackConnector  # noqa: E402
-from gateway.db.pool import create_pool  # noqa: E402
-from gateway.queue.config import EngineConfig  # noqa: E402
-from gateway.queue.engine import Engine, new_owner  # noqa: E402
-from gateway.queue.listener import Listener  # noqa: E402
-from gateway.queue.store import PgStore  # noqa: E402
+from gateway import metrics
+from gateway.connectors.config import LoopbackConnectorConfig
+from gateway.connectors.loopback import LoopbackConnector
+from gateway.db.pool import create_pool
+from gateway.queue.config import EngineConfig
+from gateway.queue.engine import Engine, new_owner
+from gateway.queue.listener import Listener
+from gateway.queue.store import PgStore
 
 
 async def run(args: argparse.Namespace) -> dict:

@@ -12,39 +12,30 @@ worst 10 s window went over ``rate * 10 s`` (0 if never). The configured
 burst is allowed on top of the rate, so up to ``burst / (rate * 10) * 100`` %
 is within the limit as configured.
 
-    python benchmarks/ratelimit.py
-    python benchmarks/ratelimit.py --rate 1000 --burst 100 --seconds 15
-    python benchmarks/ratelimit.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
+    python -m benchmarks.ratelimit
+    python -m benchmarks.ratelimit --rate 1000 --burst 100 --seconds 15
+    python -m benchmarks.ratelimit --database-url postgresql://postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
+import bisect
+import itertools
+import json
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
-# benchmarks/ holds queue.py, named like the stdlib's `queue` (which asyncio
-# imports): take this folder off the import path, put the repository on it.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+import anyio
+import asyncpg
 
-import argparse  # noqa: E402
-import bisect  # noqa: E402
-import itertools  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
-
-import anyio  # noqa: E402
-import asyncpg  # noqa: E402
-
-from gateway.logs import configure_logging  # noqa: E402
-from gateway.db.pool import connect, create_pool  # noqa: E402
-from gateway.db.migrate import migrate  # noqa: E402
-from gateway.ratelimit import (  # noqa: E402
+from gateway.db.migrate import migrate
+from gateway.db.pool import connect, create_pool
+from gateway.logs import configure_logging
+from gateway.ratelimit import (
     ClusterConfig,
     ClusterTokens,
     ConnectorLimitsConfig,

@@ -5,47 +5,37 @@ One connector with 4 binds and a window of 64 against the SMSC simulator
 messages/second from the first claim until every message reached `delivered`
 through its deliver_sm receipt. Prints a summary, ends with one JSON line.
 
-    python benchmarks/smpp.py --messages 50000
+    python -m benchmarks.smpp --messages 50000
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import subprocess
 import sys
-from pathlib import Path
 
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+import anyio
+import psutil
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-
-import anyio  # noqa: E402
-import psutil  # noqa: E402
-
-sys.path.append(str(_HERE))
-
-from _common import (  # noqa: E402
+from benchmarks._common import (
     add_common_arguments,
-    run_benchmark,
     copy_sms,
     histogram_mean,
+    run_benchmark,
     scratch_database,
     sustained_rate,
     track_until,
 )
-
-from gateway import metrics  # noqa: E402
-from gateway.queue.config import EngineConfig  # noqa: E402
-from gateway.db.pool import create_pool  # noqa: E402
-from gateway.queue.engine import Engine, new_owner  # noqa: E402
-from gateway.queue.listener import Listener  # noqa: E402
-from gateway.queue.store import PgStore  # noqa: E402
-from gateway.smpp.config import SmppConnectorConfig  # noqa: E402
-from gateway.smpp.connector import SmppConnector  # noqa: E402
+from gateway import metrics
+from gateway.db.pool import create_pool
+from gateway.queue.config import EngineConfig
+from gateway.queue.engine import Engine, new_owner
+from gateway.queue.listener import Listener
+from gateway.queue.store import PgStore
+from gateway.smpp.config import SmppConnectorConfig
+from gateway.smpp.connector import SmppConnector
 
 
 def start_simulator(receipt_delay: float) -> tuple[subprocess.Popen[str], int]:

@@ -1,6 +1,6 @@
 """Codec throughput: submit_sm encode + decode round trips per second, in pure Python.
 
-Run ``python benchmarks/smpp_codec.py``. Prints per-operation timings, then one
+Run ``python -m benchmarks.smpp_codec``. Prints per-operation timings, then one
 JSON line ``{"submit_sm_roundtrips_per_s": N, ...}`` for scripts to pick up.
 """
 
@@ -10,12 +10,9 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from gateway.smpp.codec import Decoder, decode, encode  # noqa: E402
-from gateway.smpp.pdu import (  # noqa: E402
+from gateway.smpp.protocol.codec import Decoder, decode, encode
+from gateway.smpp.protocol.pdu import (
     BindTransceiver,
     BindTransceiverResp,
     DeliverSm,
@@ -24,8 +21,8 @@ from gateway.smpp.pdu import (  # noqa: E402
     SubmitSm,
     SubmitSmResp,
 )
-from gateway.smpp.session import EsmeSession  # noqa: E402
-from gateway.smpp.tlv import Tlvs  # noqa: E402
+from gateway.smpp.protocol.session import EsmeSession
+from gateway.smpp.protocol.tlv import Tlvs
 
 SUBMIT = SubmitSm(
     sequence_number=12345,

@@ -18,8 +18,8 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from gateway.smpp.codec import NEED_DATA, Decoder, encode
-    from gateway.smpp.errors import RemoteProtocolError
+    from gateway.smpp.protocol.codec import NEED_DATA, Decoder, encode
+    from gateway.smpp.protocol.errors import RemoteProtocolError
 
 
 def one_input(data: bytes) -> None:

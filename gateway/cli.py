@@ -181,10 +181,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     configure_logging("info", "auto")
     if args.what == "smsc":
-        from gateway.smpp.simulator import main as smsc_main
+        from gateway.simulators.smsc import main as smsc_main
 
         return smsc_main(args.rest) or 0
-    from gateway.kakao.simulator import main as kakao_main
+    from gateway.simulators.kakao import main as kakao_main
 
     return kakao_main(args.rest) or 0
 

@@ -137,7 +137,7 @@ async def _peers(loopback: bool, url: str) -> AsyncIterator[tuple[dict[str, Any]
     """Start the simulators the demo talks to; yield connector config, notes, HTTP port."""
     if not loopback:
         try:
-            from gateway.demo_peers import demo_peers
+            from gateway.simulators.demo_peers import demo_peers
         except ImportError as exc:  # a build without the simulators
             loopback_note = f"simulators unavailable ({exc}); using the loopback connector"
         else:

@@ -7,7 +7,7 @@
     │   └── ConnectorClosed  the connector is shutting down and takes no more messages
     └── InputError           operator input (CLI, CSV/JSONL file) is invalid; names the line
 
-The SMPP stack has its own tree in ``gateway.smpp.errors`` (protocol errors
+The SMPP stack has its own tree in ``gateway.smpp.protocol.errors`` (protocol errors
 stay protocol errors); foreign exceptions (asyncpg, aiohttp, OSError) are
 translated where they enter, with ``raise ... from exc``.
 """

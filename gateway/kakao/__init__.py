@@ -10,7 +10,8 @@ the modules behind them are private to the package:
   codec and adapter, the aiohttp transport
 * ``codes``: every documented result code and its class
 * ``templates`` / ``template_store``: matching, the registry, stores, file sync
-* ``simulator``: an NHN-compatible provider simulator (``gateway simulate kakao``)
+
+The NHN-compatible provider simulator is ``gateway.simulators.kakao``.
 """
 
 from gateway.kakao.codes import CODES, CodeClass, CodeInfo, classify_code

@@ -1,16 +1,18 @@
-"""SMPP 3.4: a sans-I/O core, plus the asyncio transport, connector and simulator.
+"""SMPP 3.4: the sans-I/O core in ``gateway.smpp.protocol``, and the asyncio side around it.
 
-The core — PDUs, codec, session state machine, text encodings, concatenation,
-receipt parsing, status codes — imports neither ``asyncio`` nor ``socket`` and is
+The core — PDUs, codec, TLVs, status codes, text encodings, concatenation,
+receipt parsing, the session state machine — lives in ``gateway/smpp/protocol/``
+and imports neither ``asyncio`` nor ``socket``; its public names are
 re-exported here. The I/O side is imported from its modules:
-``gateway.smpp.connector.SmppConnector``, ``gateway.smpp.simulator.SmscSimulator``,
-``gateway.smpp.transport``.
+``gateway.smpp.connector.SmppConnector``, ``gateway.smpp.bind``,
+``gateway.smpp.transport``. The SMSC simulator, a test peer, is
+``gateway.simulators.smsc``.
 """
 
-from gateway.smpp.codec import NEED_DATA, Decoder, decode, encode
-from gateway.smpp.concat import ConcatMethod, Reassembler, Segment, build_segments, parse_udh
-from gateway.smpp.errors import LocalProtocolError, ProtocolError, RemoteProtocolError, SmppError
-from gateway.smpp.pdu import (
+from gateway.smpp.protocol.codec import NEED_DATA, Decoder, decode, encode
+from gateway.smpp.protocol.concat import ConcatMethod, Reassembler, Segment, build_segments, parse_udh
+from gateway.smpp.protocol.errors import LocalProtocolError, ProtocolError, RemoteProtocolError, SmppError
+from gateway.smpp.protocol.pdu import (
     DataSm,
     DeliverSm,
     EnquireLink,
@@ -20,11 +22,11 @@ from gateway.smpp.pdu import (
     SubmitSmResp,
     Unbind,
 )
-from gateway.smpp.receipts import DeliveryState, IdFormat, ParsedReceipt, normalise_message_id, parse_receipt
-from gateway.smpp.session import EsmeSession, SmscSession
-from gateway.smpp.status import StatusClass, classify
-from gateway.smpp.text import Encoding, EncodingPolicy, TextEncodingError, choose_encoding, count_segments
-from gateway.smpp.tlv import Tag, Tlvs
+from gateway.smpp.protocol.receipts import DeliveryState, IdFormat, ParsedReceipt, normalise_message_id, parse_receipt
+from gateway.smpp.protocol.session import EsmeSession, SmscSession
+from gateway.smpp.protocol.status import StatusClass, classify_status
+from gateway.smpp.protocol.text import Encoding, EncodingPolicy, TextEncodingError, choose_encoding, count_segments
+from gateway.smpp.protocol.tlv import Tag, Tlvs
 
 __all__ = [
     "NEED_DATA",
@@ -57,7 +59,7 @@ __all__ = [
     "Unbind",
     "build_segments",
     "choose_encoding",
-    "classify",
+    "classify_status",
     "count_segments",
     "decode",
     "encode",

@@ -39,10 +39,27 @@ from typing import Any, Literal, Protocol
 import anyio
 import structlog
 
+from gateway.backoff import Backoff
 from gateway.smpp import metrics
 from gateway.smpp.config import SmppConnectorConfig
-from gateway.smpp.errors import LocalProtocolError
-from gateway.smpp.pdu import (
+from gateway.smpp.protocol.codec import NEED_DATA
+from gateway.smpp.protocol.errors import LocalProtocolError
+from gateway.smpp.protocol.events import (
+    BindComplete,
+    BindFailed,
+    Closed,
+    DataSmReceived,
+    DeliverSmReceived,
+    Event,
+    GenericNackReceived,
+    PeerUnbound,
+    ProtocolErrorEvent,
+    ResponseTimeout,
+    SubmitResponse,
+    UnbindComplete,
+    UnmatchedResponse,
+)
+from gateway.smpp.protocol.pdu import (
     BindReceiver,
     BindTransceiver,
     BindTransmitter,
@@ -53,24 +70,8 @@ from gateway.smpp.pdu import (
     SubmitSm,
     Unbind,
 )
-from gateway.smpp.session import (
-    NEED_DATA,
-    BindComplete,
-    BindFailed,
-    Closed,
-    DataSmReceived,
-    DeliverSmReceived,
-    EsmeSession,
-    Event,
-    GenericNackReceived,
-    PeerUnbound,
-    ProtocolErrorEvent,
-    ResponseTimeout,
-    SubmitResponse,
-    UnbindComplete,
-    UnmatchedResponse,
-)
-from gateway.smpp.status import status_name
+from gateway.smpp.protocol.session import EsmeSession
+from gateway.smpp.protocol.status import status_name
 from gateway.smpp.transport import Connection, TransportError, open_connection
 
 __all__ = ["Bind", "BindHandler", "Delivery", "Role"]
@@ -171,6 +172,9 @@ class Bind:
         self._handler = handler
         self._clock = clock
         self._rng = rng or random.Random()
+        self._backoff = Backoff(
+            config.reconnect_initial_seconds, config.reconnect_max_seconds, jitter=config.reconnect_jitter
+        )
         self._ssl = ssl_context
         self._connect = connect
         self._link: _Link | None = None  # the current link, whatever its state
@@ -328,9 +332,7 @@ class Bind:
 
     def backoff(self, failures: int) -> float:
         """Seconds to wait before the next attempt after ``failures`` consecutive failed ones."""
-        cfg = self.config
-        delay = min(cfg.reconnect_max_seconds, cfg.reconnect_initial_seconds * 2 ** max(failures - 1, 0))
-        return delay * self._rng.uniform(1 - cfg.reconnect_jitter, 1)
+        return self._backoff.delay(failures, self._rng)
 
     async def run(self) -> None:
         """Connect, bind and serve, reconnecting with backoff, until ``stop`` or cancellation."""

@@ -47,18 +47,18 @@ import anyio
 import structlog
 from anyio.abc import TaskStatus
 
-from gateway.port import Connector, OutboundMessage, Outcome, ResultSink, SendResult
 from gateway.errors import ConfigError, ConnectorClosed, ConnectorError
+from gateway.port import Connector, OutboundMessage, Outcome, ResultSink, SendResult
 from gateway.smpp import metrics
 from gateway.smpp.bind import Bind, Connect, Delivery, Role
-from gateway.smpp.concat import Segment
 from gateway.smpp.config import SmppConnectorConfig
 from gateway.smpp.inbound import MoAssembler, ReceiptReader, is_receipt
 from gateway.smpp.jobs import Job
 from gateway.smpp.outbound import Preparer
-from gateway.smpp.pdu import GenericNack, Pdu
-from gateway.smpp.receipts import IdFormat, IdSide, ReceiptParseError, normalise_message_id
-from gateway.smpp.status import ESME_RX_T_APPN, StatusClass, classify, status_name
+from gateway.smpp.protocol.concat import Segment
+from gateway.smpp.protocol.pdu import GenericNack, Pdu
+from gateway.smpp.protocol.receipts import IdFormat, IdSide, ReceiptParseError, normalise_message_id
+from gateway.smpp.protocol.status import ESME_RX_T_APPN, StatusClass, classify_status, status_name
 from gateway.smpp.transport import TransportError, make_ssl_context, open_connection
 
 __all__ = ["SmppConnector"]
@@ -267,7 +267,7 @@ class SmppConnector(Connector):
                 carrier_id = ""  # accepted without an id: no receipt will ever match it
             job.accepted(index, carrier_id)
         else:
-            kind = classify(status)
+            kind = classify_status(status)
             if kind is StatusClass.THROTTLED:
                 self._m_submits["throttled"].inc()
                 job.soft(Outcome.THROTTLED, status, status_name(status))

@@ -26,9 +26,9 @@ from datetime import datetime
 from typing import Any
 
 from gateway.port import InboundMessage, Receipt, ReceiptState
-from gateway.smpp.concat import ESM_CLASS_UDHI, ReassembledMessage, Reassembler, UdhParseError, parse_udh
-from gateway.smpp.pdu import DataSm, DeliverSm
-from gateway.smpp.receipts import (
+from gateway.smpp.protocol.concat import ESM_CLASS_UDHI, ReassembledMessage, Reassembler, UdhParseError, parse_udh
+from gateway.smpp.protocol.pdu import DataSm, DeliverSm
+from gateway.smpp.protocol.receipts import (
     DeliveryState,
     IdFormat,
     IdSide,
@@ -36,7 +36,7 @@ from gateway.smpp.receipts import (
     parse_receipt,
     state_from_stat,
 )
-from gateway.smpp.text import (
+from gateway.smpp.protocol.text import (
     Encoding,
     TextEncodingError,
     decode,
@@ -44,7 +44,7 @@ from gateway.smpp.text import (
     fill_bits_for_udh,
     unpack_septets,
 )
-from gateway.smpp.tlv import Tag
+from gateway.smpp.protocol.tlv import Tag
 
 __all__ = ["RECEIPT_ESM_BITS", "MoAssembler", "ReceiptReader", "is_receipt"]
 

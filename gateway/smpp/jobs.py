@@ -25,8 +25,8 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.port import OutboundMessage, Outcome, SendResult
-from gateway.smpp.pdu import SubmitSm
-from gateway.smpp.status import status_name
+from gateway.smpp.protocol.pdu import SubmitSm
+from gateway.smpp.protocol.status import status_name
 
 __all__ = ["Job", "hex_status"]
 

@@ -15,15 +15,15 @@ import re
 from datetime import datetime
 
 from gateway.port import OutboundMessage, Outcome, SendResult
-from gateway.smpp.concat import ConcatMethod, MessageTooLongError, Segment, build_segments
 from gateway.smpp.config import SmppConnectorConfig
-from gateway.smpp.errors import LocalProtocolError
-from gateway.smpp.pdu import SubmitSm, format_relative_time
-from gateway.smpp.status import status_name
-from gateway.smpp.text import Encoding, EncodingPolicy, TextEncodingError, is_gsm7
-from gateway.smpp.text import encode as encode_text
-from gateway.smpp.tlv import EMPTY_TLVS as _NO_TLVS
-from gateway.smpp.tlv import Tlvs
+from gateway.smpp.protocol.concat import ConcatMethod, MessageTooLongError, Segment, build_segments
+from gateway.smpp.protocol.errors import LocalProtocolError
+from gateway.smpp.protocol.pdu import SubmitSm, format_relative_time
+from gateway.smpp.protocol.status import status_name
+from gateway.smpp.protocol.text import Encoding, EncodingPolicy, TextEncodingError, is_gsm7
+from gateway.smpp.protocol.text import encode as encode_text
+from gateway.smpp.protocol.tlv import EMPTY_TLVS as _NO_TLVS
+from gateway.smpp.protocol.tlv import Tlvs
 
 __all__ = ["Preparer", "source_ton_npi", "dest_ton_npi"]
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import anyio
 
-from gateway.smpp.errors import SmppError
+from gateway.smpp.protocol.errors import SmppError
 
 __all__ = ["Connection", "TransportError", "make_ssl_context", "open_connection"]
 

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from gateway.port import InboundMessage, OutboundMessage, Outcome, Receipt, SendResult
 from gateway.kakao import InMemoryTemplateStore, KakaoConnector, KakaoConnectorConfig, Template
-from gateway.kakao.simulator import KakaoSimulator
+from gateway.simulators.kakao import KakaoSimulator
 
 SENDER = "SENDERKEY0000000000000000000000000000001"
 ORDER_BODY = "#{name}님, 주문 #{order}번이 발송되었습니다.\n배송 조회: #{url}"

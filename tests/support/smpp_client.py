@@ -21,23 +21,23 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from gateway.smpp.codec import NEED_DATA
-from gateway.smpp.pdu import BindReceiver, BindTransceiver, BindTransmitter, DeliverSm, Pdu, SubmitSm, Unbind
-from gateway.smpp.receipts import ParsedReceipt, parse_receipt
-from gateway.smpp.session import (
+from gateway.smpp.protocol.codec import NEED_DATA
+from gateway.smpp.protocol.events import (
     BindComplete,
     BindFailed,
     Closed,
     DeliverSmReceived,
-    EsmeSession,
     Event,
     GenericNackReceived,
     PeerUnbound,
     SubmitResponse,
     UnbindComplete,
 )
-from gateway.smpp.text import decode, encoding_for_data_coding
-from gateway.smpp.tlv import Tag
+from gateway.smpp.protocol.pdu import BindReceiver, BindTransceiver, BindTransmitter, DeliverSm, Pdu, SubmitSm, Unbind
+from gateway.smpp.protocol.receipts import ParsedReceipt, parse_receipt
+from gateway.smpp.protocol.session import EsmeSession
+from gateway.smpp.protocol.text import decode, encoding_for_data_coding
+from gateway.smpp.protocol.tlv import Tag
 
 __all__ = ["BindRefused", "RawClient", "raw_client", "receipt_of"]
 

@@ -1,6 +1,6 @@
 """Fault scenarios with the real daemon process, PostgreSQL and the SMSC simulator (small counts).
 
-Each test runs one scenario of benchmarks/faults.py and checks its ledger:
+Each test runs one scenario of the fault harness (benchmarks.faults) and checks its ledger:
 nothing lost, nothing stuck in flight, no receipt lost or left unacknowledged,
 no failure caused by throttling, duplicates within window x binds per
 disruption. The benchmark runs the same scenarios at full size.
@@ -8,20 +8,11 @@ disruption. The benchmark runs the same scenarios at full size.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+from benchmarks import faults
 
-_PATH = Path(__file__).resolve().parents[3] / "benchmarks" / "faults.py"
-_spec = importlib.util.spec_from_file_location("gateway_faults_harness", _PATH)
-assert _spec and _spec.loader
-faults = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = faults
-_spec.loader.exec_module(faults)
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 def assert_ledger(ledger) -> None:  # noqa: ANN001 - the harness's Ledger

@@ -21,8 +21,8 @@ import pytest
 
 from gateway.config import load_config
 from gateway.kakao import sign_body, sync_templates
-from gateway.kakao.simulator import KakaoSimulator
-from gateway.smpp.simulator import SimulatorConfig, SmscSimulator
+from gateway.simulators.kakao import KakaoSimulator
+from gateway.simulators.smsc import SimulatorConfig, SmscSimulator
 
 pytestmark = pytest.mark.anyio
 

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from gateway.smpp.concat import build_segments
-from gateway.smpp.pdu import EnquireLink, SubmitSm
-from gateway.smpp.receipts import DeliveryState, IdSide, normalise_message_id
-from gateway.smpp.status import ESME_RBINDFAIL, ESME_RINVPASWD, ESME_ROK, ESME_RTHROTTLED
-from gateway.smpp.text import Encoding, encode
-from gateway.smpp.tlv import MessageState, Tag, Tlvs
+from gateway.smpp.protocol.concat import build_segments
+from gateway.smpp.protocol.pdu import EnquireLink, SubmitSm
+from gateway.smpp.protocol.receipts import DeliveryState, IdSide, normalise_message_id
+from gateway.smpp.protocol.status import ESME_RBINDFAIL, ESME_RINVPASWD, ESME_ROK, ESME_RTHROTTLED
+from gateway.smpp.protocol.text import Encoding, encode
+from gateway.smpp.protocol.tlv import MessageState, Tag, Tlvs
 from tests.support.smpp_client import BindRefused, raw_client, receipt_of
 
 if TYPE_CHECKING:

@@ -30,12 +30,13 @@ from gateway.config import parse_config
 from gateway.port import Outcome
 from gateway.daemon import Daemon
 from gateway.kakao import sign_body, sync_templates
-from gateway.kakao.simulator import KakaoSimulator
-from gateway.smpp.codec import NEED_DATA
+from gateway.simulators.kakao import KakaoSimulator
+from gateway.simulators.smsc import SimulatorConfig, SmscSimulator
 from gateway.smpp.connector import SmppConnector
-from gateway.smpp.pdu import SubmitSm
-from gateway.smpp.session import SmscSession, SubmitSmReceived
-from gateway.smpp.simulator import SimulatorConfig, SmscSimulator
+from gateway.smpp.protocol.codec import NEED_DATA
+from gateway.smpp.protocol.events import SubmitSmReceived
+from gateway.smpp.protocol.pdu import SubmitSm
+from gateway.smpp.protocol.session import SmscSession
 from tests.support.queue import copy_messages
 from tests.support.smpp_connector import FakeSink, config, message, running, wait_for
 

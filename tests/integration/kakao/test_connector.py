@@ -8,7 +8,7 @@ import pytest
 from gateway.port import Fallback, Outcome
 from gateway.errors import ConnectorClosed
 from gateway.kakao import InMemoryTemplateStore, KakaoConnector, Template
-from gateway.kakao.simulator import KakaoSimulator
+from gateway.simulators.kakao import KakaoSimulator
 
 from tests.support.kakao import SENDER, FakeSink, make_config, message, running
 

@@ -11,8 +11,8 @@ import pytest
 
 from gateway.config import parse_config
 from gateway.daemon import Daemon
-from gateway.kakao.simulator import KakaoSimulator
 from gateway.kakao import sync_templates
+from gateway.simulators.kakao import KakaoSimulator
 
 pytestmark = pytest.mark.anyio
 

@@ -12,8 +12,8 @@ from gateway.kakao import InMemoryTemplateStore, KakaoConnector
 from gateway.kakao.errors import ProviderUnavailable
 from gateway.backoff import Backoff
 from gateway.kakao.resilience import BreakerState, CircuitBreaker
-from gateway.kakao.simulator import KakaoSimulator
 from gateway.kakao.transport import AiohttpTransport, HttpRequest
+from gateway.simulators.kakao import KakaoSimulator
 
 from tests.support.kakao import FakeClock, FakeSink, make_config, message, running
 

@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 
 from gateway.port import Outcome, ReceiptState
 from gateway.kakao import InMemoryTemplateStore, KakaoConnector, sign_body
-from gateway.kakao.simulator import KakaoSimulator
+from gateway.simulators.kakao import KakaoSimulator
 
 from tests.support.kakao import FakeSink, make_config, message, running, serve_routes
 

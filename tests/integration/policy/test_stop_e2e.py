@@ -8,7 +8,7 @@ import pytest
 
 from gateway.config import parse_config
 from gateway.daemon import Daemon
-from gateway.smpp.simulator import SimulatorConfig, SmscSimulator
+from gateway.simulators.smsc import SimulatorConfig, SmscSimulator
 
 pytestmark = pytest.mark.anyio
 

@@ -33,9 +33,9 @@ from gateway.ratelimit import (
     RateLimitConfig,
     RateSpec,
 )
+from gateway.simulators.smsc import SimulatorConfig, SmscSimulator
 from gateway.smpp.config import SmppConnectorConfig
 from gateway.smpp.connector import SmppConnector
-from gateway.smpp.simulator import SimulatorConfig, SmscSimulator
 from tests.support.queue import copy_messages, pg_engine, states
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]

@@ -8,13 +8,12 @@ import anyio
 import pytest
 from prometheus_client import REGISTRY
 
-from gateway.port import Outcome, ReceiptState
 from gateway.errors import ConnectorClosed
+from gateway.port import Outcome, ReceiptState
+from gateway.simulators.smsc import SimulatorConfig, SmscSimulator
 from gateway.smpp.connector import SmppConnector
-from gateway.smpp.pdu import parse_smpp_time
-from gateway.smpp.receipts import normalise_message_id
-from gateway.smpp.simulator import SimulatorConfig, SmscSimulator
-
+from gateway.smpp.protocol.pdu import parse_smpp_time
+from gateway.smpp.protocol.receipts import normalise_message_id
 from tests.support.smpp_connector import FakeSink, config, message, running, wait_for
 
 pytestmark = pytest.mark.anyio

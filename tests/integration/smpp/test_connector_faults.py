@@ -15,14 +15,15 @@ import pytest
 import structlog
 
 from gateway.port import Outcome
-from gateway.smpp.codec import NEED_DATA
-from gateway.smpp.concat import parse_udh
+from gateway.simulators.smsc import SimulatorConfig, SmscSimulator
 from gateway.smpp.connector import SmppConnector
-from gateway.smpp.receipts import normalise_message_id
-from gateway.smpp.session import BindComplete, SmscSession, SubmitSmReceived
-from gateway.smpp.simulator import SimulatorConfig, SmscSimulator
-
+from gateway.smpp.protocol.codec import NEED_DATA
+from gateway.smpp.protocol.concat import parse_udh
+from gateway.smpp.protocol.events import BindComplete, SubmitSmReceived
+from gateway.smpp.protocol.receipts import normalise_message_id
+from gateway.smpp.protocol.session import SmscSession
 from tests.support.smpp_connector import FakeSink, config, message, running, wait_for
+
 from .test_connector import LONG_TEXT
 
 pytestmark = pytest.mark.anyio

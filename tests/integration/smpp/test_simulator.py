@@ -14,18 +14,18 @@ from typing import Any
 
 import pytest
 
-from gateway.smpp.concat import build_segments, parse_udh
-from gateway.smpp.pdu import GenericNack, SubmitSm
-from gateway.smpp.receipts import DeliveryState, IdFormat, IdSide, normalise_message_id
-from gateway.smpp.session import DeliverSmReceived, SubmitResponse
-from gateway.smpp.simulator import (
+from gateway.simulators.smsc import (
     NoReceiverError,
     SimulatorConfig,
     SmscSimulator,
     build_parser,
     config_from_args,
 )
-from gateway.smpp.status import (
+from gateway.smpp.protocol.concat import build_segments, parse_udh
+from gateway.smpp.protocol.events import DeliverSmReceived, SubmitResponse
+from gateway.smpp.protocol.pdu import GenericNack, SubmitSm
+from gateway.smpp.protocol.receipts import DeliveryState, IdFormat, IdSide, normalise_message_id
+from gateway.smpp.protocol.status import (
     ESME_RINVDSTADR,
     ESME_RINVPASWD,
     ESME_RINVSYSID,
@@ -35,8 +35,8 @@ from gateway.smpp.status import (
     ESME_RTHROTTLED,
     ESME_RX_T_APPN,
 )
-from gateway.smpp.text import Encoding, decode, encode
-from gateway.smpp.tlv import Tag, Tlvs
+from gateway.smpp.protocol.text import Encoding, decode, encode
+from gateway.smpp.protocol.tlv import Tag, Tlvs
 from tests.support.smpp_client import BindRefused, raw_client, receipt_of
 
 pytestmark = pytest.mark.anyio
@@ -630,11 +630,11 @@ def test_bad_outcomes_flag_is_a_usage_error() -> None:
 
 
 async def test_cli_serves_until_sigterm_and_prints_json_stats() -> None:
-    """`python -m gateway.smpp.simulator` listens, takes a bind, prints JSON stats on stderr, exits 0 on SIGTERM."""
+    """`python -m gateway.simulators.smsc` listens, takes a bind, prints JSON stats on stderr, exits 0 on SIGTERM."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "gateway.smpp.simulator",
+        "gateway.simulators.smsc",
         "--port",
         "0",
         "--stats-interval",

@@ -16,8 +16,8 @@ from gateway.kakao.errors import ProviderProtocolError, ProviderUnavailable
 from gateway.kakao.prepare import Prepared, grouping_key, prepare, recipient_no
 from gateway.kakao.provider import BatchAnswer, DeliveryReport, ProviderAdapter, SendBatch
 from gateway.kakao.resilience import CircuitBreaker
-from gateway.kakao.simulator import _parse_mix, main
 from gateway.kakao.templates import TemplateRegistry
+from gateway.simulators.kakao import _parse_mix, main
 
 from tests.support.kakao import TEMPLATES, FakeClock, make_config, message
 

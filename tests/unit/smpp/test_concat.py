@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.smpp import concat as concat_module
-from gateway.smpp.concat import (
+from gateway.smpp.protocol import concat as concat_module
+from gateway.smpp.protocol.concat import (
     ConcatInfo,
     ConcatMethod,
     InformationElement,
@@ -26,7 +26,7 @@ from gateway.smpp.concat import (
     concat_udh,
     parse_udh,
 )
-from gateway.smpp.text import Encoding, TextEncodingError, encode, pack_septets
+from gateway.smpp.protocol.text import Encoding, TextEncodingError, encode, pack_septets
 
 LONG_GSM = "a" * 153 + "b" * 8  # 161 septets: two parts of 153 + 8
 
@@ -435,7 +435,7 @@ def test_module_is_sans_io_and_standalone() -> None:
         if isinstance(node, (ast.Import, ast.ImportFrom))
         for alias in node.names
     }
-    assert imported <= {"__future__", "enum", "collections.abc", "dataclasses", "gateway.smpp.text"}
+    assert imported <= {"__future__", "enum", "collections.abc", "dataclasses", "gateway.smpp.protocol.text"}
 
 
 def test_udh_round_trips_through_to_bytes() -> None:

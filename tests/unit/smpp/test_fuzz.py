@@ -9,23 +9,24 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.smpp import codec, tlv
-from gateway.smpp.codec import NEED_DATA, Decoder, decode, encode
-from gateway.smpp.errors import RemoteProtocolError
-from gateway.smpp.pdu import (
+from gateway.smpp.protocol import codec, tlv
+from gateway.smpp.protocol.codec import NEED_DATA, Decoder, decode, encode
+from gateway.smpp.protocol.errors import RemoteProtocolError
+from gateway.smpp.protocol.events import Event
+from gateway.smpp.protocol.pdu import (
     PDU_CLASSES,
+    U8,
     BindTransceiver,
     BindTransceiverResp,
     COctet,
     Pdu,
     ShortMessage,
     SmppTime,
-    U8,
     format_absolute_time,
     format_relative_time,
 )
-from gateway.smpp.session import EsmeSession, Event
-from gateway.smpp.tlv import NetworkErrorCode, Tag, Tlvs
+from gateway.smpp.protocol.session import EsmeSession
+from gateway.smpp.protocol.tlv import NetworkErrorCode, Tag, Tlvs
 
 FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ROUND_TRIP = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -10,14 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.port import ReceiptState
-from gateway.smpp.concat import build_segments
 from gateway.smpp.connector import SmppConnector
 from gateway.smpp.inbound import MoAssembler, ReceiptReader, is_receipt
-from gateway.smpp.pdu import DeliverSm
-from gateway.smpp.receipts import ReceiptParseError
-from gateway.smpp.text import Encoding
-from gateway.smpp.tlv import MessageState, NetworkErrorCode, Tlvs
-
+from gateway.smpp.protocol.concat import build_segments
+from gateway.smpp.protocol.pdu import DeliverSm
+from gateway.smpp.protocol.receipts import ReceiptParseError
+from gateway.smpp.protocol.text import Encoding
+from gateway.smpp.protocol.tlv import MessageState, NetworkErrorCode, Tlvs
 from tests.support.smpp_connector import FakeSink, config
 
 WALL = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.port import OutboundMessage, Outcome
 from gateway.smpp.jobs import Job, hex_status
-from gateway.smpp.pdu import SubmitSm
+from gateway.smpp.protocol.pdu import SubmitSm
 
 MSG = OutboundMessage(42, "sms", "ACME", "+8210", "x")
 

@@ -9,11 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.port import OutboundMessage, Outcome, SendResult
-from gateway.smpp.concat import build_segments
 from gateway.smpp.outbound import Preparer, dest_ton_npi, source_ton_npi
-from gateway.smpp.pdu import parse_smpp_time
-from gateway.smpp.text import Encoding, TextEncodingError
-
+from gateway.smpp.protocol.concat import build_segments
+from gateway.smpp.protocol.pdu import parse_smpp_time
+from gateway.smpp.protocol.text import Encoding, TextEncodingError
 from tests.support.smpp_connector import config
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)

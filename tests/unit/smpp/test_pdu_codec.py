@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from gateway.smpp.codec import NEED_DATA, Decoder, decode, encode
-from gateway.smpp.errors import LocalProtocolError, RemoteProtocolError
-from gateway.smpp.pdu import (
+from gateway.smpp.protocol.codec import NEED_DATA, Decoder, decode, encode
+from gateway.smpp.protocol.errors import LocalProtocolError, RemoteProtocolError
+from gateway.smpp.protocol.pdu import (
     PDU_CLASSES,
     AlertNotification,
     BindReceiver,
@@ -35,7 +35,7 @@ from gateway.smpp.pdu import (
     format_relative_time,
     parse_smpp_time,
 )
-from gateway.smpp.status import (
+from gateway.smpp.protocol.status import (
     ESME_RBINDFAIL,
     ESME_RINVCMDID,
     ESME_RINVCMDLEN,
@@ -50,10 +50,10 @@ from gateway.smpp.status import (
     ESME_RTHROTTLED,
     CommandStatus,
     StatusClass,
-    classify,
+    classify_status,
     status_name,
 )
-from gateway.smpp.tlv import MessageState, NetworkErrorCode, Tag, Tlvs
+from gateway.smpp.protocol.tlv import MessageState, NetworkErrorCode, Tag, Tlvs
 
 
 def h(*parts: str) -> bytes:
@@ -829,14 +829,14 @@ def test_parse_smpp_time_inverts_the_formatters() -> None:
         (0x09, StatusClass.UNKNOWN_CODE),  # reserved
     ],
 )
-def test_classify(status: int, expected: StatusClass) -> None:
-    """classify() sorts codes into OK / THROTTLED / TRANSIENT / PERMANENT / UNKNOWN_CODE."""
-    assert classify(status) is expected
+def test_classify_status(status: int, expected: StatusClass) -> None:
+    """classify_status() sorts codes into OK / THROTTLED / TRANSIENT / PERMANENT / UNKNOWN_CODE."""
+    assert classify_status(status) is expected
 
 
 def test_every_table_code_has_a_known_class() -> None:
     """No code of the table falls through to UNKNOWN_CODE."""
-    assert all(classify(code) is not StatusClass.UNKNOWN_CODE for code in CommandStatus)
+    assert all(classify_status(code) is not StatusClass.UNKNOWN_CODE for code in CommandStatus)
 
 
 def test_status_names() -> None:

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.smpp import receipts as receipts_module
-from gateway.smpp.receipts import (
+from gateway.smpp.protocol import receipts as receipts_module
+from gateway.smpp.protocol.receipts import (
     DeliveryState,
     IdFormat,
     ParsedReceipt,

@@ -6,9 +6,28 @@ from typing import Any
 
 import pytest
 
-from gateway.smpp.codec import NEED_DATA, encode
-from gateway.smpp.errors import LocalProtocolError, WindowFullError
-from gateway.smpp.pdu import (
+from gateway.smpp.protocol.codec import NEED_DATA, encode
+from gateway.smpp.protocol.errors import LocalProtocolError, WindowFullError
+from gateway.smpp.protocol.events import (
+    AlertReceived,
+    BindComplete,
+    BindFailed,
+    Closed,
+    DataSmReceived,
+    DeliverResponse,
+    DeliverSmReceived,
+    Event,
+    GenericNackReceived,
+    OutbindReceived,
+    PeerUnbound,
+    ProtocolErrorEvent,
+    ResponseTimeout,
+    SubmitResponse,
+    SubmitSmReceived,
+    UnbindComplete,
+    UnmatchedResponse,
+)
+from gateway.smpp.protocol.pdu import (
     AlertNotification,
     BindReceiver,
     BindReceiverResp,
@@ -30,33 +49,9 @@ from gateway.smpp.pdu import (
     Unbind,
     UnbindResp,
 )
-from gateway.smpp.session import (
-    ESME_TRANSITIONS,
-    MAX_SEQUENCE,
-    SMSC_TRANSITIONS,
-    AlertReceived,
-    BindComplete,
-    BindFailed,
-    Closed,
-    DataSmReceived,
-    DeliverResponse,
-    DeliverSmReceived,
-    EsmeSession,
-    Event,
-    GenericNackReceived,
-    OutbindReceived,
-    PeerUnbound,
-    ProtocolErrorEvent,
-    ResponseTimeout,
-    SmscSession,
-    State,
-    SubmitResponse,
-    SubmitSmReceived,
-    Trigger,
-    UnbindComplete,
-    UnmatchedResponse,
-)
-from gateway.smpp.status import (
+from gateway.smpp.protocol.session import MAX_SEQUENCE, EsmeSession, SmscSession
+from gateway.smpp.protocol.state import ESME_TRANSITIONS, SMSC_TRANSITIONS, State, Trigger
+from gateway.smpp.protocol.status import (
     ESME_RALYBND,
     ESME_RINVBNDSTS,
     ESME_RINVCMDID,

@@ -11,8 +11,8 @@ from gsm0338.charset import BASIC_CHARACTER_SET_EXTENSION
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from gateway.smpp import text as text_module
-from gateway.smpp.text import (
+from gateway.smpp.protocol import text as text_module
+from gateway.smpp.protocol.text import (
     Encoding,
     EncodingPolicy,
     TextEncodingError,

@@ -3,7 +3,7 @@
 ``SimulatorConfig`` is a frozen value object that validates itself; every
 field carries its help text, and ``build_parser`` turns the field list into
 one flag per field, so a new knob is a flag with no further work. Public
-names are re-exported by ``gateway.smpp.simulator``.
+names are re-exported by ``gateway.simulators.smsc``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
-from gateway.smpp.tlv import MessageState
+from gateway.smpp.protocol.tlv import MessageState
 
 __all__ = ["OUTCOMES", "SimulatorConfig", "build_parser", "config_from_args", "parse_outcomes"]
 

@@ -33,8 +33,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Union
 
-from gateway.smpp.errors import LocalProtocolError, RemoteProtocolError
-from gateway.smpp.status import ESME_RINVOPTPARAMVAL, ESME_RINVOPTPARSTREAM, ESME_RINVPARLEN
+from gateway.smpp.protocol.errors import LocalProtocolError, RemoteProtocolError
+from gateway.smpp.protocol.status import ESME_RINVOPTPARAMVAL, ESME_RINVOPTPARSTREAM, ESME_RINVPARLEN
 
 __all__ = ["EMPTY_TLVS", "MessageState", "NetworkErrorCode", "Tag", "TlvValue", "Tlvs"]
 

@@ -21,7 +21,8 @@ assert what reached the provider.
     async with KakaoSimulator(result_mix={"delivered": 9, "not_kakao_user": 1}) as sim:
         config = KakaoConnectorConfig(..., base_url=sim.base_url, app_key=sim.app_key, ...)
 
-``main(argv)`` runs it standalone (``gateway simulate kakao --port ... --webhook-url ...``).
+``main(argv)`` runs it standalone (``gateway simulate kakao --port ... --webhook-url ...``, or
+``python -m gateway.simulators.kakao``).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from gateway.kakao.webhook import sign_body
 
 __all__ = ["KakaoSimulator", "main"]
 
-log = structlog.get_logger("gateway.kakao.simulator")
+log = structlog.get_logger("gateway.simulators.kakao")
 
 KST = timezone(timedelta(hours=9))
 ALIASES = {

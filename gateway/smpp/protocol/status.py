@@ -6,7 +6,7 @@ module constant (``ESME_ROK``, ``ESME_RTHROTTLED``...). The SMPP 5.0 codes
 0x100-0x112 are included because 3.4 carriers use some of them
 (``ESME_RINVDCS`` most of all).
 
-``classify(status)`` says what a sender should do with a refused request:
+``classify_status(status)`` says what a sender should do with a refused request:
 
 =============  ===============================================================
 OK             accepted
@@ -95,7 +95,7 @@ __all__ = [
     "ESME_RINVBCASTSRVGRP",
     "ESME_RINVBCASTCHANIND",
     "StatusClass",
-    "classify",
+    "classify_status",
     "status_name",
 ]
 
@@ -173,7 +173,7 @@ class CommandStatus(enum.IntEnum):
     ESME_RINVBCASTCHANIND = 0x00000112  # Broadcast channel indicator is invalid
 
 
-# Module-level constants, so ``from gateway.smpp.status import ESME_ROK`` works
+# Module-level constants, so ``from gateway.smpp.protocol.status import ESME_ROK`` works
 # (and type checkers see them).
 ESME_ROK = CommandStatus.ESME_ROK
 ESME_RINVMSGLEN = CommandStatus.ESME_RINVMSGLEN
@@ -291,7 +291,7 @@ _CLASSES: dict[int, StatusClass] = {
 del _S
 
 
-def classify(status: int) -> StatusClass:
+def classify_status(status: int) -> StatusClass:
     """The class of ``status`` (any integer; codes outside the table are UNKNOWN_CODE)."""
     return _CLASSES.get(status, StatusClass.UNKNOWN_CODE)
 

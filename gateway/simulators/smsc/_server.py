@@ -28,7 +28,8 @@ the moment the submit is accepted), so a fault test can assert that none is lost
         sim.update(max_rate=50)            # start throttling mid-run
         assert sim.stats.receipts_unacked == 0
 
-``main(argv)`` is ``gateway simulate smsc``: every config field is a flag.
+``gateway simulate smsc`` (or ``python -m gateway.simulators.smsc``) runs it
+standalone (``_cli.main``): every config field is a flag.
 """
 
 from __future__ import annotations
@@ -38,25 +39,33 @@ import bisect
 import dataclasses
 import heapq
 import itertools
-import json
 import math
 import random
-import signal
-import sys
 import time
 from collections import deque
-from collections.abc import Sequence
 from typing import Any
 
 import structlog
 
-from gateway.smpp._simulator_config import OUTCOMES, SimulatorConfig, build_parser, config_from_args, parse_outcomes
-from gateway.smpp._simulator_stats import AcceptedSubmit, SimulatorStats, best_effort_text
-from gateway.smpp.codec import NEED_DATA
-from gateway.smpp.codec import encode as encode_pdu
-from gateway.smpp.concat import ESM_CLASS_UDHI, UdhParseError, build_segments, parse_udh
-from gateway.smpp.errors import LocalProtocolError
-from gateway.smpp.pdu import (
+from gateway.simulators.smsc._config import OUTCOMES, SimulatorConfig
+from gateway.simulators.smsc._stats import AcceptedSubmit, SimulatorStats, best_effort_text
+from gateway.smpp.protocol.codec import NEED_DATA
+from gateway.smpp.protocol.codec import encode as encode_pdu
+from gateway.smpp.protocol.concat import ESM_CLASS_UDHI, UdhParseError, build_segments, parse_udh
+from gateway.smpp.protocol.errors import LocalProtocolError
+from gateway.smpp.protocol.events import (
+    BindComplete,
+    BindFailed,
+    Closed,
+    DataSmReceived,
+    DeliverResponse,
+    GenericNackReceived,
+    PeerUnbound,
+    ResponseTimeout,
+    SubmitSmReceived,
+    UnbindComplete,
+)
+from gateway.smpp.protocol.pdu import (
     BindReceiver,
     BindTransceiver,
     DataSm,
@@ -66,21 +75,9 @@ from gateway.smpp.pdu import (
     SubmitSm,
     Unbind,
 )
-from gateway.smpp.session import (
-    BindComplete,
-    BindFailed,
-    Closed,
-    DataSmReceived,
-    DeliverResponse,
-    GenericNackReceived,
-    PeerUnbound,
-    ResponseTimeout,
-    SmscSession,
-    State,
-    SubmitSmReceived,
-    UnbindComplete,
-)
-from gateway.smpp.status import (
+from gateway.smpp.protocol.session import SmscSession
+from gateway.smpp.protocol.state import State
+from gateway.smpp.protocol.status import (
     ESME_RINVDSTADR,
     ESME_RINVPASWD,
     ESME_RINVSYSID,
@@ -89,23 +86,12 @@ from gateway.smpp.status import (
     ESME_RSYSERR,
     ESME_RTHROTTLED,
 )
-from gateway.smpp.text import Encoding, encode, is_gsm7
-from gateway.smpp.tlv import EMPTY_TLVS, NetworkErrorCode, Tag, Tlvs
+from gateway.smpp.protocol.text import Encoding, encode, is_gsm7
+from gateway.smpp.protocol.tlv import EMPTY_TLVS, NetworkErrorCode, Tag, Tlvs
 
-__all__ = [
-    "OUTCOMES",
-    "AcceptedSubmit",
-    "NoReceiverError",
-    "SimulatorConfig",
-    "SimulatorStats",
-    "SmscSimulator",
-    "build_parser",
-    "config_from_args",
-    "main",
-    "parse_outcomes",
-]
+__all__ = ["NoReceiverError", "SmscSimulator"]
 
-log = structlog.get_logger("gateway.smpp.simulator")
+log = structlog.get_logger("gateway.simulators.smsc")
 
 _GSM_NETWORK = 3  # network_error_code network type: GSM
 _COALESCE = 0.005  # due items this close together go out in one batch
@@ -767,47 +753,3 @@ def _receipt_snippet(sub: SubmitSm | DataSm) -> bytes:
     if not is_gsm7(text) or "\n" in text or "\r" in text:
         text = "".join(ch if ch not in "\r\n" and is_gsm7(ch) else "?" for ch in text)
     return encode(text, Encoding.GSM7)
-
-
-# --- the command line ------------------------------------------------------------------------
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``gateway simulate smsc``: serve until SIGINT/SIGTERM, a JSON stats line on stderr every few seconds."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        config = config_from_args(args)
-    except ValueError as exc:
-        parser.error(str(exc))
-
-    async def serve() -> int:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        async with SmscSimulator(config) as sim:
-            print(
-                json.dumps({"event": "smsc.listening", "host": config.host, "port": sim.port}),
-                file=sys.stderr,
-                flush=True,
-            )
-            while not stop.is_set():
-                try:
-                    await asyncio.wait_for(stop.wait(), args.stats_interval)
-                except TimeoutError:
-                    pass
-                line = {"event": "smsc.stats", "open_connections": sim.open_connections, **sim.stats.as_dict()}
-                print(json.dumps(line), file=sys.stderr, flush=True)
-        return 0
-
-    try:
-        import uvloop
-
-        return uvloop.run(serve())
-    except ImportError:  # pragma: no cover - uvloop is optional (Windows)
-        return asyncio.run(serve())
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

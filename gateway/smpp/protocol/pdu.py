@@ -32,8 +32,8 @@ from datetime import datetime, timedelta, timezone
 from operator import attrgetter, lt
 from typing import Any, ClassVar, TypeVar
 
-from gateway.smpp.errors import LocalProtocolError
-from gateway.smpp.status import (
+from gateway.smpp.protocol.errors import LocalProtocolError
+from gateway.smpp.protocol.status import (
     ESME_RINVCMDLEN,
     ESME_RINVDCS,
     ESME_RINVDFTMSGID,
@@ -57,7 +57,7 @@ from gateway.smpp.status import (
     ESME_RINVSYSTYP,
     ESME_RSYSERR,
 )
-from gateway.smpp.tlv import EMPTY_TLVS, Tag, Tlvs
+from gateway.smpp.protocol.tlv import EMPTY_TLVS, Tag, Tlvs
 
 __all__ = [
     "PDU_CLASSES",

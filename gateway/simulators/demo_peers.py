@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from gateway.kakao.simulator import KakaoSimulator
 from gateway.db.pool import connect
-from gateway.smpp.simulator import SimulatorConfig, SmscSimulator
+from gateway.simulators.kakao import KakaoSimulator
+from gateway.simulators.smsc import SimulatorConfig, SmscSimulator
 
 KAKAO_SENDER = "demo-sender-key"
 TEMPLATES = f"""

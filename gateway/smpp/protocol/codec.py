@@ -30,9 +30,10 @@ import struct
 from collections.abc import Callable
 from typing import Any, Literal
 
-from gateway.smpp.errors import ProtocolError, RemoteProtocolError
-from gateway.smpp.pdu import (
+from gateway.smpp.protocol.errors import ProtocolError, RemoteProtocolError
+from gateway.smpp.protocol.pdu import (
     PDU_CLASSES,
+    U8,
     COctet,
     DataSmResp,
     DeliverSm,
@@ -41,10 +42,9 @@ from gateway.smpp.pdu import (
     ShortMessage,
     SubmitSm,
     SubmitSmResp,
-    U8,
 )
-from gateway.smpp.status import ESME_RINVCMDID, ESME_RINVCMDLEN, ESME_RINVMSGLEN
-from gateway.smpp.tlv import EMPTY_TLVS, Tlvs
+from gateway.smpp.protocol.status import ESME_RINVCMDID, ESME_RINVCMDLEN, ESME_RINVMSGLEN
+from gateway.smpp.protocol.tlv import EMPTY_TLVS, Tlvs
 
 __all__ = ["DEFAULT_MAX_PDU_SIZE", "HEADER_SIZE", "NEED_DATA", "Decoder", "NeedData", "decode", "encode"]
 

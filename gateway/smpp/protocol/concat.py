@@ -31,7 +31,7 @@ import enum
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
-from gateway.smpp.text import (
+from gateway.smpp.protocol.text import (
     DEFAULT_ALLOWED,
     Encoding,
     EncodingPolicy,

@@ -1,6 +1,6 @@
 """What the SMSC simulator saw: the accepted-submit log and the counters tests and benchmarks read.
 
-Public names are re-exported by ``gateway.smpp.simulator``.
+Public names are re-exported by ``gateway.simulators.smsc``.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.smpp.concat import ESM_CLASS_UDHI, UdhParseError, parse_udh
-from gateway.smpp.pdu import DataSm, SubmitSm
-from gateway.smpp.text import TextEncodingError, decode, encoding_for_data_coding
-from gateway.smpp.tlv import Tag
+from gateway.smpp.protocol.concat import ESM_CLASS_UDHI, UdhParseError, parse_udh
+from gateway.smpp.protocol.pdu import DataSm, SubmitSm
+from gateway.smpp.protocol.text import TextEncodingError, decode, encoding_for_data_coding
+from gateway.smpp.protocol.tlv import Tag
 
 __all__ = ["AcceptedSubmit", "SimulatorStats", "best_effort_text"]
 

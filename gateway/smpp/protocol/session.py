@@ -22,13 +22,10 @@ Bytes the caller asked for are returned by ``send`` / ``ack_*``; bytes the
 session decided on by itself (enquire_link_resp, unbind_resp, generic_nack,
 refusals, keep-alive enquire_link) wait in ``data_to_send()``.
 
-States (``State``) and what moves between them is the ``*_TRANSITIONS`` tables
-below, keyed by ``(state, Trigger)``. A trigger *we* cause that is not in the
-table raises ``LocalProtocolError`` and moves the session to ERROR; a request
-*the peer* sends that is not in the table is refused on the wire
-(ESME_RINVBNDSTS / ESME_RALYBND) and reported as a ``ProtocolErrorEvent``,
-leaving the state alone. CLOSED (orderly: unbind done, EOF) and ERROR (the
-protocol broke) are terminal: close the connection.
+States, triggers and the transition tables live in
+``gateway.smpp.protocol.state`` (the tables decide every move); the
+events a session reports are in ``gateway.smpp.protocol.events``. This module
+holds the session objects: codec, sequence numbers, window, timers, outbox.
 
 Hard rule: an ESME session never acknowledges a deliver_sm by itself. The
 caller stores the receipt, then calls ``ack_deliver(pdu)``.
@@ -37,14 +34,32 @@ caller stores the receipt, then calls ``ack_deliver(pdu)``.
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from gateway.smpp.codec import DEFAULT_MAX_PDU_SIZE, NEED_DATA, Decoder, NeedData, encode
-from gateway.smpp.errors import LocalProtocolError, RemoteProtocolError, WindowFullError
-from gateway.smpp.pdu import (
+from gateway.smpp.protocol.codec import DEFAULT_MAX_PDU_SIZE, NEED_DATA, Decoder, NeedData, encode
+from gateway.smpp.protocol.errors import LocalProtocolError, RemoteProtocolError, WindowFullError
+from gateway.smpp.protocol.events import (
+    AlertReceived,
+    BindComplete,
+    BindFailed,
+    Closed,
+    DataSmReceived,
+    DeliverResponse,
+    DeliverSmReceived,
+    Event,
+    GenericNackReceived,
+    OutbindReceived,
+    PeerUnbound,
+    ProtocolErrorEvent,
+    ResponseTimeout,
+    SubmitResponse,
+    SubmitSmReceived,
+    UnbindComplete,
+    UnmatchedResponse,
+)
+from gateway.smpp.protocol.pdu import (
     PDU_CLASSES,
     AlertNotification,
     BindReceiver,
@@ -59,281 +74,20 @@ from gateway.smpp.pdu import (
     SubmitSm,
     Unbind,
 )
-from gateway.smpp.status import ESME_RALYBND, ESME_RINVBNDSTS, ESME_RINVCMDID, ESME_ROK
-from gateway.smpp.tlv import Tlvs
+from gateway.smpp.protocol.state import (
+    BIND_TRIGGERS,
+    BOUND_STATES,
+    ESME_TRANSITIONS,
+    SMSC_TRANSITIONS,
+    State,
+    Trigger,
+)
+from gateway.smpp.protocol.status import ESME_RALYBND, ESME_RINVBNDSTS, ESME_RINVCMDID, ESME_ROK
+from gateway.smpp.protocol.tlv import Tlvs
 
-__all__ = [
-    "ESME_TRANSITIONS",
-    "MAX_SEQUENCE",
-    "NEED_DATA",
-    "SMSC_TRANSITIONS",
-    "AlertReceived",
-    "BindComplete",
-    "BindFailed",
-    "Closed",
-    "DataSmReceived",
-    "DeliverResponse",
-    "DeliverSmReceived",
-    "EsmeSession",
-    "Event",
-    "GenericNackReceived",
-    "Outstanding",
-    "OutbindReceived",
-    "PeerUnbound",
-    "ProtocolErrorEvent",
-    "ResponseTimeout",
-    "SmscSession",
-    "State",
-    "SubmitResponse",
-    "SubmitSmReceived",
-    "Trigger",
-    "UnbindComplete",
-    "UnmatchedResponse",
-]
+__all__ = ["MAX_SEQUENCE", "EsmeSession", "Outstanding", "SmscSession"]
 
 MAX_SEQUENCE = 0x7FFFFFFF  # sequence numbers run 1..MAX_SEQUENCE, then wrap to 1
-
-
-class State(enum.Enum):
-    OPEN = "open"  # connected, not bound
-    BINDING = "binding"  # bind sent, no answer yet (ESME only)
-    BOUND_TX = "bound_tx"
-    BOUND_RX = "bound_rx"
-    BOUND_TRX = "bound_trx"
-    UNBINDING = "unbinding"  # we sent unbind, no answer yet
-    CLOSED = "closed"  # orderly end: close the connection
-    ERROR = "error"  # the protocol broke: close the connection
-
-
-class Trigger(enum.Enum):
-    """What can move a session from one state to another."""
-
-    SEND_BIND_TX = enum.auto()
-    SEND_BIND_RX = enum.auto()
-    SEND_BIND_TRX = enum.auto()
-    BOUND_AS_TX = enum.auto()  # ESME: bind_transmitter_resp OK; SMSC: bind_transmitter accepted
-    BOUND_AS_RX = enum.auto()
-    BOUND_AS_TRX = enum.auto()
-    BIND_REFUSED = enum.auto()  # ESME: error status or generic_nack; SMSC: credentials refused
-    BIND_TIMEOUT = enum.auto()
-    SEND_SUBMIT = enum.auto()  # ESME -> SMSC message: submit_sm, data_sm
-    RECV_SUBMIT = enum.auto()
-    SEND_DELIVER = enum.auto()  # SMSC -> ESME message: deliver_sm, data_sm
-    RECV_DELIVER = enum.auto()
-    RECV_ALERT = enum.auto()
-    SEND_OUTBIND = enum.auto()
-    RECV_OUTBIND = enum.auto()
-    ANSWER = enum.auto()  # we answer a request the peer sent (ack_deliver / ack_submit)
-    SEND_ENQUIRE = enum.auto()
-    RECV_ENQUIRE = enum.auto()
-    SEND_UNBIND = enum.auto()
-    RECV_UNBIND = enum.auto()
-    UNBIND_DONE = enum.auto()  # unbind_resp, generic_nack or timeout
-    PEER_CLOSED = enum.auto()  # EOF, or the transport says the connection is gone
-    REMOTE_FATAL = enum.auto()  # the peer's bytes lost their framing
-
-
-S, T = State, Trigger
-_BOUND = (S.BOUND_TX, S.BOUND_RX, S.BOUND_TRX)
-_LIVE = (S.OPEN, S.BINDING, *_BOUND, S.UNBINDING)
-_NOT_ERROR = (*_LIVE, S.CLOSED)
-_SHARED: dict[tuple[State, Trigger], State] = {
-    **{(s, T.SEND_ENQUIRE): s for s in (S.OPEN, *_BOUND)},
-    **{(s, T.RECV_ENQUIRE): s for s in _LIVE},
-    **{(s, T.SEND_UNBIND): S.UNBINDING for s in _BOUND},
-    (S.UNBINDING, T.UNBIND_DONE): S.CLOSED,
-    **{(s, T.RECV_UNBIND): S.CLOSED for s in _LIVE},
-    # Answers may still go out after an orderly close; the transport drops them if the socket is gone.
-    **{(s, T.ANSWER): s for s in _NOT_ERROR},
-    **{(s, T.PEER_CLOSED): S.CLOSED for s in _NOT_ERROR},
-    **{(s, T.REMOTE_FATAL): S.ERROR for s in _NOT_ERROR},
-}
-
-ESME_TRANSITIONS: dict[tuple[State, Trigger], State] = {
-    **_SHARED,
-    (S.OPEN, T.SEND_BIND_TX): S.BINDING,
-    (S.OPEN, T.SEND_BIND_RX): S.BINDING,
-    (S.OPEN, T.SEND_BIND_TRX): S.BINDING,
-    (S.OPEN, T.RECV_OUTBIND): S.OPEN,
-    (S.BINDING, T.BOUND_AS_TX): S.BOUND_TX,
-    (S.BINDING, T.BOUND_AS_RX): S.BOUND_RX,
-    (S.BINDING, T.BOUND_AS_TRX): S.BOUND_TRX,
-    (S.BINDING, T.BIND_REFUSED): S.OPEN,
-    (S.BINDING, T.BIND_TIMEOUT): S.ERROR,
-    (S.BOUND_TX, T.SEND_SUBMIT): S.BOUND_TX,
-    (S.BOUND_TRX, T.SEND_SUBMIT): S.BOUND_TRX,
-    (S.BOUND_RX, T.RECV_DELIVER): S.BOUND_RX,
-    (S.BOUND_TRX, T.RECV_DELIVER): S.BOUND_TRX,
-    (S.UNBINDING, T.RECV_DELIVER): S.UNBINDING,  # still ours to store and ack
-    (S.BOUND_RX, T.RECV_ALERT): S.BOUND_RX,
-    (S.BOUND_TRX, T.RECV_ALERT): S.BOUND_TRX,
-}
-
-SMSC_TRANSITIONS: dict[tuple[State, Trigger], State] = {
-    **_SHARED,
-    (S.OPEN, T.BOUND_AS_TX): S.BOUND_TX,
-    (S.OPEN, T.BOUND_AS_RX): S.BOUND_RX,
-    (S.OPEN, T.BOUND_AS_TRX): S.BOUND_TRX,
-    (S.OPEN, T.BIND_REFUSED): S.OPEN,
-    (S.OPEN, T.SEND_OUTBIND): S.OPEN,
-    (S.BOUND_TX, T.RECV_SUBMIT): S.BOUND_TX,
-    (S.BOUND_TRX, T.RECV_SUBMIT): S.BOUND_TRX,
-    (S.BOUND_RX, T.SEND_DELIVER): S.BOUND_RX,
-    (S.BOUND_TRX, T.SEND_DELIVER): S.BOUND_TRX,
-}
-del S, T
-
-_BIND_TRIGGERS = {
-    BindTransmitter: (Trigger.SEND_BIND_TX, Trigger.BOUND_AS_TX),
-    BindReceiver: (Trigger.SEND_BIND_RX, Trigger.BOUND_AS_RX),
-    BindTransceiver: (Trigger.SEND_BIND_TRX, Trigger.BOUND_AS_TRX),
-}
-
-
-# --- events ------------------------------------------------------------------
-
-
-class Event:
-    """Base of everything ``next_event`` / ``on_timer`` return."""
-
-    __slots__ = ()
-
-
-def _event(cls: type) -> Any:
-    return dataclass(frozen=True, slots=True)(cls)
-
-
-@_event
-class BindComplete(Event):
-    """The bind succeeded (ESME: our bind was accepted; SMSC: we accepted the peer's)."""
-
-    request: Pdu
-    response: Pdu
-
-
-@_event
-class BindFailed(Event):
-    """The bind was refused: ``response`` is the bind_*_resp with its error status, or a generic_nack."""
-
-    request: Pdu
-    response: Pdu
-
-
-@_event
-class SubmitResponse(Event):
-    """ESME: the answer (any command_status) to a submit_sm / data_sm we sent with ``context``."""
-
-    request: Pdu
-    response: Pdu
-    context: Any = None
-
-    def __post_init__(self) -> None:
-        if self.request.sequence_number != self.response.sequence_number:
-            raise LocalProtocolError("a response must carry its request's sequence_number")
-
-
-@_event
-class DeliverResponse(Event):
-    """SMSC: the ESME's answer to a deliver_sm / data_sm we sent with ``context``."""
-
-    request: Pdu
-    response: Pdu
-    context: Any = None
-
-
-@_event
-class GenericNackReceived(Event):
-    """The peer sent generic_nack; ``request`` is the request it answers, or None if its seq is unknown."""
-
-    nack: GenericNack
-    request: Pdu | None = None
-    context: Any = None
-
-
-@_event
-class UnmatchedResponse(Event):
-    """A response whose sequence number matches nothing outstanding (late, after a timeout, or bogus)."""
-
-    response: Pdu
-
-
-@_event
-class ResponseTimeout(Event):
-    """No response to ``request`` before its deadline: its outcome is unknown.
-
-    For a bind, the session is in ERROR; for an enquire_link (our keep-alive or
-    the caller's), the link is dead: close the connection.
-    """
-
-    request: Pdu
-    context: Any = None
-
-    @property
-    def sequence_number(self) -> int:
-        return self.request.sequence_number
-
-
-@_event
-class DeliverSmReceived(Event):
-    """ESME: a deliver_sm (receipt or MO message). Store it, then ``ack_deliver(pdu)``: never before."""
-
-    pdu: DeliverSm
-
-
-@_event
-class DataSmReceived(Event):
-    """A data_sm from the peer; answer it with ``ack_deliver`` (ESME) or ``ack_submit`` (SMSC)."""
-
-    pdu: DataSm
-
-
-@_event
-class SubmitSmReceived(Event):
-    """SMSC: a submit_sm; answer it with ``ack_submit(pdu, ...)``."""
-
-    pdu: SubmitSm
-
-
-@_event
-class AlertReceived(Event):
-    """ESME: an alert_notification (no answer exists)."""
-
-    pdu: AlertNotification
-
-
-@_event
-class OutbindReceived(Event):
-    """ESME: the SMSC asks us to bind (send bind_receiver)."""
-
-    pdu: Outbind
-
-
-@_event
-class PeerUnbound(Event):
-    """The peer sent unbind; the session answered unbind_resp (in ``data_to_send``) and is CLOSED."""
-
-    request: Unbind
-
-
-@_event
-class UnbindComplete(Event):
-    """Our unbind was answered (``response``: unbind_resp or generic_nack); the session is CLOSED."""
-
-    response: Pdu
-
-
-@_event
-class Closed(Event):
-    """The peer closed the connection. ``expected`` is True if the session was already CLOSED (unbound)."""
-
-    expected: bool
-
-
-@_event
-class ProtocolErrorEvent(Event):
-    """The peer sent something invalid; any answer is in ``data_to_send``. Fatal errors leave ERROR."""
-
-    error: RemoteProtocolError
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,8 +101,6 @@ class Outstanding:
     internal: bool = False  # the session's own keep-alive enquire_link
 
 
-# --- the sessions ------------------------------------------------------------
-
 
 class _Session:
     """What both sides share: codec, state table, sequence numbers, window, timers, outbox."""
@@ -357,7 +109,7 @@ class _Session:
     _SEND_TRIGGERS: ClassVar[dict[type[Pdu], Trigger]]  # requests this side may send
     _MESSAGE_TRIGGER: ClassVar[Trigger]  # sends of this trigger count against the window
     # requests this side takes from the peer (besides enquire_link, unbind): trigger, event, must we answer
-    _RECEIVES: ClassVar[dict[type[Pdu], tuple[Trigger, type[Event], bool]]]
+    _RECEIVES: ClassVar[dict[type[Pdu], tuple[Trigger, Callable[[Any], Event], bool]]]
 
     def __init__(
         self,
@@ -573,25 +325,25 @@ class _Session:
         seq = pdu.sequence_number
         out = self._pending.get(seq)
         if out is None or not (type(pdu) is GenericNack or type(pdu) is out.request._RESPONSE):
-            return GenericNackReceived(pdu) if type(pdu) is GenericNack else UnmatchedResponse(pdu)  # type: ignore[arg-type]
+            return GenericNackReceived(pdu) if type(pdu) is GenericNack else UnmatchedResponse(pdu)
         del self._pending[seq]
         self._in_window -= out.in_window
         request = out.request
         if out.internal or isinstance(request, EnquireLink):
             if out.internal:
                 self._keepalive_seq = None
-            return GenericNackReceived(pdu, request, out.context) if type(pdu) is GenericNack else None  # type: ignore[arg-type]
+            return GenericNackReceived(pdu, request, out.context) if type(pdu) is GenericNack else None
         if isinstance(request, Unbind):
             self._allow(Trigger.UNBIND_DONE)
             return UnbindComplete(pdu)
-        if type(request) in _BIND_TRIGGERS:
+        if type(request) in BIND_TRIGGERS:
             if pdu.command_status == ESME_ROK and type(pdu) is not GenericNack:
-                self._allow(_BIND_TRIGGERS[type(request)][1])
+                self._allow(BIND_TRIGGERS[type(request)][1])
                 return BindComplete(request, pdu)
             self._allow(Trigger.BIND_REFUSED)
             return BindFailed(request, pdu)
         if type(pdu) is GenericNack:
-            return GenericNackReceived(pdu, request, out.context)  # type: ignore[arg-type]
+            return GenericNackReceived(pdu, request, out.context)
         return self._message_response(request, pdu, out.context)
 
     def _message_response(self, request: Pdu, response: Pdu, context: Any) -> Event:
@@ -603,7 +355,7 @@ class _Session:
         if (
             self.enquire_link_interval is None
             or self._keepalive_seq is not None
-            or self._state not in _BOUND
+            or self._state not in BOUND_STATES
             or self._last_rx is None
         ):
             return None
@@ -629,7 +381,7 @@ class _Session:
                 self._keepalive_seq = None
             if isinstance(out.request, Unbind):
                 self._allow(Trigger.UNBIND_DONE)
-            elif type(out.request) in _BIND_TRIGGERS:
+            elif type(out.request) in BIND_TRIGGERS:
                 self._allow(Trigger.BIND_TIMEOUT)
             events.append(ResponseTimeout(out.request, out.context))
         due = self._keepalive_due()
@@ -728,11 +480,11 @@ class SmscSession(_Session):
         return self._answer(pdu, pdu.response(status, message_id=message_id))
 
     def _on_other_request(self, pdu: Pdu) -> Event | None:
-        if type(pdu) not in _BIND_TRIGGERS:
+        if type(pdu) not in BIND_TRIGGERS:
             return super()._on_other_request(pdu)
-        accepted = _BIND_TRIGGERS[type(pdu)][1]
+        accepted = BIND_TRIGGERS[type(pdu)][1]
         if (self._state, accepted) not in self.TRANSITIONS:
-            status = ESME_RALYBND if self._state in _BOUND else ESME_RINVBNDSTS
+            status: int = ESME_RALYBND if self._state in BOUND_STATES else ESME_RINVBNDSTS
             return self._refuse(pdu, status, f"{pdu.command_name} in state {self._state.name}")
         status = self._authenticate(pdu)
         if status != ESME_ROK:

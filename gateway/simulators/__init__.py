@@ -1,0 +1,16 @@
+"""The peers the gateway is tested against (go-smpp's ``smpptest``): they sit above the connectors.
+
+- ``gateway.simulators.smsc``: an SMPP 3.4 SMSC (asyncio, on the sans-I/O
+  ``SmscSession`` of ``gateway.smpp.protocol``) with receipts, MO messages,
+  throttling and faults on demand; ``gateway simulate smsc``.
+- ``gateway.simulators.kakao``: an NHN Cloud Alimtalk v2.3 provider (aiohttp)
+  that delivers results to a signed webhook; ``gateway simulate kakao``.
+- ``gateway.simulators.demo_peers``: both of them, set up for ``gateway demo``.
+
+The tests, the benchmarks, the fault harness and the demo use them over
+loopback. They may import the production packages (the SMSC simulator uses the
+SMPP core, the Kakao one ``gateway.kakao.webhook.sign_body``); no production
+package imports them (the import-linter layers in ``pyproject.toml``, checked by
+``tests/unit/test_layers.py``). Nothing is imported here: each simulator loads
+only what it needs.
+"""
