@@ -100,8 +100,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _config(db_url: str, smsc_port: int, http_port: int, *, binds: int, window: int, lease: float,
-            strict: bool) -> str:
+def _config(db_url: str, smsc_port: int, http_port: int, *, binds: int, window: int, lease: float, strict: bool) -> str:
     return f"""
 instance_name = "faults"
 [database]
@@ -190,14 +189,34 @@ async def _feed(url: str, n: int, rate: float, start_at: int = 0) -> None:
         while sent < n:
             k = min(step, n - sent)
             rows = [
-                ("sms", "15880000", f"+8210{(start_at + sent + i) % 10**8:08d}", f"FT{start_at + sent + i:07d} ok",
-                 "informational", 0, None, None, {})
+                (
+                    "sms",
+                    "15880000",
+                    f"+8210{(start_at + sent + i) % 10**8:08d}",
+                    f"FT{start_at + sent + i:07d} ok",
+                    "informational",
+                    0,
+                    None,
+                    None,
+                    {},
+                )
                 for i in range(k)
             ]
             await conn.copy_records_to_table(
-                "outbox", schema_name="gateway", records=rows,
-                columns=("channel", "sender", "recipient", "body", "kind", "priority", "campaign_id", "consent",
-                         "extras"),
+                "outbox",
+                schema_name="gateway",
+                records=rows,
+                columns=(
+                    "channel",
+                    "sender",
+                    "recipient",
+                    "body",
+                    "kind",
+                    "priority",
+                    "campaign_id",
+                    "consent",
+                    "extras",
+                ),
             )
             sent += k
             ahead = sent / rate - (time.monotonic() - t0)
@@ -212,8 +231,10 @@ async def _submitted(conn: asyncpg.Connection) -> int:
 
 
 async def _counts(conn: asyncpg.Connection) -> dict[str, int]:
-    return {r["state"]: r["n"] for r in await conn.fetch(
-        "SELECT state, count(*) AS n FROM gateway.message_status GROUP BY state")}
+    return {
+        r["state"]: r["n"]
+        for r in await conn.fetch("SELECT state, count(*) AS n FROM gateway.message_status GROUP BY state")
+    }
 
 
 async def run_scenario(
@@ -239,8 +260,12 @@ async def run_scenario(
     notes: list[str] = []
     sim_cfg: dict[str, Any] = {"system_id": "faults", "password": "faultpw", "receipt_delay": 0.2, "seed": seed}
     if scenario == "disconnect":
-        sim_cfg.update(drop_every=max(50, messages // 10), silent_every=97, generic_nack_every=89,
-                       unbind_after=max(200, messages // 4))
+        sim_cfg.update(
+            drop_every=max(50, messages // 10),
+            silent_every=97,
+            generic_nack_every=89,
+            unbind_after=max(200, messages // 4),
+        )
     elif scenario == "throttle":
         sim_cfg.update(throttle_every=3, max_rate=max(200.0, rate / 2))
     sim = SmscSimulator(SimulatorConfig(**sim_cfg))
@@ -282,7 +307,9 @@ async def run_scenario(
                 await asyncio.sleep(feed_seconds / 4)
                 n = await conn.fetchval(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = $1 AND application_name = 'gateway'", name)
+                    "WHERE datname = $1 AND application_name = 'gateway'",
+                    name,
+                )
                 notes.append(f"terminated {n} backends")
         elif scenario == "throttle":
             await asyncio.sleep(feed_seconds / 2)
@@ -298,19 +325,21 @@ async def run_scenario(
                 break
             await asyncio.sleep(0.5)
         if scenario in ("disconnect", "throttle"):
-            sim.update(drop_every=0, silent_every=0, generic_nack_every=0, unbind_after=0, throttle_every=0,
-                       queue_full_every=0)
+            sim.update(
+                drop_every=0, silent_every=0, generic_nack_every=0, unbind_after=0, throttle_every=0, queue_full_every=0
+            )
         await asyncio.sleep(lease + 1)
         counts = await _counts(conn)
         stuck = await conn.fetchval("SELECT count(*) FROM gateway.outbox WHERE state = 'sending'")
         failed_throttling = await conn.fetchval(
             "SELECT count(*) FROM gateway.messages WHERE state = 'failed' "
-            "AND (code IN ('0x00000058', '0x00000014') OR reason ILIKE '%throttl%' OR reason ILIKE '%msgqful%')")
-        our_submitted = await conn.fetchval(
-            "SELECT count(DISTINCT message_id) FROM gateway.carrier_ids")
+            "AND (code IN ('0x00000058', '0x00000014') OR reason ILIKE '%throttl%' OR reason ILIKE '%msgqful%')"
+        )
+        our_submitted = await conn.fetchval("SELECT count(DISTINCT message_id) FROM gateway.carrier_ids")
         not_final_with_receipt = await conn.fetchval(
             "SELECT count(*) FROM gateway.messages m WHERE m.state = 'submitted' AND EXISTS "
-            "(SELECT 1 FROM gateway.carrier_ids c WHERE c.message_id = m.id AND c.state IS NOT NULL)")
+            "(SELECT 1 FROM gateway.carrier_ids c WHERE c.message_id = m.id AND c.state IS NOT NULL)"
+        )
         pending_left = await conn.fetchval("SELECT count(*) FROM gateway.receipts_pending")
         await conn.close()
         markers = Counter()
@@ -358,16 +387,24 @@ async def run_scenario(
 
 
 def _print(ledger: Ledger) -> None:
-    print(f"scenario {ledger.scenario} ({'bound_unrecorded' if ledger.strict else 'default'}): "
-          f"{ledger.messages} messages in {ledger.seconds} s — "
-          f"{'OK' if ledger.ok else 'FAILED'}")
+    print(
+        f"scenario {ledger.scenario} ({'bound_unrecorded' if ledger.strict else 'default'}): "
+        f"{ledger.messages} messages in {ledger.seconds} s — "
+        f"{'OK' if ledger.ok else 'FAILED'}"
+    )
     print(f"  final states        {dict(sorted(ledger.by_state.items()))}")
-    print(f"  lost                {ledger.lost}   stuck in flight {ledger.stuck_in_flight}   "
-          f"failed by throttling {ledger.failed_throttling}")
-    print(f"  duplicates          {ledger.duplicates} (bound {ledger.duplicates_bound} = window x binds x "
-          f"disruptions)   simulator accepted {ledger.simulator_accepted}, distinct {ledger.accepted_distinct}")
-    print(f"  receipts            sent {ledger.receipts_sent}, unacked {ledger.receipts_unacked}, "
-          f"lost {ledger.receipts_lost}, never matched {ledger.receipts_pending_left}")
+    print(
+        f"  lost                {ledger.lost}   stuck in flight {ledger.stuck_in_flight}   "
+        f"failed by throttling {ledger.failed_throttling}"
+    )
+    print(
+        f"  duplicates          {ledger.duplicates} (bound {ledger.duplicates_bound} = window x binds x "
+        f"disruptions)   simulator accepted {ledger.simulator_accepted}, distinct {ledger.accepted_distinct}"
+    )
+    print(
+        f"  receipts            sent {ledger.receipts_sent}, unacked {ledger.receipts_unacked}, "
+        f"lost {ledger.receipts_lost}, never matched {ledger.receipts_pending_left}"
+    )
     for note in ledger.notes:
         print(f"  note: {note}")
 
@@ -376,15 +413,24 @@ async def _main(args: argparse.Namespace) -> int:
     scenarios = ["kill9", "disconnect", "throttle", "pgkill", "sigterm"] if args.scenario == "all" else [args.scenario]
     results = []
     for scenario in scenarios:
-        ledger = await run_scenario(scenario, messages=args.messages, rate=args.rate, database_url=args.database_url,
-                                    kills=args.kills, seed=args.seed, keep_db=args.keep_db, timeout=args.timeout,
-                                    strict=not args.no_strict)
+        ledger = await run_scenario(
+            scenario,
+            messages=args.messages,
+            rate=args.rate,
+            database_url=args.database_url,
+            kills=args.kills,
+            seed=args.seed,
+            keep_db=args.keep_db,
+            timeout=args.timeout,
+            strict=not args.no_strict,
+        )
         _print(ledger)
         results.append(ledger)
     summary = {
         "ok": all(r.ok for r in results),
-        "scenarios": {r.scenario: {k: v for k, v in asdict(r).items() if k not in ("scenario", "notes")}
-                      for r in results},
+        "scenarios": {
+            r.scenario: {k: v for k, v in asdict(r).items() if k not in ("scenario", "notes")} for r in results
+        },
         "lost_total": sum(r.lost for r in results),
         "receipts_lost_total": sum(r.receipts_lost + r.receipts_unacked for r in results),
         "duplicates_total": sum(r.duplicates for r in results),
@@ -395,16 +441,20 @@ async def _main(args: argparse.Namespace) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", default="all",
-                        choices=["all", "kill9", "disconnect", "throttle", "pgkill", "sigterm"])
+    parser.add_argument(
+        "--scenario", default="all", choices=["all", "kill9", "disconnect", "throttle", "pgkill", "sigterm"]
+    )
     parser.add_argument("--messages", type=int, default=10000)
     parser.add_argument("--rate", type=float, default=2000)
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=180, help="seconds to wait for everything to settle")
     parser.add_argument("--keep-db", action="store_true", help="keep the scratch database for inspection")
-    parser.add_argument("--no-strict", action="store_true",
-                        help="run the daemon with engine.bound_unrecorded = false (the default, throughput-first)")
+    parser.add_argument(
+        "--no-strict",
+        action="store_true",
+        help="run the daemon with engine.bound_unrecorded = false (the default, throughput-first)",
+    )
     parser.add_argument("--database-url", default=os.environ.get("GATEWAY_DATABASE_URL", DEFAULT_URL))
     args = parser.parse_args()
     from gateway.logs import configure_logging

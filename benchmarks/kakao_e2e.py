@@ -41,9 +41,24 @@ SECRET = "bench-hook-secret"
 
 def start_simulator(webhook_port: int, result_delay: float) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "simulate", "kakao", "--", "--port", "0", "--result-delay",
-         str(result_delay), "--mix", "delivered=1", "--webhook-url",
-         f"http://127.0.0.1:{webhook_port}/reports/kakao/results", "--webhook-secret", SECRET],
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "simulate",
+            "kakao",
+            "--",
+            "--port",
+            "0",
+            "--result-delay",
+            str(result_delay),
+            "--mix",
+            "delivered=1",
+            "--webhook-url",
+            f"http://127.0.0.1:{webhook_port}/reports/kakao/results",
+            "--webhook-secret",
+            SECRET,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -72,23 +87,53 @@ async def run(args: argparse.Namespace) -> dict:
                     )
                     await sync_templates(conn, path)
                 rows = [
-                    ("alimtalk", SENDER, f"+8210{i:08d}", f"고객{i % 100}님, 주문 A-{i}번이 접수되었습니다.",
-                     "informational", 0, None, None, {"template_code": "ORDER"})
+                    (
+                        "alimtalk",
+                        SENDER,
+                        f"+8210{i:08d}",
+                        f"고객{i % 100}님, 주문 A-{i}번이 접수되었습니다.",
+                        "informational",
+                        0,
+                        None,
+                        None,
+                        {"template_code": "ORDER"},
+                    )
                     for i in range(args.messages)
                 ]
                 await conn.copy_records_to_table(
-                    "outbox", schema_name="gateway", records=rows,
-                    columns=("channel", "sender", "recipient", "body", "kind", "priority", "campaign_id",
-                             "consent", "extras"),
+                    "outbox",
+                    schema_name="gateway",
+                    records=rows,
+                    columns=(
+                        "channel",
+                        "sender",
+                        "recipient",
+                        "body",
+                        "kind",
+                        "priority",
+                        "campaign_id",
+                        "consent",
+                        "extras",
+                    ),
                 )
             finally:
                 await conn.close()
-            config = parse_config({
-                "http": {"port": port},
-                "engine": {"claim_batch": 1000, "max_in_flight": 10000},
-                "connectors": [{"type": "kakao", "name": "kakao", "base_url": base_url, "app_key": "sim-app-key",
-                                "secret_key": "sim-secret", "webhook_secret": SECRET}],
-            })
+            config = parse_config(
+                {
+                    "http": {"port": port},
+                    "engine": {"claim_batch": 1000, "max_in_flight": 10000},
+                    "connectors": [
+                        {
+                            "type": "kakao",
+                            "name": "kakao",
+                            "base_url": base_url,
+                            "app_key": "sim-app-key",
+                            "secret_key": "sim-secret",
+                            "webhook_secret": SECRET,
+                        }
+                    ],
+                }
+            )
             daemon = Daemon(config, database_url=url)
             async with anyio.create_task_group() as tg:
                 await tg.start(lambda task_status: daemon.run(task_status=task_status, install_signals=False))

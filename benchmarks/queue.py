@@ -100,13 +100,19 @@ def main() -> None:
     parser.add_argument("--flush-ms", type=int, default=20)
     parser.add_argument("--flush-rows", type=int, default=2000)
     parser.add_argument("--no-receipts", action="store_true")
-    parser.add_argument("--receipt-delay-ms", type=float, default=500.0,
-                        help="receipts this long after the submit (carriers take seconds; 0 = the worst case)")
+    parser.add_argument(
+        "--receipt-delay-ms",
+        type=float,
+        default=500.0,
+        help="receipts this long after the submit (carriers take seconds; 0 = the worst case)",
+    )
     args = parser.parse_args()
     result = run_benchmark(run, args)
     print("queue engine benchmark (loopback connector, PostgreSQL on the same host)")
-    print(f"  messages            {result['messages']:>10}   receipts: {result['receipts']}"
-          f" ({result['receipt_delay_ms']:.0f} ms after the submit)")
+    print(
+        f"  messages            {result['messages']:>10}   receipts: {result['receipts']}"
+        f" ({result['receipt_delay_ms']:.0f} ms after the submit)"
+    )
     print(f"  enqueue (COPY)      {result['enqueue_copy_msg_per_s']:>10} msg/s")
     print(f"  end to end          {result['msg_per_s']:>10} msg/s  ({result['elapsed_s']} s)")
     print(f"  sustained (10-90%)  {result['sustained_msg_per_s']:>10} msg/s")

@@ -96,14 +96,17 @@ async def run_fleet(url: str, *, instances: int, rate: float, burst: float, seco
     try:
         async with anyio.create_task_group() as tg:
             for i, pool in enumerate(pools):
-                tokens = ClusterTokens(CountingStore(pool), instance=f"bench-{run_id}-{i}", config=ClusterConfig(enabled=True))
+                tokens = ClusterTokens(
+                    CountingStore(pool), instance=f"bench-{run_id}-{i}", config=ClusterConfig(enabled=True)
+                )
 
                 async def send(m: Msg, i: int = i) -> None:
                     events.append((anyio.current_time(), m.cost))
                     per_instance[i] += m.cost
 
-                dispatcher: Dispatcher[Msg] = Dispatcher(connector=connector, limits=limits, send=send, tokens=tokens,
-                                                         max_waiting=2_000)
+                dispatcher: Dispatcher[Msg] = Dispatcher(
+                    connector=connector, limits=limits, send=send, tokens=tokens, max_waiting=2_000
+                )
                 await tg.start(tokens.run)
                 await tg.start(dispatcher.run)
 
@@ -152,8 +155,11 @@ async def main_async(args: argparse.Namespace) -> dict:
         await conn.close()
         runs = []
         for n in (1, 3):
-            runs.append(await run_fleet(url, instances=n, rate=args.rate, burst=args.burst, seconds=args.seconds,
-                                        run_id=f"{n}x"))
+            runs.append(
+                await run_fleet(
+                    url, instances=n, rate=args.rate, burst=args.burst, seconds=args.seconds, run_id=f"{n}x"
+                )
+            )
         return {"runs": runs}
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -169,14 +175,19 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging("warning", "json")
     result = anyio.run(main_async, args)
-    print(f"ratelimit benchmark: one sender at {args.rate:g} segments/s, burst {args.burst:g}, {args.seconds:g} s per run")
-    print("  instances  achieved/s  steady/s  configured  worst 1 s (over %)  worst 10 s (over %)  share %          takes/s")
+    print(
+        f"ratelimit benchmark: one sender at {args.rate:g} segments/s, burst {args.burst:g}, {args.seconds:g} s per run"
+    )
+    print(
+        "  instances  achieved/s  steady/s  configured  worst 1 s (over %)  worst 10 s (over %)"
+        "  share %          takes/s"
+    )
     for r in result["runs"]:
         w10 = "-" if r["worst_10s"] is None else f"{r['worst_10s']:>8g} ({r['worst_10s_over_pct']:5.2f})"
         print(
             f"  {r['instances']:>9}  {r['achieved_per_s']:>10}  {r['steady_per_s']:>8}  {r['configured_per_s']:>10g}"
             f"  {r['worst_1s']:>8g} ({r['worst_1s_over_pct']:5.2f})    {w10:>19}  "
-            f"{str(r['share_per_instance_pct']):<16} {r['take_statements_per_s']:>7}"
+            f"{r['share_per_instance_pct']!s:<16} {r['take_statements_per_s']:>7}"
         )
     three = next(r for r in result["runs"] if r["instances"] == 3)
     one = next(r for r in result["runs"] if r["instances"] == 1)

@@ -40,8 +40,24 @@ from gateway.smpp.connector import SmppConnector
 
 def start_simulator(receipt_delay: float) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "simulate", "smsc", "--", "--port", "0", "--system-id", "bench",
-         "--password", "bench-pw", "--receipt-delay", str(receipt_delay), "--stats-interval", "3600"],
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "simulate",
+            "smsc",
+            "--",
+            "--port",
+            "0",
+            "--system-id",
+            "bench",
+            "--password",
+            "bench-pw",
+            "--receipt-delay",
+            str(receipt_delay),
+            "--stats-interval",
+            "3600",
+        ],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
@@ -62,8 +78,15 @@ async def run(args: argparse.Namespace) -> dict:
             pool = await create_pool(url, min_size=4, max_size=8)
             connector = SmppConnector(
                 SmppConnectorConfig.model_validate(
-                    {"name": "smsc", "host": "127.0.0.1", "port": port, "system_id": "bench",
-                     "password": "bench-pw", "binds": args.binds, "window": args.window}
+                    {
+                        "name": "smsc",
+                        "host": "127.0.0.1",
+                        "port": port,
+                        "system_id": "bench",
+                        "password": "bench-pw",
+                        "binds": args.binds,
+                        "window": args.window,
+                    }
                 )
             )
             engine = Engine(

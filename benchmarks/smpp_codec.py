@@ -49,7 +49,9 @@ RECEIPT = DeliverSm(
     source_addr="821012345678",
     destination_addr="GATEWAY",
     esm_class=0x04,
-    short_message=b"id:0A1B2C3D sub:001 dlvrd:001 submit date:2405060708 done date:2405060709 stat:DELIVRD err:000 text:",
+    short_message=(
+        b"id:0A1B2C3D sub:001 dlvrd:001 submit date:2405060708 done date:2405060709 stat:DELIVRD err:000 text:"
+    ),
 )
 
 

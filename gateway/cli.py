@@ -74,8 +74,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     url = _database_url(args, config)
 
     async def main() -> int:
-        from gateway.db.pool import connect
         from gateway.db.migrate import migrate
+        from gateway.db.pool import connect
 
         conn = await connect(url)
         try:
@@ -111,8 +111,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     url = _database_url(args, config)
 
     async def main() -> int:
-        from gateway.operator.status import collect_status, render_status
         from gateway.db.pool import connect
+        from gateway.operator.status import collect_status, render_status
 
         conn = await connect(url)
         try:
@@ -194,8 +194,8 @@ def cmd_templates(args: argparse.Namespace) -> int:
     url = _database_url(args, config)
 
     async def main() -> int:
-        from gateway.kakao import sync_templates
         from gateway.db.pool import connect
+        from gateway.kakao import sync_templates
 
         conn = await connect(url)
         try:

@@ -19,13 +19,13 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from gateway.configbase import ConfigModel
+from gateway.connectors.config import LoopbackConnectorConfig
 from gateway.errors import ConfigError
 from gateway.kakao.config import KakaoConnectorConfig
 from gateway.policy.config import PolicyConfig
+from gateway.queue.config import EngineConfig, RetryConfig, RouteRule, RoutingConfig
 from gateway.ratelimit.config import RateLimitConfig
 from gateway.smpp.config import SmppConnectorConfig
-from gateway.connectors.config import LoopbackConnectorConfig
-from gateway.queue.config import EngineConfig, RetryConfig, RouteRule, RoutingConfig
 
 __all__ = [
     "Config",
@@ -35,8 +35,8 @@ __all__ = [
     "LoggingConfig",
     "LoopbackConnectorConfig",
     "RetryConfig",
-    "RoutingConfig",
     "RouteRule",
+    "RoutingConfig",
     "load_config",
     "parse_config",
 ]

@@ -115,7 +115,7 @@ class Daemon:
             try:
                 async with pool.acquire(timeout=10) as conn:
                     return await pending_migrations(conn)
-            except Exception as exc:  # noqa: BLE001 - PostgreSQL restarting: wait for it
+            except Exception as exc:
                 if not is_connection_error(exc):
                     raise
                 failures += 1

@@ -27,8 +27,8 @@ import asyncpg
 
 from gateway.config import Config, parse_config
 from gateway.daemon import Daemon
-from gateway.db.pool import connect, start_embedded
 from gateway.db.migrate import migrate
+from gateway.db.pool import connect, start_embedded
 
 FINAL = ("delivered", "failed", "expired", "undeliverable", "unknown", "suppressed")
 
@@ -62,7 +62,7 @@ def sample_traffic(n: int, *, seed: int = 7, with_alimtalk: bool = False) -> lis
         elif r < 0.72:
             row["body"] = f"[쇼핑] 주문 {i}번이 배송을 시작했습니다. 감사합니다."
         elif r < 0.80:
-            row["body"] = ("Your order #%d has shipped. " % i) * 8  # long: 3 segments
+            row["body"] = f"Your order #{i} has shipped. " * 8  # long: 3 segments
         elif r < 0.88:
             row.update(
                 kind="advertising",
@@ -149,7 +149,13 @@ async def _peers(loopback: bool, url: str) -> AsyncIterator[tuple[dict[str, Any]
     yield (
         {
             "connectors": [
-                {"type": "loopback", "name": "loop", "receipts": True, "receipt_delay_ms": 200, "undeliverable_rate": 0.02}
+                {
+                    "type": "loopback",
+                    "name": "loop",
+                    "receipts": True,
+                    "receipt_delay_ms": 200,
+                    "undeliverable_rate": 0.02,
+                }
             ],
             "routing": {"default": {"sms": "loop"}},
         },
@@ -164,7 +170,7 @@ async def run_demo(args: argparse.Namespace) -> int:
         server_url = args.database_url
         where = "the given PostgreSQL"
     else:
-        data_dir = Path(args.data_dir).resolve() / "pgdata"
+        data_dir = Path(args.data_dir).absolute() / "pgdata"  # noqa: ASYNC240 - no file system access
         print(f"starting embedded PostgreSQL in {data_dir} ...", file=out, flush=True)
         server_url = await anyio.to_thread.run_sync(start_embedded, data_dir)
         where = "embedded PostgreSQL (pgserver)"
@@ -205,12 +211,17 @@ async def run_demo(args: argparse.Namespace) -> int:
                 print(f"daemon up: metrics at http://127.0.0.1:{daemon.http_port}/metrics", file=out, flush=True)
                 while True:
                     await anyio.sleep(0.5)
-                    counts = {r["state"]: r["n"] for r in await watch.fetch(
-                        "SELECT state, count(*) AS n FROM gateway.message_status GROUP BY state")}
+                    counts = {
+                        r["state"]: r["n"]
+                        for r in await watch.fetch(
+                            "SELECT state, count(*) AS n FROM gateway.message_status GROUP BY state"
+                        )
+                    }
                     # Messages policy parked (quiet hours) are settled for the demo's purpose.
                     parked = await watch.fetchval(
                         "SELECT count(*) FROM gateway.outbox WHERE state = 'deferred' "
-                        "AND last_reason IN ('quiet_hours', 'held_quiet_hours')")
+                        "AND last_reason IN ('quiet_hours', 'held_quiet_hours')"
+                    )
                     total = sum(counts.values())
                     final = sum(counts.get(s, 0) for s in FINAL) + parked
                     elapsed = time.monotonic() - started

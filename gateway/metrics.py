@@ -27,10 +27,14 @@ QUEUE_DEPTH = Gauge("gateway_queue_depth", "Rows in the outbox by state (sampled
 OLDEST_DUE_AGE = Gauge(
     "gateway_queue_oldest_due_age_seconds", "Age of the oldest due queued message (sampled; 0 when none)."
 )
-LEASE_RECOVERIES = Counter("gateway_lease_recoveries_total", "Expired leases of crashed or stalled instances recovered.")
+LEASE_RECOVERIES = Counter(
+    "gateway_lease_recoveries_total", "Expired leases of crashed or stalled instances recovered."
+)
 RECEIPTS = Counter("gateway_receipts_total", "Delivery receipts by connector and state.", ["connector", "state"])
 RECEIPTS_UNMATCHED = Counter(
-    "gateway_receipts_unmatched_total", "Receipts stored for later matching (arrived before their submit).", ["connector"]
+    "gateway_receipts_unmatched_total",
+    "Receipts stored for later matching (arrived before their submit).",
+    ["connector"],
 )
 INBOUND = Counter("gateway_inbound_messages_total", "Mobile-originated messages stored.", ["connector"])
 POLICY_DECISIONS = Counter(

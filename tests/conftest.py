@@ -33,9 +33,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from gateway.db.pool import connect, create_pool, start_embedded
 from gateway.db.migrate import migrate
-
+from gateway.db.pool import connect, create_pool, start_embedded
 
 TIERS = ("unit", "integration", "acceptance")
 

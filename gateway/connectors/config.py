@@ -28,4 +28,3 @@ class LoopbackConnectorConfig(ConfigModel):
     seed: int | None = None
     # Submitted messages with no receipt after this long become `unknown`; None: the engine's setting.
     receipt_timeout_seconds: float | None = Field(None, ge=0)
-

@@ -17,6 +17,7 @@ import anyio
 from anyio.abc import TaskStatus
 
 from gateway.connectors.config import LoopbackConnectorConfig
+from gateway.errors import ConnectorClosed
 from gateway.port import (
     Connector,
     OutboundMessage,
@@ -26,7 +27,6 @@ from gateway.port import (
     ResultSink,
     SendResult,
 )
-from gateway.errors import ConnectorClosed
 
 
 class LoopbackConnector(Connector):
@@ -41,6 +41,7 @@ class LoopbackConnector(Connector):
         self._receipts: collections.deque[tuple[float, Receipt]] = collections.deque()
         self._outstanding = 0
         self._space = anyio.Event()
+        self._idle = anyio.Event()  # set when nothing is outstanding (drain waits for it)
         self._work = anyio.Event()
         self._receipt_work = anyio.Event()
         self._closed = False
@@ -74,10 +75,14 @@ class LoopbackConnector(Connector):
         assert self._sink is not None
         self._outstanding -= 1
         self._space.set()
+        if not self._outstanding:
+            self._idle.set()
         roll = self._rng.random()
         cfg = self.config
         if roll < cfg.throttle_rate:
-            self._sink.submit_result(SendResult(message.id, Outcome.THROTTLED, code="0x58", reason="loopback_throttled"))
+            self._sink.submit_result(
+                SendResult(message.id, Outcome.THROTTLED, code="0x58", reason="loopback_throttled")
+            )
             return
         if roll < cfg.throttle_rate + cfg.failure_rate:
             self._sink.submit_result(SendResult(message.id, Outcome.FAILED, code="loopback", reason="loopback_failure"))
@@ -86,9 +91,13 @@ class LoopbackConnector(Connector):
         carrier_id = f"lb{message.id}a{message.attempts}"
         self._sink.submit_result(SendResult(message.id, Outcome.SUBMITTED, carrier_ids=(carrier_id,)))
         if cfg.receipts:
-            state = ReceiptState.UNDELIVERABLE if self._rng.random() < cfg.undeliverable_rate else ReceiptState.DELIVERED
+            state = (
+                ReceiptState.UNDELIVERABLE if self._rng.random() < cfg.undeliverable_rate else ReceiptState.DELIVERED
+            )
             code = "000" if state is ReceiptState.DELIVERED else "001"
-            self._receipts.append((self._clock() + cfg.receipt_delay_ms / 1000, Receipt(self.name, carrier_id, state, code)))
+            self._receipts.append(
+                (self._clock() + cfg.receipt_delay_ms / 1000, Receipt(self.name, carrier_id, state, code))
+            )
             self._receipt_work.set()
 
     async def _complete_loop(self) -> None:
@@ -130,4 +139,5 @@ class LoopbackConnector(Connector):
     async def drain(self) -> None:
         self._closed = True
         while self._outstanding:
-            await anyio.sleep(0.01)
+            self._idle = anyio.Event()
+            await self._idle.wait()

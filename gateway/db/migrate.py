@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-import asyncpg
 import structlog
 
 from gateway.db.pool import DbConnection

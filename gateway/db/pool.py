@@ -105,9 +105,7 @@ async def create_pool(url: str, *, min_size: int = 2, max_size: int = 8, **kwarg
     kwargs.setdefault("server_settings", {"application_name": "gateway"})
     kwargs.setdefault("command_timeout", 60)
     try:
-        pool = await asyncpg.create_pool(
-            url, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs
-        )
+        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs)
     except (OSError, asyncpg.PostgresError) as exc:
         raise DatabaseError(f"cannot connect to PostgreSQL: {exc}") from exc
     assert pool is not None

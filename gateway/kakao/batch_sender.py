@@ -26,16 +26,16 @@ from typing import Any
 
 import structlog
 
-from gateway.port import Outcome, SendResult
+from gateway.backoff import Backoff
 from gateway.kakao import metrics
 from gateway.kakao.codes import CodeClass, classify_code, send_outcome
 from gateway.kakao.config import KakaoConnectorConfig
-from gateway.kakao.fallback import fallback_for
 from gateway.kakao.errors import ProviderProtocolError, ProviderRejected, ProviderThrottled, ProviderUnavailable
+from gateway.kakao.fallback import fallback_for
 from gateway.kakao.prepare import Prepared
 from gateway.kakao.provider import BatchAnswer, ProviderAdapter, SendBatch
-from gateway.backoff import Backoff
 from gateway.kakao.resilience import BreakerState, CircuitBreaker
+from gateway.port import Outcome, SendResult
 
 __all__ = ["BatchSender"]
 

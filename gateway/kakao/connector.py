@@ -33,11 +33,10 @@ from aiohttp import web
 from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from gateway.port import Connector, OutboundMessage, Outcome, ResultSink, SendResult
 from gateway.errors import ConnectorClosed, ConnectorError, GatewayError
 from gateway.kakao import metrics
-from gateway.kakao.config import KakaoConnectorConfig
 from gateway.kakao.batch_sender import BatchSender
+from gateway.kakao.config import KakaoConnectorConfig
 from gateway.kakao.nhn import NhnAlimtalkAdapter
 from gateway.kakao.prepare import Prepared, prepare
 from gateway.kakao.provider import ProviderAdapter, SendBatch
@@ -46,6 +45,7 @@ from gateway.kakao.results import ResultTracker
 from gateway.kakao.template_store import TemplateStore
 from gateway.kakao.templates import TemplateRegistry
 from gateway.kakao.webhook import webhook_handler
+from gateway.port import Connector, OutboundMessage, Outcome, ResultSink, SendResult
 
 __all__ = ["KakaoConnector"]
 

@@ -8,10 +8,10 @@ from prometheus_client import Counter, Gauge, Histogram
 __all__ = [
     "BATCH_RECIPIENTS",
     "BREAKER_OPEN",
+    "RECEIPTS",
     "REQUESTS",
     "REQUEST_SECONDS",
     "RESULTS",
-    "RECEIPTS",
     "WEBHOOKS",
 ]
 

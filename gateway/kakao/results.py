@@ -26,13 +26,13 @@ from typing import Any
 import anyio
 import structlog
 
-from gateway.port import Receipt, ReceiptState, ResultSink
 from gateway.errors import GatewayError
 from gateway.kakao import metrics
 from gateway.kakao.codes import classify_code, receipt_outcome
 from gateway.kakao.config import KakaoConnectorConfig
 from gateway.kakao.errors import ProviderError
 from gateway.kakao.provider import DeliveryReport, ProviderAdapter
+from gateway.port import Receipt, ReceiptState, ResultSink
 
 __all__ = ["ResultTracker"]
 
@@ -86,7 +86,13 @@ class ResultTracker:
         if report.resend_status:
             detail["resend_status"] = report.resend_status
         return Receipt(
-            self.name, report.carrier_id, state, code=report.code, done_at=report.done_at, detail=detail, fallback=fallback
+            self.name,
+            report.carrier_id,
+            state,
+            code=report.code,
+            done_at=report.done_at,
+            detail=detail,
+            fallback=fallback,
         )
 
     async def deliver(self, reports: Iterable[DeliveryReport], *, source: str) -> int:

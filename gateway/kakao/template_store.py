@@ -36,10 +36,10 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from gateway.configbase import ConfigModel
+from gateway.db.queries import Queries
 from gateway.errors import DatabaseError
 from gateway.kakao.errors import TemplateFileError
 from gateway.kakao.templates import TEMPLATE_STATUSES, Template, compile_template
-from gateway.db.queries import Queries
 
 __all__ = [
     "InMemoryTemplateStore",

@@ -12,7 +12,9 @@ from gateway.db.queries import Queries
 q = Queries("gateway.operator").__getitem__
 
 
-async def collect_status(conn: asyncpg.Connection, *, window_s: int = 300, instance_timeout_s: float = 15) -> dict[str, Any]:
+async def collect_status(
+    conn: asyncpg.Connection, *, window_s: int = 300, instance_timeout_s: float = 15
+) -> dict[str, Any]:
     outbox = [dict(r) for r in await conn.fetch(q("status_outbox"))]
     log = [dict(r) for r in await conn.fetch(q("status_log"), float(window_s))]
     rate = await conn.fetchval(q("status_throughput"), float(min(window_s, 60)))
@@ -55,8 +57,7 @@ def render_status(status: dict[str, Any]) -> str:
     for i in status["instances"]:
         state = "live" if i["live"] else ("stopped" if i["stopped_at"] else "gone")
         lines.append(
-            f"  {i['name']:<32} {state:<8} heartbeat {i['heartbeat_age_s']:.0f}s ago  "
-            f"pid {i['pid']}  v{i['version']}"
+            f"  {i['name']:<32} {state:<8} heartbeat {i['heartbeat_age_s']:.0f}s ago  pid {i['pid']}  v{i['version']}"
         )
     if not status["instances"]:
         lines.append("  (none has run yet)")

@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
-from gateway.port import OutboundMessage
 from gateway.policy.config import SHIPPED_CONTENT_RULES, PolicyConfig
 from gateway.policy.quiet_hours import InvalidTimeZone, schedule
 from gateway.policy.rules import (
@@ -54,6 +53,7 @@ from gateway.policy.rules import (
     explicit_timezone,
     parse_recipient,
 )
+from gateway.port import OutboundMessage
 
 __all__ = [
     "ALLOW",

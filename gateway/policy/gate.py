@@ -29,11 +29,11 @@ import asyncpg
 import structlog
 from anyio.abc import TaskStatus
 
-from gateway.port import InboundMessage, OutboundMessage
+from gateway.db.queries import Queries
 from gateway.policy.config import PolicyConfig
 from gateway.policy.decision import ALLOW, Decision, Fail, Reason, Suppress, evaluate
 from gateway.policy.rules import OptOutSet, deadline, is_stop_keyword, normalise_number
-from gateway.db.queries import Queries
+from gateway.port import InboundMessage, OutboundMessage
 
 log = structlog.get_logger("gateway.policy")
 
@@ -156,9 +156,7 @@ class PolicyDbGate:
                     distinct = sorted(set(numbers.values()))
                     await conn.fetchval(q("fatigue_lock"), sorted({_lock_key(n) for n in distinct}))
                     recent: dict[str, set[int]] = defaultdict(set)
-                    for r in await conn.fetch(
-                        q("fatigue_recent"), distinct, float(self.config.fatigue.period_seconds)
-                    ):
+                    for r in await conn.fetch(q("fatigue_recent"), distinct, float(self.config.fatigue.period_seconds)):
                         recent[r["recipient"]].update(r["ids"])
                     record_n, record_id = [], []
                     for i in ads:

@@ -19,8 +19,8 @@ from typing import Any, Literal, Protocol
 
 import phonenumbers
 
-from gateway.port import OutboundMessage
 from gateway.policy.config import DEFAULT_STOP_KEYWORDS, AdContentRule, ExpiryConfig
+from gateway.port import OutboundMessage
 
 __all__ = [
     "ALL_SENDERS",
@@ -275,9 +275,10 @@ def ad_content_violation(body: str, rule: AdContentRule) -> Literal["prefix", "o
         head = body.lstrip() if rule.allow_leading_whitespace else body
         if not head.startswith(rule.prefix):
             return "prefix"
-    if rule.optout_number_pattern is not None:
-        if re.search(rule.optout_number_pattern, unicodedata.normalize("NFKC", body)) is None:
-            return "optout_number"
+    if rule.optout_number_pattern is not None and (
+        re.search(rule.optout_number_pattern, unicodedata.normalize("NFKC", body)) is None
+    ):
+        return "optout_number"
     return None
 
 

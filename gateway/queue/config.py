@@ -26,7 +26,6 @@ class RetryConfig(ConfigModel):
     retry_unknown: bool = True
 
 
-
 class EngineConfig(ConfigModel):
     claim_batch: int = Field(500, ge=1, le=10000)
     # How many claimed messages may be in flight (claimed, not yet written back) per instance.
@@ -58,7 +57,6 @@ class EngineConfig(ConfigModel):
     retry: RetryConfig = RetryConfig()
 
 
-
 class RouteRule(ConfigModel):
     """First matching rule wins; unset fields match anything."""
 
@@ -69,9 +67,7 @@ class RouteRule(ConfigModel):
     recipient_prefix: str | None = None
 
 
-
 class RoutingConfig(ConfigModel):
     rules: tuple[RouteRule, ...] = ()
     # Connector used per channel when no rule matched.
-    default: dict[Literal["sms", "alimtalk"], str] = {}
-
+    default: dict[Literal["sms", "alimtalk"], str] = Field(default_factory=dict)

@@ -282,7 +282,7 @@ class Engine:
                 await self.store.start(self.instance)
                 await self._forget_dead_predecessors()
                 return
-            except Exception as exc:  # noqa: BLE001 - PostgreSQL may be restarting: wait for it
+            except Exception as exc:
                 if not self.store.is_transient(exc):
                     raise
                 failures += 1
@@ -352,8 +352,9 @@ class Engine:
                 log.error("engine.row.invalid", message_id=mid, error=error)
                 placeholder = OutboundMessage(mid, channel, "-", "-", "-")
                 self._in_flight[mid] = (placeholder, None)
-                self.writer.add(Settle(mid, MessageState.FAILED, channel, QueueReason.INVALID_ROW,
-                                       detail={"error": error}))
+                self.writer.add(
+                    Settle(mid, MessageState.FAILED, channel, QueueReason.INVALID_ROW, detail={"error": error})
+                )
             await self._dispatch(claim.messages)
 
     async def _dispatch(self, batch: list[tuple[OutboundMessage, bool | None]]) -> None:
@@ -375,8 +376,13 @@ class Engine:
             if transition is None:
                 connector = self.router.route(message)
                 if connector is None:
-                    transition = Settle(message.id, MessageState.FAILED, message.channel, QueueReason.NO_ROUTE,
-                                        detail={"channel": message.channel})
+                    transition = Settle(
+                        message.id,
+                        MessageState.FAILED,
+                        message.channel,
+                        QueueReason.NO_ROUTE,
+                        detail={"channel": message.channel},
+                    )
                     metrics.POLICY_DECISIONS.labels(Action.FAIL.value, QueueReason.NO_ROUTE.value).inc()
                 else:
                     outlet = self._outlets[connector.name]

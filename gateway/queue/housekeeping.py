@@ -28,9 +28,7 @@ class Job:
     run: Callable[[], Awaitable[None]]
 
 
-async def run_jobs(
-    jobs: Sequence[Job], *, tick: float = 0.1, clock: Callable[[], float] = time.monotonic
-) -> None:
+async def run_jobs(jobs: Sequence[Job], *, tick: float = 0.1, clock: Callable[[], float] = time.monotonic) -> None:
     """Run each job every ``period`` seconds (the first run at once), until cancelled."""
     last = {job.name: float("-inf") for job in jobs}
     while True:

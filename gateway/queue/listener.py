@@ -30,10 +30,12 @@ class Listener:
             conn = None
             try:
                 conn = await asyncpg.connect(self.database_url, server_settings={"application_name": "gateway"})
+                closed = anyio.Event()
+                conn.add_termination_listener(lambda _conn, closed=closed: closed.set())
                 await conn.add_listener(self.channel, lambda *args: on_notify())
                 failures = 0
-                while not conn.is_closed():
-                    await anyio.sleep(1.0)
+                on_notify()  # anything may have arrived while no one was listening
+                await closed.wait()
             except Exception as exc:  # noqa: BLE001
                 if not is_connection_error(exc):
                     log.warning("engine.listen.error", error=repr(exc))

@@ -127,9 +127,7 @@ class InMemoryStore:
         self.dead_runs.update(runs)
 
     async def claim(self, limit: int, channels: Sequence[str]) -> Claim:
-        queued = [
-            r for r in self.outbox.values() if r.state is MessageState.QUEUED and r.message.channel in channels
-        ]
+        queued = [r for r in self.outbox.values() if r.state is MessageState.QUEUED and r.message.channel in channels]
         queued.sort(key=lambda r: (-r.message.priority, r.message.id))
         claim = Claim()
         for row in queued[:limit]:
@@ -212,7 +210,10 @@ class InMemoryStore:
         if fb is None:
             return
         mid = self.enqueue(
-            fb.channel, fb.body, sender=fb.sender, recipient=entry.message.recipient,
+            fb.channel,
+            fb.body,
+            sender=fb.sender,
+            recipient=entry.message.recipient,
             extras={**fb.extras, "fallback_of": original},
         )
         self.events.append(Event(original, "fallback", QueueReason.FALLBACK_ENQUEUED, {"fallback_message_id": mid}))
@@ -233,8 +234,7 @@ class InMemoryStore:
 
     async def recover_leases(self, limit: int) -> int:
         expired = [
-            r for r in self.outbox.values()
-            if r.state is MessageState.SENDING and r.lease_owner in self.dead_runs
+            r for r in self.outbox.values() if r.state is MessageState.SENDING and r.lease_owner in self.dead_runs
         ][:limit]
         for row in expired:
             handed = row.message.id in self.journaled_by.get(row.lease_owner or "", set())
@@ -247,7 +247,7 @@ class InMemoryStore:
             self.events.append(Event(row.message.id, "queued", QueueReason.LEASE_EXPIRED, {"may_be_duplicate": handed}))
         return len(expired)
 
-    async def receipt_timeouts(self, connector: str, timeout: float, limit: int) -> int:
+    async def receipt_timeouts(self, connector: str, after_seconds: float, limit: int) -> int:
         return 0
 
     async def queue_depth(self) -> tuple[dict[str, int], float]:

@@ -20,12 +20,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-import asyncpg
 import structlog
 
-from gateway.db.pool import DbConnection
-
 from gateway import metrics
+from gateway.db.pool import DbConnection
 from gateway.db.queries import Queries
 from gateway.port import MessageState, Receipt, ReceiptState
 

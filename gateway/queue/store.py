@@ -106,7 +106,9 @@ class Store(Protocol):
         """Give back the rows of runs whose leases expired (flagged); the number given back."""
         ...
 
-    async def receipt_timeouts(self, connector: str, timeout: float, limit: int) -> int: ...
+    async def receipt_timeouts(self, connector: str, after_seconds: float, limit: int) -> int:
+        """Messages of ``connector`` submitted over ``after_seconds`` ago with no receipt become unknown."""
+        ...
 
     async def queue_depth(self) -> tuple[dict[str, int], float]:
         """Outbox rows per state, and the age in seconds of the oldest due queued one."""
@@ -221,9 +223,9 @@ class PgStore:
                 await conn.execute(Q["mark_recovered"], dead)
             return n
 
-    async def receipt_timeouts(self, connector: str, timeout: float, limit: int) -> int:
+    async def receipt_timeouts(self, connector: str, after_seconds: float, limit: int) -> int:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
-            return int(await conn.fetchval(Q["receipt_timeouts"], connector, timeout, limit, self.owner))
+            return int(await conn.fetchval(Q["receipt_timeouts"], connector, after_seconds, limit, self.owner))
 
     async def queue_depth(self) -> tuple[dict[str, int], float]:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:

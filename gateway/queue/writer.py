@@ -99,8 +99,9 @@ class _Pending:
         ]
         parts += [_Pending(WriteBatch(opt_outs=[o])) for o in b.opt_outs]
         if b.journal or b.journal_done:
-            parts.append(_Pending(WriteBatch(journal=b.journal, journal_done=b.journal_done),
-                                  reserved_upto=self.reserved_upto))
+            parts.append(
+                _Pending(WriteBatch(journal=b.journal, journal_done=b.journal_done), reserved_upto=self.reserved_upto)
+            )
         return parts
 
     def all_waiters(self) -> list[_Waiter]:
@@ -307,13 +308,14 @@ class Writer:
                 except anyio.get_cancelled_exc_class():
                     buf.pending.merge_front(pending)  # rolled back: keep it for the shielded final flush
                     raise
-                except Exception as exc:  # noqa: BLE001 - every failure is retried or isolated
+                except Exception as exc:
                     metrics.FLUSH_ERRORS.inc()
                     if self._store.is_transient(exc):
                         failures += 1
                         delay = self._retry.delay(failures)
-                        log.warning("writer.flush.failed", buffer=buf.name, error=str(exc), rows=len(pending),
-                                    retry_in=delay)
+                        log.warning(
+                            "writer.flush.failed", buffer=buf.name, error=str(exc), rows=len(pending), retry_in=delay
+                        )
                         buf.pending.merge_front(pending)
                         await self._store.reset()
                         if not retry:

@@ -18,7 +18,7 @@ from gateway.ratelimit import metrics
 from gateway.ratelimit.aimd import Aimd
 from gateway.ratelimit.config import ConnectorLimitsConfig, RateSpec
 
-__all__ = ["Limit", "LimitTable", "OTHER_SENDERS"]
+__all__ = ["OTHER_SENDERS", "Limit", "LimitTable"]
 
 log = structlog.get_logger("gateway.ratelimit")
 
@@ -87,7 +87,9 @@ class LimitTable:
         limit = None
         if spec is not None:
             label = f"sender:{sender}" if sender in self.config.senders else OTHER_SENDERS
-            limit = Limit(sender_key(self.connector, sender), self.connector, label, spec, Aimd(spec.rate, self.config.aimd))
+            limit = Limit(
+                sender_key(self.connector, sender), self.connector, label, spec, Aimd(spec.rate, self.config.aimd)
+            )
         self._senders[sender] = limit
         return limit
 

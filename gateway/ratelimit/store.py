@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from gateway.errors import DatabaseError
 from gateway.db.queries import Queries
+from gateway.errors import DatabaseError
 
 __all__ = ["PgRateStore", "RateStore", "q"]
 

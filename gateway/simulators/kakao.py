@@ -214,7 +214,7 @@ class KakaoSimulator:
         await site.start()
         server = site._server
         assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         self.base_url = f"http://{self.host}:{self.port}"
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         self._hook_task = asyncio.ensure_future(self._deliver_hooks())

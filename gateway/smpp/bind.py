@@ -105,7 +105,7 @@ class BindHandler(Protocol):
 class _Link:
     """One connection and its session (a bind has one at a time)."""
 
-    __slots__ = ("session", "conn", "bound", "submitting", "changed", "done", "reason", "unbound")
+    __slots__ = ("bound", "changed", "conn", "done", "reason", "session", "submitting", "unbound")
 
     def __init__(self, session: EsmeSession) -> None:
         self.session = session
@@ -139,7 +139,7 @@ class _Link:
 class Delivery:
     """A deliver_sm / data_sm waiting to be stored; ``ack`` answers it on the link it came in on."""
 
-    __slots__ = ("pdu", "_link")
+    __slots__ = ("_link", "pdu")
 
     def __init__(self, pdu: DeliverSm | DataSm, link: _Link) -> None:
         self.pdu = pdu
@@ -267,7 +267,7 @@ class Bind:
                 handler.submit_answered(self, context, event.response, now - sent_at)
                 answered = True
             else:
-                answered |= self._on_event(link, event)  # type: ignore[arg-type]
+                answered |= self._on_event(link, event)
         self._after(link, answered)
 
     def _after(self, link: _Link, answered: bool) -> None:
@@ -407,7 +407,7 @@ class Bind:
 
     def _bind_pdu(self) -> Pdu:
         cfg = self.config
-        return _BIND_PDUS[self.role](
+        return _BIND_PDUS[self.role](  # type: ignore[call-arg]
             system_id=cfg.system_id,
             password=cfg.password.get_secret_value(),
             system_type=cfg.system_type,

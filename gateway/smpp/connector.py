@@ -40,7 +40,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -69,7 +69,7 @@ _PREPARED_CACHE = 16_384  # segment cuts kept between cost() (at claim time) and
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class SmppConnector(Connector):
@@ -111,7 +111,7 @@ class SmppConnector(Connector):
         elif config.bind_mode == "transmitter":
             roles = ["tx"] * config.binds
         else:
-            roles = ["tx"] * config.binds + ["rx"] * config.binds
+            roles = ["tx"] * config.binds + ["rx"] * config.binds  # type: ignore[assignment]
         self.binds = [
             Bind(config, self, index=i, role=role, clock=clock, rng=rng, ssl_context=ssl_context, connect=connect)
             for i, role in enumerate(roles)
@@ -136,7 +136,8 @@ class SmppConnector(Connector):
         metrics.BINDS_BOUND.labels(name).set(0)
 
     def __repr__(self) -> str:
-        return f"SmppConnector(name={self.name!r}, host={self.config.host!r}, port={self.config.port}, binds={len(self.binds)})"
+        c = self.config
+        return f"SmppConnector(name={self.name!r}, host={c.host!r}, port={c.port}, binds={len(self.binds)})"
 
     # -- Connector API ------------------------------------------------------------------
 

@@ -156,7 +156,6 @@ class ReceiptReader:
             detail=detail,
         )
 
-
     def _appendix_b(self, pdu: DeliverSm | DataSm, match: re.Match[str]) -> Receipt:
         raw_id, sub, dlvrd, done, stat, err = match.groups()
         receipted = pdu.tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
@@ -231,7 +230,9 @@ class MoAssembler:
         extra["parts"] = whole.total
         return self._message(pdu, body, received_at, extra), tokens
 
-    def _hold(self, key: Hashable, ref: int, total: int, seq: int, payload: bytes, enc: Encoding, token: Any, pdu: Any) -> None:
+    def _hold(
+        self, key: Hashable, ref: int, total: int, seq: int, payload: bytes, enc: Encoding, token: Any, pdu: Any
+    ) -> None:
         if total <= 1:
             return
         tokens, parts, _ = self._held.setdefault((key, ref, total), ([], {}, pdu))
@@ -256,7 +257,9 @@ class MoAssembler:
             binary = all(e is Encoding.BINARY for e in whole.encodings)
             return whole.payload.hex(), {"binary" if binary else "undecodable": True}
 
-    def _message(self, pdu: DeliverSm | DataSm, body: str, received_at: datetime, extra: dict[str, Any]) -> InboundMessage:
+    def _message(
+        self, pdu: DeliverSm | DataSm, body: str, received_at: datetime, extra: dict[str, Any]
+    ) -> InboundMessage:
         detail = {"data_coding": pdu.data_coding, "esm_class": pdu.esm_class, **extra}
         return InboundMessage(
             connector=self.connector,

@@ -39,7 +39,7 @@ def hex_status(status: int) -> str:
 class Job:
     """The segments of one message and what became of each (see the module docstring)."""
 
-    __slots__ = ("message", "pdus", "ids", "waiting", "rounds", "started", "_fail", "_unknown", "_soft")
+    __slots__ = ("_fail", "_soft", "_unknown", "ids", "message", "pdus", "rounds", "started", "waiting")
 
     def __init__(self, message: OutboundMessage, pdus: tuple[SubmitSm, ...], started: float) -> None:
         self.message = message
@@ -98,7 +98,12 @@ class Job:
             if detail is not None and self._accepted_ids():
                 detail["accepted_carrier_ids"] = self._accepted_ids()
             return SendResult(
-                message_id, Outcome.FAILED, code=hex_status(status), reason=status_name(status), segments=n, detail=detail
+                message_id,
+                Outcome.FAILED,
+                code=hex_status(status),
+                reason=status_name(status),
+                segments=n,
+                detail=detail,
             )
         if self._unknown is not None:
             detail = {"may_be_duplicate": True}
@@ -110,7 +115,7 @@ class Job:
             return SendResult(message_id, Outcome.SUBMITTED, carrier_ids=tuple(accepted), segments=n)
         if accepted and retry_allowed:
             return None
-        outcome, status, reason = self._soft or (Outcome.RETRY, None, "not_sent")
+        outcome, status, reason = self._soft or (Outcome.RETRY, None, "not_sent")  # type: ignore[assignment]
         code = hex_status(status) if status is not None else None
         detail = {"partial": True, "accepted_carrier_ids": accepted, "segments": n} if accepted else None
         return SendResult(message_id, outcome, code=code, reason=reason, segments=n, detail=detail)

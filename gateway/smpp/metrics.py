@@ -11,9 +11,9 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
+    "BINDS_BOUND",
     "BIND_STATE",
     "BIND_STATES",
-    "BINDS_BOUND",
     "DELIVER_STORE_FAILURES",
     "INBOUND",
     "RECEIPTS",

@@ -25,7 +25,7 @@ from gateway.smpp.protocol.text import encode as encode_text
 from gateway.smpp.protocol.tlv import EMPTY_TLVS as _NO_TLVS
 from gateway.smpp.protocol.tlv import Tlvs
 
-__all__ = ["Preparer", "source_ton_npi", "dest_ton_npi"]
+__all__ = ["Preparer", "dest_ton_npi", "source_ton_npi"]
 
 _MAX_RELATIVE = 99 * 86_400
 
@@ -66,7 +66,9 @@ def dest_ton_npi(recipient: str) -> tuple[str, int, int]:
     return recipient, 0, 1
 
 
-def _refuse(message: OutboundMessage, reason: str, *, code: str | None = None, detail: dict | None = None) -> SendResult:
+def _refuse(
+    message: OutboundMessage, reason: str, *, code: str | None = None, detail: dict | None = None
+) -> SendResult:
     return SendResult(message.id, Outcome.FAILED, code=code, reason=reason, detail=detail)
 
 
@@ -137,7 +139,9 @@ class Preparer:
                 return Segment(raw, 0, 0x08, None, None, 1, 1)
         return None
 
-    def build(self, message: OutboundMessage, segments: list[Segment], now: datetime) -> tuple[SubmitSm, ...] | SendResult:
+    def build(
+        self, message: OutboundMessage, segments: list[Segment], now: datetime
+    ) -> tuple[SubmitSm, ...] | SendResult:
         """The submit_sm PDUs for ``segments`` in order, or the FAILED result that refuses the message.
 
         ``now`` is the wall clock (aware): the validity period is computed here, at

@@ -185,7 +185,7 @@ async def open_connection(
     on_data: Callable[[bytes], None],
     ssl_context: ssl.SSLContext | None = None,
     server_hostname: str | None = None,
-    timeout: float = 10.0,
+    timeout: float = 10.0,  # noqa: ASYNC109 - the connect deadline, applied with anyio.fail_after inside
 ) -> Connection:
     """Connect to ``host:port`` (TLS when ``ssl_context`` is given) within ``timeout`` seconds.
 
@@ -200,13 +200,13 @@ async def open_connection(
         kwargs["server_hostname"] = server_hostname or host
     try:
         with anyio.fail_after(timeout):
-            transport, _ = await loop.create_connection(lambda: protocol, host, port, **kwargs)  # type: ignore[arg-type]
+            transport, _ = await loop.create_connection(lambda: protocol, host, port, **kwargs)  # type: ignore[call-overload]
     except TimeoutError as exc:
         raise TransportError(f"connecting to {host}:{port} timed out after {timeout:g} s") from exc
     except ssl.SSLError as exc:
         raise TransportError(f"TLS handshake with {host}:{port} failed: {exc.reason or exc}") from exc
     except OSError as exc:
         raise TransportError(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from exc
-    conn = Connection(transport, on_data, loop)  # type: ignore[arg-type]
+    conn = Connection(transport, on_data, loop)
     protocol.attach(conn)
     return conn

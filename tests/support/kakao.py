@@ -12,8 +12,8 @@ import anyio
 import pytest
 from aiohttp import web
 
-from gateway.port import InboundMessage, OutboundMessage, Outcome, Receipt, SendResult
 from gateway.kakao import InMemoryTemplateStore, KakaoConnector, KakaoConnectorConfig, Template
+from gateway.port import InboundMessage, OutboundMessage, Outcome, Receipt, SendResult
 from gateway.simulators.kakao import KakaoSimulator
 
 SENDER = "SENDERKEY0000000000000000000000000000001"

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gateway.port import OutboundMessage
 from gateway.policy import OptOutSet, PolicyConfig
+from gateway.port import OutboundMessage
 
 SEOUL = ZoneInfo("Asia/Seoul")
 PARIS = ZoneInfo("Europe/Paris")

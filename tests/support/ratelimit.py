@@ -112,7 +112,7 @@ class Fleet:
         n: int,
         limits: ConnectorLimitsConfig,
         target: SendTarget,
-        cluster: ClusterConfig = ClusterConfig(enabled=True),
+        cluster: ClusterConfig = ClusterConfig(enabled=True),  # noqa: B008 - frozen config
         connector: str = "c1",
         max_waiting: int = 5_000,
     ) -> None:
@@ -134,7 +134,9 @@ class Fleet:
             send_in, send_out = anyio.create_memory_object_stream[Msg](max_buffer_size=1_000_000)
             holder: list[Dispatcher[Msg]] = []
 
-            async def send(message: Msg, i: int = i, holder: list = holder, requeue: ObjectSendStream = send_in) -> None:
+            async def send(
+                message: Msg, i: int = i, holder: list = holder, requeue: ObjectSendStream = send_in
+            ) -> None:
                 outcome = await self.target.submit(i, message)
                 if outcome == "throttled":
                     holder[0].throttled(message.sender)

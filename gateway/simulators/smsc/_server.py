@@ -108,17 +108,17 @@ class _Outbound:
     """A deliver_sm the simulator must see acknowledged: a receipt or an MO part."""
 
     __slots__ = (
-        "kind",
+        "acked",
         "key",
-        "system_id",
+        "kind",
+        "message_id",
         "origin",
         "pdu",
-        "submit",
-        "message_id",
-        "stat",
-        "submit_wall",
         "sends",
-        "acked",
+        "stat",
+        "submit",
+        "submit_wall",
+        "system_id",
     )
 
     def __init__(self, kind: str, system_id: str, origin: _Connection | None) -> None:
@@ -334,26 +334,24 @@ class SmscSimulator:
             if kind is SubmitSmReceived or kind is DataSmReceived:
                 if not wall:
                     wall = time.time()
-                if self._on_submit(conn, event.pdu, now, wall):  # type: ignore[union-attr]
+                if self._on_submit(conn, event.pdu, now, wall):  # type: ignore[attr-defined]
                     break
                 continue
             pending = session.data_to_send()  # the session's own answer to this PDU, in order
             if pending:
                 out.append(pending)
             if kind is DeliverResponse or kind is GenericNackReceived:
-                self._on_deliver_answer(event, now)
+                self._on_deliver_answer(event, now)  # type: ignore[arg-type]
                 freed = True
             elif kind is BindComplete:
                 self._on_bound(conn, event)  # type: ignore[arg-type]
             elif kind is BindFailed:
                 self.stats.bind_failures += 1
-                log.debug("smpp.simulator.bind_refused", system_id=event.request.system_id)  # type: ignore[union-attr]
+                log.debug("smpp.simulator.bind_refused", system_id=event.request.system_id)  # type: ignore[attr-defined]
             elif kind is PeerUnbound:
                 self.stats.unbinds_received += 1
                 conn.closing = True
-            elif kind is UnbindComplete or kind is Closed:
-                conn.closing = True
-            elif session.closed:  # a fatal protocol error
+            elif kind is UnbindComplete or kind is Closed or session.closed:
                 conn.closing = True
         pending = session.data_to_send()
         if pending:

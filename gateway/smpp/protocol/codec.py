@@ -125,7 +125,7 @@ def _getter(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
         return lambda obj: (getattr(obj, name),)
     from operator import attrgetter
 
-    return attrgetter(*names)  # type: ignore[return-value]
+    return attrgetter(*names)
 
 
 def _enc_cstr(i: int) -> Callable[[tuple[Any, ...], list[bytes]], None]:
@@ -182,7 +182,7 @@ def _compile_decoder(cls: type[Pdu]) -> _BodyDecoder:
             offset = op(body, offset, values)
         if has_tlvs:
             tlvs = Tlvs.decode(body, offset) if offset < len(body) else EMPTY_TLVS
-            return cls(*values, tlvs, sequence_number=seq, command_status=status)  # type: ignore[call-arg]
+            return cls(*values, tlvs, sequence_number=seq, command_status=status)  # type: ignore[arg-type,misc]
         return cls(*values, sequence_number=seq, command_status=status)  # pragma: no cover - all bodies have TLVs
 
     return decode_body
@@ -293,8 +293,8 @@ def _short_message_body_decoder(cls: type[Pdu]) -> _BodyDecoder:
             return generic(b, seq, status)
         if len(short_message) != n:
             return generic(b, seq, status)
-        return cls(  # type: ignore[call-arg]
-            service_type,
+        return cls(  # type: ignore[call-arg,misc]
+            service_type,  # type: ignore[arg-type]
             source_addr_ton,
             source_addr_npi,
             source_addr,
@@ -322,7 +322,7 @@ def _short_message_body_decoder(cls: type[Pdu]) -> _BodyDecoder:
 def _encode_message_id_body(p: Any) -> bytes:
     body = (p.message_id + "\0").encode("latin-1")
     tlvs = p.tlvs
-    return body + tlvs.encode() if tlvs else body
+    return body + tlvs.encode() if tlvs else body  # type: ignore[no-any-return]
 
 
 def _message_id_body_decoder(cls: type[Pdu]) -> _BodyDecoder:
@@ -333,9 +333,9 @@ def _message_id_body_decoder(cls: type[Pdu]) -> _BodyDecoder:
         if i < 0:  # no body (allowed on errors) or no NUL: the generic decoder sorts it out
             return generic(b, seq, status)
         o = i + 1
-        return cls(  # type: ignore[call-arg]
-            b[:i].decode("latin-1"),
-            Tlvs.decode(b, o) if o < len(b) else EMPTY_TLVS,
+        return cls(  # type: ignore[misc]
+            b[:i].decode("latin-1"),  # type: ignore[arg-type]
+            Tlvs.decode(b, o) if o < len(b) else EMPTY_TLVS,  # type: ignore[arg-type]
             sequence_number=seq,
             command_status=status,
         )
@@ -421,7 +421,7 @@ class Decoder:
     every later call: the stream has no framing left.
     """
 
-    __slots__ = ("_buf", "_pos", "_error", "max_pdu_size")
+    __slots__ = ("_buf", "_error", "_pos", "max_pdu_size")
 
     def __init__(self, *, max_pdu_size: int = DEFAULT_MAX_PDU_SIZE) -> None:
         if max_pdu_size < HEADER_SIZE:

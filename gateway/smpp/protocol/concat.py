@@ -177,16 +177,12 @@ def build_segments(
         raise ValueError(f"max_segments must be in 1..255, not {max_segments}")
     limit = 0xFF if method is ConcatMethod.UDH and ref_bits == 8 else 0xFFFF
     if not 0 <= reference <= limit:
-        raise ValueError(
-            f"reference {reference} is out of 0..{limit} for {method.value} ({ref_bits}-bit)"
-        )
+        raise ValueError(f"reference {reference} is out of 0..{limit} for {method.value} ({ref_bits}-bit)")
 
     parts = split(content, enc, udh_ref_bits=ref_bits)
     total = len(parts)
     if total > max_segments:
-        raise MessageTooLongError(
-            f"message needs {total} parts in {enc.value}; the connector allows {max_segments}"
-        )
+        raise MessageTooLongError(f"message needs {total} parts in {enc.value}; the connector allows {max_segments}")
     packed = gsm7_packed and enc is Encoding.GSM7
     dc = enc.data_coding
 
@@ -403,9 +399,7 @@ class Reassembler:
             return None
         del self._pending[key]
         ordered = [group.parts[i] for i in range(1, total + 1)]
-        return ReassembledMessage(
-            source, reference, tuple(p for p, _ in ordered), tuple(e for _, e in ordered)
-        )
+        return ReassembledMessage(source, reference, tuple(p for p, _ in ordered), tuple(e for _, e in ordered))
 
     def add_short_message(
         self,
@@ -456,6 +450,4 @@ class Reassembler:
     def _drop(self, key: tuple[Hashable, int, int]) -> None:
         group = self._pending.pop(key)
         source, reference, total = key
-        self._dropped.append(
-            PartialMessage(source, reference, total, tuple(sorted(group.parts)), group.first_seen)
-        )
+        self._dropped.append(PartialMessage(source, reference, total, tuple(sorted(group.parts)), group.first_seen))

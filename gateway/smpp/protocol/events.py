@@ -181,4 +181,3 @@ class ProtocolErrorEvent(Event):
     """The peer sent something invalid; any answer is in ``data_to_send``. Fatal errors leave ERROR."""
 
     error: RemoteProtocolError
-

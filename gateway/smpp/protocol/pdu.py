@@ -61,6 +61,7 @@ from gateway.smpp.protocol.tlv import EMPTY_TLVS, Tag, Tlvs
 
 __all__ = [
     "PDU_CLASSES",
+    "U8",
     "AlertNotification",
     "BindReceiver",
     "BindReceiverResp",
@@ -82,7 +83,6 @@ __all__ = [
     "SmppTime",
     "SubmitSm",
     "SubmitSmResp",
-    "U8",
     "Unbind",
     "UnbindResp",
     "format_absolute_time",
@@ -109,7 +109,7 @@ def _is_latin1(value: str) -> bool:
 class COctet:
     """A C-octet string of at most ``max_octets`` octets *including* its NUL (the spec's "Var. max")."""
 
-    __slots__ = ("max_octets", "error_status")
+    __slots__ = ("error_status", "max_octets")
 
     def __init__(self, max_octets: int, error_status: int) -> None:
         self.max_octets = max_octets
@@ -117,7 +117,9 @@ class COctet:
 
     def check(self, name: str, value: object) -> None:
         if type(value) is not str:
-            raise LocalProtocolError(f"{name} must be a str, not {type(value).__name__}", error_status=self.error_status)
+            raise LocalProtocolError(
+                f"{name} must be a str, not {type(value).__name__}", error_status=self.error_status
+            )
         if len(value) >= self.max_octets or "\0" in value or not _is_latin1(value):
             raise LocalProtocolError(
                 f"{name} must be at most {self.max_octets - 1} Latin-1 characters without NUL, not {value!r}",
@@ -138,7 +140,7 @@ class SmppTime(COctet):
 
     def check(self, name: str, value: object) -> None:
         super().check(name, value)
-        if value and not _TIME_RE.match(value):  # type: ignore[arg-type]
+        if value and not _TIME_RE.match(value):  # type: ignore[call-overload]
             raise LocalProtocolError(
                 f"{name} must be empty or YYMMDDhhmmsstnn[+-R], not {value!r}", error_status=self.error_status
             )
@@ -284,7 +286,7 @@ def _tuple_getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
         return lambda obj: ()
     if len(names) == 1:
         return lambda obj: (getattr(obj, names[0]),)
-    return attrgetter(*names)  # type: ignore[return-value]
+    return attrgetter(*names)
 
 
 def _explain(cls: type[Pdu], pdu: Any) -> None:
@@ -293,7 +295,9 @@ def _explain(cls: type[Pdu], pdu: Any) -> None:
         value = getattr(pdu, name)
         if type(kind) is U8:
             if not isinstance(value, int) or not 0 <= value <= 0xFF:
-                raise LocalProtocolError(f"{name} must be an int in 0..255, not {value!r}", error_status=kind.error_status)
+                raise LocalProtocolError(
+                    f"{name} must be an int in 0..255, not {value!r}", error_status=kind.error_status
+                )
         elif isinstance(kind, COctet):
             kind.check(name, value)
 

@@ -101,7 +101,6 @@ class Outstanding:
     internal: bool = False  # the session's own keep-alive enquire_link
 
 
-
 class _Session:
     """What both sides share: codec, state table, sequence numbers, window, timers, outbox."""
 
@@ -403,7 +402,7 @@ class EsmeSession(_Session):
     """Our side of an SMPP link: bind, submit, receive deliver_sm (acked only by ``ack_deliver``)."""
 
     TRANSITIONS = ESME_TRANSITIONS
-    _SEND_TRIGGERS = {
+    _SEND_TRIGGERS: ClassVar[dict[type[Pdu], Trigger]] = {
         BindTransmitter: Trigger.SEND_BIND_TX,
         BindReceiver: Trigger.SEND_BIND_RX,
         BindTransceiver: Trigger.SEND_BIND_TRX,
@@ -413,7 +412,7 @@ class EsmeSession(_Session):
         Unbind: Trigger.SEND_UNBIND,
     }
     _MESSAGE_TRIGGER = Trigger.SEND_SUBMIT
-    _RECEIVES = {
+    _RECEIVES: ClassVar[dict[type[Pdu], tuple[Trigger, Callable[[Any], Event], bool]]] = {
         DeliverSm: (Trigger.RECV_DELIVER, DeliverSmReceived, True),
         DataSm: (Trigger.RECV_DELIVER, DataSmReceived, True),
         AlertNotification: (Trigger.RECV_ALERT, AlertReceived, False),
@@ -441,7 +440,7 @@ class SmscSession(_Session):
     """
 
     TRANSITIONS = SMSC_TRANSITIONS
-    _SEND_TRIGGERS = {
+    _SEND_TRIGGERS: ClassVar[dict[type[Pdu], Trigger]] = {
         DeliverSm: Trigger.SEND_DELIVER,
         DataSm: Trigger.SEND_DELIVER,
         Outbind: Trigger.SEND_OUTBIND,
@@ -449,7 +448,7 @@ class SmscSession(_Session):
         Unbind: Trigger.SEND_UNBIND,
     }
     _MESSAGE_TRIGGER = Trigger.SEND_DELIVER
-    _RECEIVES = {
+    _RECEIVES: ClassVar[dict[type[Pdu], tuple[Trigger, Callable[[Any], Event], bool]]] = {
         SubmitSm: (Trigger.RECV_SUBMIT, SubmitSmReceived, True),
         DataSm: (Trigger.RECV_SUBMIT, DataSmReceived, True),
     }

@@ -120,4 +120,3 @@ BIND_TRIGGERS: dict[type[Pdu], tuple[Trigger, Trigger]] = {
     BindReceiver: (Trigger.SEND_BIND_RX, Trigger.BOUND_AS_RX),
     BindTransceiver: (Trigger.SEND_BIND_TRX, Trigger.BOUND_AS_TRX),
 }
-

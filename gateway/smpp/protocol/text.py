@@ -132,9 +132,7 @@ _GSM_EXTENSION = {
     0x65: "€",
 }
 
-_GSM_ENCODE: dict[str, bytes] = {
-    ch: bytes((code,)) for code, ch in enumerate(_GSM_BASIC) if code != _ESC
-}
+_GSM_ENCODE: dict[str, bytes] = {ch: bytes((code,)) for code, ch in enumerate(_GSM_BASIC) if code != _ESC}
 _GSM_ENCODE.update({ch: bytes((_ESC, code)) for code, ch in _GSM_EXTENSION.items()})
 
 # --- segment geometry ---------------------------------------------------------
@@ -183,8 +181,7 @@ def part_capacity(encoding: Encoding, udh_octets: int) -> int:
 def _cannot(text: str, pos: int, encoding: Encoding, why: str = "") -> TextEncodingError:
     ch = text[pos]
     return TextEncodingError(
-        f"character {ch!r} (U+{ord(ch):04X}) at position {pos} cannot be encoded "
-        f"in {encoding.value}{why}"
+        f"character {ch!r} (U+{ord(ch):04X}) at position {pos} cannot be encoded in {encoding.value}{why}"
     )
 
 
@@ -362,9 +359,7 @@ def unpack_septets(data: bytes, fill_bits: int = 0, septets: int | None = None) 
         count = available
     else:
         if septets < 0 or septets > available:
-            raise TextEncodingError(
-                f"{septets} septets announced but {len(data)} octets hold {available}"
-            )
+            raise TextEncodingError(f"{septets} septets announced but {len(data)} octets hold {available}")
         count = septets
     out = bytearray()
     if count:

@@ -31,7 +31,6 @@ import enum
 import struct
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Union
 
 from gateway.smpp.protocol.errors import LocalProtocolError, RemoteProtocolError
 from gateway.smpp.protocol.status import ESME_RINVOPTPARAMVAL, ESME_RINVOPTPARSTREAM, ESME_RINVPARLEN
@@ -115,7 +114,7 @@ class NetworkErrorCode:
             raise LocalProtocolError("error_code must be an int in 0..65535", error_status=ESME_RINVOPTPARAMVAL)
 
 
-TlvValue = Union[int, str, bytes, NetworkErrorCode]
+TlvValue = int | str | bytes | NetworkErrorCode
 
 
 def _bad(message: str) -> LocalProtocolError:
@@ -125,7 +124,7 @@ def _bad(message: str) -> LocalProtocolError:
 class _Int:
     """An unsigned big-endian integer of 1, 2 or 4 octets."""
 
-    __slots__ = ("_struct", "size", "max")
+    __slots__ = ("_struct", "max", "size")
 
     def __init__(self, size: int) -> None:
         self._struct = struct.Struct({1: ">B", 2: ">H", 4: ">I"}[size])
@@ -141,7 +140,9 @@ class _Int:
 
     def from_wire(self, name: str, raw: bytes) -> int:
         if len(raw) != self.size:
-            raise RemoteProtocolError(f"{name} must be {self.size} octet(s), got {len(raw)}", error_status=ESME_RINVPARLEN)
+            raise RemoteProtocolError(
+                f"{name} must be {self.size} octet(s), got {len(raw)}", error_status=ESME_RINVPARLEN
+            )
         return int(self._struct.unpack(raw)[0])
 
 
@@ -154,7 +155,9 @@ def _is_latin1(value: str) -> bool:
 
 
 class _COctet:
-    """A NUL-terminated string (ASCII in the spec; any Latin-1 octet but NUL accepted) of at most ``max_octets`` octets, NUL included."""
+    """A NUL-terminated string of at most ``max_octets`` octets, NUL included.
+
+    ASCII in the spec; any Latin-1 octet but NUL is accepted."""
 
     __slots__ = ("max_octets",)
 
@@ -182,7 +185,7 @@ class _COctet:
 class _Octets:
     """An octet string of ``min_len``..``max_len`` octets."""
 
-    __slots__ = ("min_len", "max_len")
+    __slots__ = ("max_len", "min_len")
 
     def __init__(self, min_len: int, max_len: int) -> None:
         self.min_len = min_len
@@ -225,7 +228,7 @@ class _NetworkError:
 
 
 _U8, _U16, _U32 = _Int(1), _Int(2), _Int(4)
-_Kind = Union[_Int, _COctet, _Octets, _NetworkError]
+_Kind = _Int | _COctet | _Octets | _NetworkError
 
 # The value type of every known tag (SMPP 3.4 section 5.3.2).
 _KINDS: dict[int, _Kind] = {
@@ -286,7 +289,7 @@ def _name(tag: int) -> str:
 class Tlvs(Mapping[int, TlvValue]):
     """An immutable, validated, wire-ordered map of a PDU's optional parameters (see module docstring)."""
 
-    __slots__ = ("_map", "_malformed")
+    __slots__ = ("_malformed", "_map")
     _map: dict[int, TlvValue]
     _malformed: tuple[tuple[int, bytes], ...]
 
@@ -344,9 +347,7 @@ class Tlvs(Mapping[int, TlvValue]):
         return hash((frozenset(self._map.items()), self._malformed))
 
     def __repr__(self) -> str:
-        inner = [
-            f"{_TAGS[t].name.lower()}={v!r}" if t in _KINDS else f"0x{t:04X}: {v!r}" for t, v in self._map.items()
-        ]
+        inner = [f"{_TAGS[t].name.lower()}={v!r}" if t in _KINDS else f"0x{t:04X}: {v!r}" for t, v in self._map.items()]
         if self._malformed:
             inner.append(f"malformed={self._malformed!r}")
         return f"Tlvs({', '.join(inner)})"

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.anyio
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
+    return subprocess.run(  # noqa: PLW1510 - the tests assert on the exit code
         [sys.executable, "-m", "gateway", *args], capture_output=True, text=True, timeout=60, env=full_env
     )
 
@@ -37,13 +37,17 @@ def test_check_config_accepts_the_shipped_files() -> None:
     """config/gateway.toml and the documented example both validate."""
     root = Path(__file__).resolve().parents[3]
     for name in ("gateway.toml", "gateway.example.toml"):
-        result = run_cli("check-config", "--config", str(root / "config" / name),
-                         env={"KAKAO_SECRET_KEY": "s", "KAKAO_WEBHOOK_SECRET": "w", "SMPP_PASSWORD": "p"})
+        result = run_cli(
+            "check-config",
+            "--config",
+            str(root / "config" / name),
+            env={"KAKAO_SECRET_KEY": "s", "KAKAO_WEBHOOK_SECRET": "w", "SMPP_PASSWORD": "p"},
+        )
         assert result.returncode == 0, result.stderr
 
 
 def test_secrets_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """"${NAME}" is replaced by the environment variable; an unset one is an error naming the key."""
+    """ "${NAME}" is replaced by the environment variable; an unset one is an error naming the key."""
     from gateway.config import load_config
     from gateway.errors import ConfigError
 
@@ -60,10 +64,12 @@ def test_migrate_then_enqueue_then_status(empty_db_url: str) -> None:
     second = run_cli("migrate", "--database-url", empty_db_url)
     assert first.returncode == 0 and "applied 0001_initial" in first.stdout
     assert second.returncode == 0 and "schema is up to date" in second.stdout
-    enq = run_cli("enqueue", "--database-url", empty_db_url, "--to", "+821012345678", "--body", "hi",
-                  "--idempotency-key", "k-1")
-    again = run_cli("enqueue", "--database-url", empty_db_url, "--to", "+821012345678", "--body", "hi",
-                    "--idempotency-key", "k-1")
+    enq = run_cli(
+        "enqueue", "--database-url", empty_db_url, "--to", "+821012345678", "--body", "hi", "--idempotency-key", "k-1"
+    )
+    again = run_cli(
+        "enqueue", "--database-url", empty_db_url, "--to", "+821012345678", "--body", "hi", "--idempotency-key", "k-1"
+    )
     assert "enqueued 1 message(s)" in enq.stdout
     assert "enqueued 0 message(s), 1 duplicate key(s) skipped" in again.stdout
     status = run_cli("status", "--database-url", empty_db_url, "--json")
@@ -71,8 +77,9 @@ def test_migrate_then_enqueue_then_status(empty_db_url: str) -> None:
     assert [(r["state"], r["n"]) for r in data["outbox"]] == [("queued", 1)]
 
 
-async def test_enqueue_file_with_a_bad_line_inserts_nothing(db_url: str, db: asyncpg.Connection, tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+async def test_enqueue_file_with_a_bad_line_inserts_nothing(
+    db_url: str, db: asyncpg.Connection, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A CSV with one bad line is refused whole, and the error names the line."""
     f = tmp_path / "m.csv"
     f.write_text("sender,recipient,body,kind\n1588,+821011112222,ok,informational\n1588,+821011113333,,informational\n")
@@ -83,12 +90,15 @@ async def test_enqueue_file_with_a_bad_line_inserts_nothing(db_url: str, db: asy
     assert await db.fetchval("SELECT count(*) FROM gateway.outbox") == 0
 
 
-async def test_enqueue_jsonl_reports_database_refusals_by_line(db_url: str, db: asyncpg.Connection, tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+async def test_enqueue_jsonl_reports_database_refusals_by_line(
+    db_url: str, db: asyncpg.Connection, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A JSONL row the database refuses names its line and the violated constraint."""
     f = tmp_path / "m.jsonl"
-    rows = [{"sender": "1588", "recipient": "+821011112222", "body": "ok"},
-            {"sender": "1588", "recipient": "+821011112222", "body": "x", "channel": "fax"}]
+    rows = [
+        {"sender": "1588", "recipient": "+821011112222", "body": "ok"},
+        {"sender": "1588", "recipient": "+821011112222", "body": "x", "channel": "fax"},
+    ]
     f.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     code = await _main_in_thread(["enqueue", "--database-url", db_url, "--file", str(f)])
     assert code == 2
@@ -115,7 +125,9 @@ def test_example_config_documents_every_key() -> None:
 
     text = (Path(__file__).resolve().parents[3] / "config" / "gateway.example.toml").read_text("utf-8")
     keys = set(re.findall(r"^\s*#?\s*([a-z_0-9]+)\s*=", text, re.MULTILINE))
-    keys |= {part for header in re.findall(r"^\s*#?\s*\[+([^\]]+)\]+", text, re.MULTILINE) for part in header.split(".")}
+    keys |= {
+        part for header in re.findall(r"^\s*#?\s*\[+([^\]]+)\]+", text, re.MULTILINE) for part in header.split(".")
+    }
     missing: list[str] = []
 
     def walk(model: type[BaseModel], path: str) -> None:

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import anyio
 import asyncpg
 import pytest
 
@@ -93,7 +94,7 @@ async def test_endpoints_and_sigterm_drain(db_url: str, db: asyncpg.Connection, 
         assert status == 200 and json.loads(body)["database"] is True
         wait_until = time.monotonic() + 20
         while await db.fetchval("SELECT count(*) FROM gateway.messages") < 200 and time.monotonic() < wait_until:
-            time.sleep(0.1)
+            await anyio.sleep(0.1)
         status, metrics_text = get(f"http://127.0.0.1:{port}/metrics")
         assert status == 200
         assert 'gateway_messages_total{channel="sms",connector="loop",outcome="submitted"}' in metrics_text

@@ -15,7 +15,7 @@ from benchmarks import faults
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
-def assert_ledger(ledger) -> None:  # noqa: ANN001 - the harness's Ledger
+def assert_ledger(ledger) -> None:
     assert ledger.lost == 0, ledger
     assert ledger.stuck_in_flight == 0, ledger
     assert ledger.failed_throttling == 0, ledger
@@ -27,8 +27,9 @@ def assert_ledger(ledger) -> None:  # noqa: ANN001 - the harness's Ledger
 
 async def test_kill9_loses_nothing_and_bounds_duplicates(pg_server_url: str) -> None:
     """Two kill -9 while sending: every message final, every receipt stored, duplicates <= window x binds each."""
-    ledger = await faults.run_scenario("kill9", messages=1500, rate=1000, kills=2, database_url=pg_server_url,
-                                       timeout=90)
+    ledger = await faults.run_scenario(
+        "kill9", messages=1500, rate=1000, kills=2, database_url=pg_server_url, timeout=90
+    )
     assert ledger.restarts == 2
     assert_ledger(ledger)
 

@@ -57,7 +57,7 @@ async def test_node_dropping_the_socket_gives_unknown_and_a_new_bind(start_node_
         await conn.send(message())
         await wait_for(lambda: sink.results)
         await node.wait_for_async(lambda e: e["event"] == "bind" and e.get("session", 1) != 1)
-        await wait_for(lambda: conn.is_ready())
+        await wait_for(conn.is_ready)
     assert (sink.results[0].outcome, sink.results[0].reason) == (Outcome.UNKNOWN, "connection_lost")
 
 

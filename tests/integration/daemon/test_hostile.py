@@ -27,9 +27,9 @@ import pytest
 from structlog.testing import capture_logs
 
 from gateway.config import parse_config
-from gateway.port import Outcome
 from gateway.daemon import Daemon
 from gateway.kakao import sign_body, sync_templates
+from gateway.port import Outcome
 from gateway.simulators.kakao import KakaoSimulator
 from gateway.simulators.smsc import SimulatorConfig, SmscSimulator
 from gateway.smpp.connector import SmppConnector

@@ -5,11 +5,10 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from gateway.port import Fallback, Outcome
 from gateway.errors import ConnectorClosed
 from gateway.kakao import InMemoryTemplateStore, KakaoConnector, Template
+from gateway.port import Fallback, Outcome
 from gateway.simulators.kakao import KakaoSimulator
-
 from tests.support.kakao import SENDER, FakeSink, make_config, message, running
 
 pytestmark = pytest.mark.anyio

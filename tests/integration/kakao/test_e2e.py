@@ -43,8 +43,15 @@ async def test_results_by_webhook_and_fallback_to_sms(db_url: str, db: asyncpg.C
                 "http": {"port": port},
                 "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
                 "connectors": [
-                    {"type": "kakao", "name": "kakao", "base_url": sim.base_url, "app_key": sim.app_key,
-                     "secret_key": sim.secret_key, "webhook_secret": "hook-secret", "batch_linger_seconds": 0.01},
+                    {
+                        "type": "kakao",
+                        "name": "kakao",
+                        "base_url": sim.base_url,
+                        "app_key": sim.app_key,
+                        "secret_key": sim.secret_key,
+                        "webhook_secret": "hook-secret",
+                        "batch_linger_seconds": 0.01,
+                    },
                     {"type": "loopback", "name": "sms", "receipts": True},
                 ],
             }
@@ -54,15 +61,20 @@ async def test_results_by_webhook_and_fallback_to_sms(db_url: str, db: asyncpg.C
             await db.execute(
                 "INSERT INTO gateway.outbox (channel, sender, recipient, body, extras) VALUES "
                 "('alimtalk', $1, $2, '홍길동님, 주문이 접수되었습니다.', $3)",
-                SENDER, number, {"template_code": "ORDER", "fallback": fallback, "n": n},
+                SENDER,
+                number,
+                {"template_code": "ORDER", "fallback": fallback, "n": n},
             )
         daemon = Daemon(config, database_url=db_url)
         async with anyio.create_task_group() as tg:
             await tg.start(lambda task_status: daemon.run(task_status=task_status, install_signals=False))
             with anyio.fail_after(20):
-                while await db.fetchval(
-                    "SELECT count(*) FROM gateway.message_status WHERE state IN ('delivered', 'undeliverable')"
-                ) < 3:
+                while (
+                    await db.fetchval(
+                        "SELECT count(*) FROM gateway.message_status WHERE state IN ('delivered', 'undeliverable')"
+                    )
+                    < 3
+                ):
                     await anyio.sleep(0.1)
             daemon.stop()
     rows = await db.fetch("SELECT id, channel, recipient, state, extras FROM gateway.message_status ORDER BY id")

@@ -9,10 +9,9 @@ import aiohttp
 import pytest
 from structlog.testing import capture_logs
 
-from gateway.port import Outcome, ReceiptState
 from gateway.kakao import InMemoryTemplateStore, KakaoConnector, sign_body
+from gateway.port import Outcome, ReceiptState
 from gateway.simulators.kakao import KakaoSimulator
-
 from tests.support.kakao import FakeSink, make_config, message, running, serve_routes
 
 pytestmark = pytest.mark.anyio

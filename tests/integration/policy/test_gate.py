@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from gateway.port import InboundMessage, OutboundMessage
 from gateway.policy.config import PolicyConfig
 from gateway.policy.decision import ALLOW
 from gateway.policy.gate import PolicyDbGate
+from gateway.port import InboundMessage, OutboundMessage
 
 pytestmark = pytest.mark.anyio
 
@@ -20,11 +20,26 @@ NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 AD_BODY = "(광고) 겨울 세일! 무료수신거부 080-123-4567"
 
 
-def msg(i: int, *, recipient: str = "+821012345678", kind: str = "advertising", campaign: str | None = "c1",
-        extras: dict | None = None, sender: str = "15880000") -> OutboundMessage:
-    return OutboundMessage(id=i, channel="sms", sender=sender, recipient=recipient,
-                           body=AD_BODY if kind == "advertising" else "hello", kind=kind, campaign_id=campaign,
-                           extras=extras or {}, created_at=NOW)
+def msg(
+    i: int,
+    *,
+    recipient: str = "+821012345678",
+    kind: str = "advertising",
+    campaign: str | None = "c1",
+    extras: dict | None = None,
+    sender: str = "15880000",
+) -> OutboundMessage:
+    return OutboundMessage(
+        id=i,
+        channel="sms",
+        sender=sender,
+        recipient=recipient,
+        body=AD_BODY if kind == "advertising" else "hello",
+        kind=kind,
+        campaign_id=campaign,
+        extras=extras or {},
+        created_at=NOW,
+    )
 
 
 async def gate_for(pool: asyncpg.Pool, **config) -> PolicyDbGate:
@@ -96,8 +111,12 @@ async def test_opt_outs_are_loaded_from_the_table(pool: asyncpg.Pool, db: asyncp
 async def test_inbound_stop_opts_out_immediately(pool: asyncpg.Pool) -> None:
     """A STOP reply adds the sender to the opt-outs of the address it wrote to, at once."""
     gate = await gate_for(pool)
-    found = gate.stop_keywords([InboundMessage("smsc", "+821012345678", "15880000", " stop "),
-                                InboundMessage("smsc", "+821011111111", "15880000", "hello")])
+    found = gate.stop_keywords(
+        [
+            InboundMessage("smsc", "+821012345678", "15880000", " stop "),
+            InboundMessage("smsc", "+821011111111", "15880000", "hello"),
+        ]
+    )
     assert found == [("15880000", "+821012345678", "inbound_stop")]
     out = await gate.decide([(msg(1), True)], NOW)
     assert out[0][1].reason == "opted_out"

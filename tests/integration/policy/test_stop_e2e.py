@@ -23,8 +23,16 @@ async def test_stop_reply_opts_the_number_out_of_that_sender(db_url: str, db: as
                 "http": {"enabled": False},
                 "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
                 "policy": {"quiet_hours": {"enabled": False}, "opt_out_refresh_seconds": 0.2},
-                "connectors": [{"type": "smpp", "name": "smsc", "port": sim.port, "system_id": "gw",
-                                "password": "pw", "registered_delivery": 0}],
+                "connectors": [
+                    {
+                        "type": "smpp",
+                        "name": "smsc",
+                        "port": sim.port,
+                        "system_id": "gw",
+                        "password": "pw",
+                        "registered_delivery": 0,
+                    }
+                ],
             }
         )
         daemon = Daemon(config, database_url=db_url)
@@ -40,18 +48,27 @@ async def test_stop_reply_opts_the_number_out_of_that_sender(db_url: str, db: as
             for sender, campaign in (("15880000", "a"), ("15889999", "b")):
                 await db.execute(
                     "INSERT INTO gateway.outbox (channel, sender, recipient, body, kind, campaign_id, consent) "
-                    "VALUES ('sms', $1, '+821012345678', $2, 'advertising', $3, true)", sender, AD, campaign)
+                    "VALUES ('sms', $1, '+821012345678', $2, 'advertising', $3, true)",
+                    sender,
+                    AD,
+                    campaign,
+                )
             with anyio.fail_after(10):
-                while await db.fetchval(
-                    "SELECT count(*) FROM gateway.message_status WHERE state IN ('suppressed', 'submitted')"
-                ) < 2:
+                while (
+                    await db.fetchval(
+                        "SELECT count(*) FROM gateway.message_status WHERE state IN ('suppressed', 'submitted')"
+                    )
+                    < 2
+                ):
                     await anyio.sleep(0.05)
             daemon.stop()
     inbound = await db.fetchrow("SELECT sender, recipient, body FROM gateway.inbound")
     assert (inbound["sender"], inbound["recipient"], inbound["body"]) == ("+821012345678", "15880000", "STOP")
     opt = await db.fetchrow("SELECT scope, recipient, source FROM gateway.opt_outs")
     assert (opt["scope"], opt["recipient"], opt["source"]) == ("15880000", "+821012345678", "inbound_stop")
-    rows = {r["sender"]: (r["state"], r["reason"]) for r in await db.fetch(
-        "SELECT sender, state, reason FROM gateway.message_status")}
+    rows = {
+        r["sender"]: (r["state"], r["reason"])
+        for r in await db.fetch("SELECT sender, state, reason FROM gateway.message_status")
+    }
     assert rows["15880000"] == ("suppressed", "opted_out")
     assert rows["15889999"][0] == "submitted"

@@ -55,10 +55,12 @@ async def test_two_engines_never_double_claim(pool: asyncpg.Pool, db_url: str, d
     # Each engine holds at most 200 in flight and answers slowly, so both must take part.
     cfg = FAST.model_copy(update={"claim_batch": 100, "max_in_flight": 200})
     slow = LoopbackConnectorConfig(name="lb", receipts=False, delay_ms=5, window=200)
-    a = make_engine(pool, db_url, LoopbackConnector(slow), config=cfg,
-                    instance_name="a", on_result=lambda m, r: seen.append(m.id))
-    b = make_engine(pool, db_url, LoopbackConnector(slow), config=cfg,
-                    instance_name="b", on_result=lambda m, r: seen.append(m.id))
+    a = make_engine(
+        pool, db_url, LoopbackConnector(slow), config=cfg, instance_name="a", on_result=lambda m, r: seen.append(m.id)
+    )
+    b = make_engine(
+        pool, db_url, LoopbackConnector(slow), config=cfg, instance_name="b", on_result=lambda m, r: seen.append(m.id)
+    )
     async with anyio.create_task_group() as tg:
         await tg.start(a.run)
         await tg.start(b.run)
@@ -90,16 +92,22 @@ async def test_killed_engine_leases_are_recovered(pool: asyncpg.Pool, db_url: st
     """Messages leased by an instance that died are recovered by another and flagged as possible duplicates."""
     await copy_messages(db, [{"body": f"m{i}"} for i in range(50)])
     hole = BlackHole()
-    dead = make_engine(pool, db_url, hole, instance_name="dead",
-                       config=FAST.model_copy(update={"lease_seconds": 2.0, "heartbeat_seconds": 100}))
+    dead = make_engine(
+        pool,
+        db_url,
+        hole,
+        instance_name="dead",
+        config=FAST.model_copy(update={"lease_seconds": 2.0, "heartbeat_seconds": 100}),
+    )
     with anyio.CancelScope() as scope:  # a hard kill: no drain, no release
         async with anyio.create_task_group() as tg:
             await tg.start(dead.run)
             await wait_until(lambda: _taken(hole, 50))
             scope.cancel()
     assert await db.fetchval("SELECT count(*) FROM gateway.outbox WHERE state = 'sending'") == 50
-    survivor = make_engine(pool, db_url, LoopbackConnector(LoopbackConnectorConfig(name="lb", receipts=False)),
-                           instance_name="survivor")
+    survivor = make_engine(
+        pool, db_url, LoopbackConnector(LoopbackConnectorConfig(name="lb", receipts=False)), instance_name="survivor"
+    )
     async with anyio.create_task_group() as tg:
         await tg.start(survivor.run)
         await wait_until(lambda: _count(db, "submitted", 50))
@@ -140,27 +148,38 @@ async def test_after_a_crash_only_what_may_have_gone_out_is_flagged(
     """Of 300 claimed rows, only the journaled ones (handed over, or about to be) come back flagged; the rest unflagged."""
     await copy_messages(db, [{"body": f"m{i}"} for i in range(300)])
     stuck = StuckWindow(10)
-    dead = make_engine(pool, db_url, stuck, instance_name="dead",
-                       config=FAST.model_copy(update={"claim_batch": 300, "heartbeat_seconds": 100}))
+    dead = make_engine(
+        pool,
+        db_url,
+        stuck,
+        instance_name="dead",
+        config=FAST.model_copy(update={"claim_batch": 300, "heartbeat_seconds": 100}),
+    )
     with anyio.CancelScope() as scope:
         async with anyio.create_task_group() as tg:
             await tg.start(dead.run)
             await wait_until(lambda: _taken(stuck, 10))
             await anyio.sleep(0.3)  # the journal runs as far ahead as it may
             scope.cancel()
-    survivor = make_engine(pool, db_url, LoopbackConnector(LoopbackConnectorConfig(name="lb", receipts=False)),
-                           instance_name="survivor")
+    survivor = make_engine(
+        pool, db_url, LoopbackConnector(LoopbackConnectorConfig(name="lb", receipts=False)), instance_name="survivor"
+    )
     async with anyio.create_task_group() as tg:
         await tg.start(survivor.run)
         await wait_until(lambda: _count(db, "submitted", 300))
         survivor.stop()
-    flagged = {r["message_id"] for r in await db.fetch(
-        "SELECT message_id FROM gateway.events WHERE reason = 'lease_expired' AND (detail->>'may_be_duplicate')::bool")}
+    flagged = {
+        r["message_id"]
+        for r in await db.fetch(
+            "SELECT message_id FROM gateway.events WHERE reason = 'lease_expired' AND (detail->>'may_be_duplicate')::bool"
+        )
+    }
     assert set(stuck.taken) <= flagged  # everything that reached the "carrier" is flagged
     # handed over (10), the one waiting inside send() for window room, and the journal's lead (max(32, bound // 2))
     assert len(flagged) <= 10 + 1 + 32
     unflagged_attempts = await db.fetch(
-        "SELECT attempts FROM gateway.messages WHERE NOT (id = ANY($1::bigint[]))", list(flagged))
+        "SELECT attempts FROM gateway.messages WHERE NOT (id = ANY($1::bigint[]))", list(flagged)
+    )
     assert len(unflagged_attempts) == 300 - len(flagged)
     assert {r["attempts"] for r in unflagged_attempts} == {1}  # the crashed claim did not count
     assert await db.fetchval("SELECT count(*) FROM gateway.send_journal") == 0  # forgotten once recovered
@@ -183,8 +202,9 @@ class ScriptedConnector(Connector):
 
     async def send(self, message: OutboundMessage) -> None:
         self.sent += 1
-        self.sink.submit_result(SendResult(message.id, self.outcome, reason="scripted", code="X",
-                                           retry_after=self.retry_after))
+        self.sink.submit_result(
+            SendResult(message.id, self.outcome, reason="scripted", code="X", retry_after=self.retry_after)
+        )
 
 
 async def test_expiry_wins_over_retry(pool: asyncpg.Pool, db_url: str, db: asyncpg.Connection) -> None:
@@ -265,8 +285,9 @@ async def test_graceful_stop_releases_untaken_messages(pool: asyncpg.Pool, db_ur
     left = await db.fetch("SELECT state, attempts, lease_owner FROM gateway.outbox")
     submitted = await db.fetchval("SELECT count(*) FROM gateway.messages WHERE state = 'submitted'")
     assert submitted + len(left) == 200
-    assert all(r["state"] == "queued" and r["attempts"] == 0 and r["lease_owner"] is None for r in left)
-
+    assert all(r["state"] == "queued" and r["attempts"] == 0 and r["lease_owner"] is None for r in left), [
+        dict(r) for r in left if r["state"] != "queued" or r["attempts"]
+    ]
 
 
 async def test_submitted_without_receipt_becomes_unknown_after_the_connectors_timeout(

@@ -19,7 +19,12 @@ from tests.support.queue import copy_messages, pg_engine
 pytestmark = pytest.mark.anyio
 
 FAST = EngineConfig(
-    flush_interval_ms=3, idle_poll_ms=20, heartbeat_seconds=0.2, lease_seconds=2.0, drain_seconds=2, claim_batch=50,
+    flush_interval_ms=3,
+    idle_poll_ms=20,
+    heartbeat_seconds=0.2,
+    lease_seconds=2.0,
+    drain_seconds=2,
+    claim_batch=50,
     max_in_flight=200,
 )
 
@@ -60,8 +65,10 @@ async def test_three_instances_and_a_crash_lose_and_repeat_no_event(db_url: str,
     follower = Follower(db_url)
     pools = [await create_pool(db_url, min_size=1, max_size=4) for _ in range(3)]
     try:
-        engines = [pg_engine(p, db_url, {"lb": LoopbackConnector(loop_cfg)}, config=FAST, instance_name=f"gw{i}")
-                   for i, p in enumerate(pools)]
+        engines = [
+            pg_engine(p, db_url, {"lb": LoopbackConnector(loop_cfg)}, config=FAST, instance_name=f"gw{i}")
+            for i, p in enumerate(pools)
+        ]
         async with anyio.create_task_group() as tg:
             tg.start_soon(follower.run)
             victim = anyio.CancelScope()  # killed without a drain: its leases must be recovered
@@ -129,7 +136,9 @@ async def test_cursors_resume_exactly_after_the_last_row(db: asyncpg.Connection)
     assert await db.fetch("SELECT * FROM gateway.events_since($1)", now) == []
 
 
-async def test_the_last_write_of_a_burst_is_always_announced(db_url: str, db: asyncpg.Connection, pool: asyncpg.Pool) -> None:
+async def test_the_last_write_of_a_burst_is_always_announced(
+    db_url: str, db: asyncpg.Connection, pool: asyncpg.Pool
+) -> None:
     """LISTEN gateway_events: the notification after the final write carries a txid at or past every event."""
     payloads: list[int] = []
     listener = await asyncpg.connect(db_url)

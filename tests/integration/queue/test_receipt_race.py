@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from gateway.port import Receipt, ReceiptState
-from gateway.queue.store import Q, PgStore
+from gateway.queue.store import PgStore, Q
 
 pytestmark = pytest.mark.anyio
 

@@ -7,8 +7,8 @@ import asyncio
 import asyncpg
 import pytest
 
-from gateway.db.pool import connect
 from gateway.db.migrate import available_migrations, migrate
+from gateway.db.pool import connect
 
 pytestmark = pytest.mark.anyio
 

@@ -18,7 +18,10 @@ pytestmark = pytest.mark.anyio
 async def claim(db: asyncpg.Connection, owner: str, n: int) -> list[int]:
     rows = await db.fetch(
         "UPDATE gateway.outbox SET state = 'sending', lease_owner = $1,"
-        " attempts = 1 WHERE id IN (SELECT id FROM gateway.outbox ORDER BY id LIMIT $2) RETURNING id", owner, n)
+        " attempts = 1 WHERE id IN (SELECT id FROM gateway.outbox ORDER BY id LIMIT $2) RETURNING id",
+        owner,
+        n,
+    )
     return sorted(r["id"] for r in rows)
 
 
@@ -55,27 +58,36 @@ async def test_duplicate_receipt_is_harmless(pool: asyncpg.Pool, db: asyncpg.Con
             await writer.store_receipts([Receipt("smsc", "c9", ReceiptState.DELIVERED, "000")])
         tg.cancel_scope.cancel()
     assert await db.fetchval("SELECT count(*) FROM gateway.receipts_pending") == 0
-    assert await db.fetchval("SELECT count(*) FROM gateway.events WHERE message_id = $1 AND state = 'delivered'",
-                             mid) == 1
+    assert (
+        await db.fetchval("SELECT count(*) FROM gateway.events WHERE message_id = $1 AND state = 'delivered'", mid) == 1
+    )
 
 
-async def test_multipart_is_final_when_every_segment_has_its_receipt(pool: asyncpg.Pool,
-                                                                     db: asyncpg.Connection) -> None:
+async def test_multipart_is_final_when_every_segment_has_its_receipt(
+    pool: asyncpg.Pool, db: asyncpg.Connection
+) -> None:
     """A 3-part message is delivered only after all three receipts; one undeliverable part makes it undeliverable."""
     await copy_messages(db, [{"body": "long"}, {"body": "long2"}])
     a, b = await claim(db, "w", 2)
     writer = Writer(PgStore(pool, owner="w"), flush_interval=0.005)
     async with anyio.create_task_group() as tg:
         await tg.start(writer.run)
-        writer.add(Settle(a, MessageState.SUBMITTED, "sms", connector="smsc", segments=3, carrier_ids=("a1", "a2", "a3")))
+        writer.add(
+            Settle(a, MessageState.SUBMITTED, "sms", connector="smsc", segments=3, carrier_ids=("a1", "a2", "a3"))
+        )
         writer.add(Settle(b, MessageState.SUBMITTED, "sms", connector="smsc", segments=2, carrier_ids=("b1", "b2")))
         await writer.flush()
-        await writer.store_receipts([Receipt("smsc", "a1", ReceiptState.DELIVERED), Receipt("smsc", "a2",
-                                                                                           ReceiptState.DELIVERED)])
+        await writer.store_receipts(
+            [Receipt("smsc", "a1", ReceiptState.DELIVERED), Receipt("smsc", "a2", ReceiptState.DELIVERED)]
+        )
         assert await db.fetchval("SELECT state FROM gateway.messages WHERE id = $1", a) == "submitted"
-        await writer.store_receipts([Receipt("smsc", "a3", ReceiptState.DELIVERED),
-                                     Receipt("smsc", "b1", ReceiptState.DELIVERED),
-                                     Receipt("smsc", "b2", ReceiptState.UNDELIVERABLE, "001")])
+        await writer.store_receipts(
+            [
+                Receipt("smsc", "a3", ReceiptState.DELIVERED),
+                Receipt("smsc", "b1", ReceiptState.DELIVERED),
+                Receipt("smsc", "b2", ReceiptState.UNDELIVERABLE, "001"),
+            ]
+        )
         tg.cancel_scope.cancel()
     assert await db.fetchval("SELECT state FROM gateway.messages WHERE id = $1", a) == "delivered"
     assert await db.fetchval("SELECT state FROM gateway.messages WHERE id = $1", b) == "undeliverable"
@@ -90,7 +102,8 @@ async def test_flush_retries_after_the_connection_is_killed(pool: asyncpg.Pool, 
         await tg.start(writer.run)
         await db.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()")
+            "AND pid <> pg_backend_pid()"
+        )
         for mid in ids:
             writer.add(Settle(mid, MessageState.SUBMITTED, "sms", connector="smsc", carrier_ids=(f"k{mid}",)))
         with anyio.fail_after(10):

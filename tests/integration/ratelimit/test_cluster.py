@@ -19,13 +19,19 @@ from gateway.ratelimit import (
     RateSpec,
     Scheduler,
 )
-
 from tests.support.ratelimit import CountingTarget, Fleet, Msg, ThrottlingTarget, worst_window
 
 pytestmark = pytest.mark.anyio
 
-CFG = ClusterConfig(enabled=True, min_poll_seconds=0.02, max_poll_seconds=0.25, lookahead_seconds=0.1,
-                    heartbeat_seconds=1.0, liveness_seconds=5.0, outage_grace_seconds=5.0)
+CFG = ClusterConfig(
+    enabled=True,
+    min_poll_seconds=0.02,
+    max_poll_seconds=0.25,
+    lookahead_seconds=0.1,
+    heartbeat_seconds=1.0,
+    liveness_seconds=5.0,
+    outage_grace_seconds=5.0,
+)
 
 
 class FakeStore:
@@ -75,13 +81,18 @@ def setup(store: FakeStore, limits: ConnectorLimitsConfig, config: ClusterConfig
 
 def test_plan_asks_only_for_waiting_work_and_at_most_one_chunk() -> None:
     """Nothing is asked while no message waits; then one chunk (rate x lookahead, within burst) per limit."""
-    tokens, table, sched = setup(FakeStore(), ConnectorLimitsConfig(rate=1_000, burst=50, default_sender=RateSpec(rate=200, burst=100)))
+    tokens, _table, sched = setup(
+        FakeStore(), ConnectorLimitsConfig(rate=1_000, burst=50, default_sender=RateSpec(rate=200, burst=100))
+    )
     assert tokens.plan(0.0) == ([], math.inf)
     for i in range(500):
         sched.push(i, 1, sender="S", kind="informational", priority=0, campaign=None, now=0.0)
     requests, _ = tokens.plan(0.0)
     wants = {key: want for key, want, _, _ in requests}
-    assert wants == {"cl|S": pytest.approx(20.0), "cl": pytest.approx(20.0)}  # the sender's chunk caps the connector's need
+    assert wants == {
+        "cl|S": pytest.approx(20.0),
+        "cl": pytest.approx(20.0),
+    }  # the sender's chunk caps the connector's need
     # A message costing more than a chunk asks for its whole cost.
     sched.push(999, 60, sender="T", kind="informational", priority=0, campaign=None, now=0.0)
     wants = {key: want for key, want, _, _ in tokens.plan(0.0)[0]}
@@ -91,7 +102,7 @@ def test_plan_asks_only_for_waiting_work_and_at_most_one_chunk() -> None:
 def test_a_partial_grant_delays_the_next_ask_and_a_full_one_does_not() -> None:
     """A bucket that ran dry is asked again when half the shortfall has refilled; a full grant allows a quick re-ask."""
     store = FakeStore({"cl": 5.0})
-    tokens, table, sched = setup(store, ConnectorLimitsConfig(rate=100, burst=10))
+    tokens, _table, sched = setup(store, ConnectorLimitsConfig(rate=100, burst=10))
     for i in range(100):
         sched.push(i, 1, sender="S", kind="informational", priority=0, campaign=None, now=0.0)
     requests, _ = tokens.plan(0.0)
@@ -111,7 +122,7 @@ def test_a_partial_grant_delays_the_next_ask_and_a_full_one_does_not() -> None:
 
 def test_without_held_tokens_nothing_passes_until_a_grant_arrives() -> None:
     """The cluster source never lets a message pass on tokens it was not granted."""
-    tokens, table, sched = setup(FakeStore(), ConnectorLimitsConfig(rate=100, burst=10))
+    tokens, _table, sched = setup(FakeStore(), ConnectorLimitsConfig(rate=100, burst=10))
     sched.push(1, 1, sender="S", kind="informational", priority=0, campaign=None, now=0.0)
     assert sched.poll(0.0) == (None, math.inf)
     tokens.granted([("cl", 1.0, 100.0, 10.0)], {"cl": 1.0}, 0.0)
@@ -122,7 +133,7 @@ def test_without_held_tokens_nothing_passes_until_a_grant_arrives() -> None:
 def test_an_outage_falls_back_to_a_share_of_the_rate_then_pauses() -> None:
     """With PostgreSQL away, the instance sends at rate / live holders from an empty bucket, and stops after the grace."""
     store = FakeStore()
-    tokens, table, sched = setup(store, ConnectorLimitsConfig(rate=90, burst=9))
+    tokens, _table, sched = setup(store, ConnectorLimitsConfig(rate=90, burst=9))
     for i in range(1_000):
         sched.push(i, 1, sender="S", kind="informational", priority=0, campaign=None, now=0.0)
     tokens.plan(0.0)
@@ -151,7 +162,7 @@ def test_an_outage_falls_back_to_a_share_of_the_rate_then_pauses() -> None:
 
 def test_a_key_never_heartbeated_gets_no_fallback() -> None:
     """Without knowing how many instances share a limit, an outage sends nothing beyond held tokens."""
-    tokens, table, sched = setup(FakeStore(), ConnectorLimitsConfig(rate=90, burst=9))
+    tokens, _table, sched = setup(FakeStore(), ConnectorLimitsConfig(rate=90, burst=9))
     sched.push(1, 1, sender="S", kind="informational", priority=0, campaign=None, now=0.0)
     tokens.plan(0.0)
     tokens.failed(DatabaseError("down"), 1.0)

@@ -21,9 +21,9 @@ import pytest
 from anyio.abc import TaskStatus
 from prometheus_client import REGISTRY
 
-from gateway.queue.config import EngineConfig, RetryConfig
-from gateway.port import OutboundMessage, Outcome, SendResult
 from gateway.db.pool import create_pool
+from gateway.port import OutboundMessage, Outcome, SendResult
+from gateway.queue.config import EngineConfig, RetryConfig
 from gateway.queue.engine import Engine
 from gateway.ratelimit import (
     ClusterConfig,
@@ -271,7 +271,12 @@ async def test_a_throttling_smsc_loses_nothing_and_the_rate_converges_below_its_
     await copy_messages(db, [{"sender": sender, "body": f"{sender}-{k}"} for k in range(n)])
     async with SmscSimulator(SimulatorConfig(max_rate=smsc_limit)) as sim:
         async with instances(
-            db_url, sim.port, n=1, connector="smsc-throttling", limits=limits, engine=engine,
+            db_url,
+            sim.port,
+            n=1,
+            connector="smsc-throttling",
+            limits=limits,
+            engine=engine,
             on_result=lambda m, r: answers.append((anyio.current_time(), r.outcome)),
         ):
             with anyio.fail_after(5):

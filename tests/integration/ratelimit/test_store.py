@@ -6,8 +6,8 @@ import anyio
 import asyncpg
 import pytest
 
-from gateway.errors import DatabaseError
 from gateway.db.pool import create_pool
+from gateway.errors import DatabaseError
 from gateway.ratelimit import PgRateStore
 from gateway.ratelimit.store import q
 
@@ -56,14 +56,20 @@ async def test_concurrent_takers_never_get_more_than_the_bucket_holds(db_url: st
     assert max(grants) <= 5.0
 
 
-async def test_the_bucket_refills_on_the_server_clock_up_to_its_burst(pool: asyncpg.Pool, db: asyncpg.Connection) -> None:
+async def test_the_bucket_refills_on_the_server_clock_up_to_its_burst(
+    pool: asyncpg.Pool, db: asyncpg.Connection
+) -> None:
     """One second after being emptied a 10/s bucket grants about 10; an hour later, no more than its burst."""
     store = PgRateStore(pool)
     await store.take([("r", 100.0, 10.0, 100.0)])  # empties it
-    await db.execute("UPDATE gateway.rate_buckets SET updated_at = updated_at - interval '1 second' WHERE limit_key = 'r'")
+    await db.execute(
+        "UPDATE gateway.rate_buckets SET updated_at = updated_at - interval '1 second' WHERE limit_key = 'r'"
+    )
     got = (await store.take([("r", 50.0, 10.0, 100.0)]))["r"]
     assert 10.0 <= got < 11.0
-    await db.execute("UPDATE gateway.rate_buckets SET updated_at = updated_at - interval '1 hour' WHERE limit_key = 'r'")
+    await db.execute(
+        "UPDATE gateway.rate_buckets SET updated_at = updated_at - interval '1 hour' WHERE limit_key = 'r'"
+    )
     assert (await store.take([("r", 1_000.0, 10.0, 100.0)]))["r"] == pytest.approx(100.0)
 
 

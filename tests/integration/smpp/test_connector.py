@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import anyio
 import pytest
@@ -112,7 +112,9 @@ async def test_long_message_reaches_the_smsc_whole(sim: SmscSimulator, method: s
         ("emoji 😀 in ucs2", {}, 0x08),
     ],
 )
-async def test_alphabets_reach_the_smsc_intact(sim: SmscSimulator, text: str, overrides: dict, data_coding: int) -> None:
+async def test_alphabets_reach_the_smsc_intact(
+    sim: SmscSimulator, text: str, overrides: dict, data_coding: int
+) -> None:
     """UCS-2, EUC-KR, GSM escapes and Latin-1 texts arrive with the right data_coding and decode back."""
     sink = FakeSink()
     async with running(SmppConnector(config(sim.port, **overrides)), sink) as conn:
@@ -145,7 +147,7 @@ async def test_refusals_before_sending(sim: SmscSimulator) -> None:
 async def test_validity_period_is_capped_by_the_deadline(sim: SmscSimulator) -> None:
     """validity_period is the configured one, or less when the message's deadline comes sooner."""
     sink = FakeSink()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with running(SmppConnector(config(sim.port, validity_period_seconds=3600)), sink) as conn:
         await conn.send(message(deadline=now + timedelta(seconds=120)))
         await conn.send(message(deadline=now + timedelta(days=2)))
@@ -244,7 +246,7 @@ async def test_peer_unbind_is_answered_and_the_bind_reconnects(sim: SmscSimulato
     async with running(SmppConnector(config(sim.port)), sink) as conn:
         await conn.send(message())
         await wait_for(lambda: sim.stats.unbinds_sent == 1 and sim.stats.binds == 2)
-        await wait_for(lambda: conn.is_ready())
+        await wait_for(conn.is_ready)
         await conn.send(message())
         await wait_for(lambda: len(sink.results) == 2)
     assert [r.outcome for r in sink.results] == [Outcome.SUBMITTED, Outcome.SUBMITTED]

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import pytest
 import structlog
 
@@ -84,7 +85,9 @@ async def answer_everything(reader: asyncio.StreamReader, writer: asyncio.Stream
 async def test_garbage_closes_one_bind_and_spares_the_others() -> None:
     """A peer whose bytes lose their framing (huge command_length) costs that bind its link, no other."""
 
-    async def behaviour(n: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, session: SmscSession) -> None:
+    async def behaviour(
+        n: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, session: SmscSession
+    ) -> None:
         if n == 1:
             await asyncio.sleep(0.2)  # both binds are up by now
             writer.write(b"\xff\xff\xff\xf0" + bytes(12))
@@ -103,13 +106,17 @@ async def test_garbage_closes_one_bind_and_spares_the_others() -> None:
     assert len(errors) == 1 and errors[0]["fatal"] is True
     downs = [e for e in logs if e["event"] == "smpp.bind.down" and e["reason"] == "protocol_error"]
     assert [d["bind"] for d in downs] == [errors[0]["bind"]]
-    assert not [e for e in logs if e["event"] == "smpp.bind.down" and e["bind"] != errors[0]["bind"] and e["reason"] != "closed"]
+    assert not [
+        e for e in logs if e["event"] == "smpp.bind.down" and e["bind"] != errors[0]["bind"] and e["reason"] != "closed"
+    ]
 
 
 async def test_peer_stalling_mid_pdu_is_detected_and_replaced() -> None:
     """A peer that stops mid-PDU: the submit becomes UNKNOWN, the keep-alive times out, the bind reconnects."""
 
-    async def behaviour(n: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, session: SmscSession) -> None:
+    async def behaviour(
+        n: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, session: SmscSession
+    ) -> None:
         if n == 1:
             await reader.read(65536)  # the submit_sm
             writer.write(b"\x00\x00\x00\x20\x80\x00\x00\x04")  # half a header, then silence
@@ -308,7 +315,7 @@ async def test_tls_refuses_an_unknown_certificate(sim: SmscSimulator, certificat
     failure = next(e for e in logs if e["event"] == "smpp.bind.connect_failed")
     assert "TLS" in failure["error"]
     assert sim.stats.binds == 0
-    await anyio.sleep(0)
+    await anyio.lowlevel.checkpoint()
 
 
 async def test_a_failing_sink_costs_the_link_not_the_connector(sim: SmscSimulator) -> None:

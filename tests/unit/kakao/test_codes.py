@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.port import Outcome, ReceiptState
 from gateway.kakao.codes import CODES, CodeClass, classify_code, receipt_outcome, send_outcome
+from gateway.port import Outcome, ReceiptState
 
 GATEWAY = {"fallback_mode": "gateway", "fallback_on_template_error": False}
 PROVIDER = {"fallback_mode": "provider", "fallback_on_template_error": False}

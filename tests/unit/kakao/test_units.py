@@ -10,15 +10,14 @@ import pytest
 from structlog.testing import capture_logs
 
 import gateway.kakao as kakao
-from gateway.port import Outcome, SendResult
 from gateway.kakao.batch_sender import BatchSender
 from gateway.kakao.errors import ProviderProtocolError, ProviderUnavailable
 from gateway.kakao.prepare import Prepared, grouping_key, prepare, recipient_no
 from gateway.kakao.provider import BatchAnswer, DeliveryReport, ProviderAdapter, SendBatch
 from gateway.kakao.resilience import CircuitBreaker
 from gateway.kakao.templates import TemplateRegistry
+from gateway.port import Outcome, SendResult
 from gateway.simulators.kakao import _parse_mix, main
-
 from tests.support.kakao import TEMPLATES, FakeClock, make_config, message
 
 REGISTRY = TemplateRegistry.build(TEMPLATES)
@@ -160,7 +159,7 @@ def test_unreadable_answer_is_unknown_and_not_retried() -> None:
 def test_breaker_opening_is_logged_and_the_last_batch_parked() -> None:
     """When the failures of one batch open the breaker, it is logged and that batch is parked too."""
     with capture_logs() as logs:
-        results, adapter, breaker = _dispatch(
+        results, adapter, _breaker = _dispatch(
             [ProviderUnavailable("503", maybe_sent=False, status=503)] * 3, breaker_failure_threshold=2
         )
     assert adapter.calls == 2  # the third try met an open breaker

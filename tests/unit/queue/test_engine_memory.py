@@ -47,8 +47,12 @@ class Scripted(Connector):
         outcome = self.script.pop(0) if len(self.script) > 1 else self.script[0]
         assert self.sink is not None
         self.sink.submit_result(
-            SendResult(message.id, outcome, carrier_ids=(f"k{message.id}",) if outcome is Outcome.SUBMITTED else (),
-                       fallback=self.fallback)
+            SendResult(
+                message.id,
+                outcome,
+                carrier_ids=(f"k{message.id}",) if outcome is Outcome.SUBMITTED else (),
+                fallback=self.fallback,
+            )
         )
 
 
@@ -92,7 +96,7 @@ async def test_failure_with_a_fallback_enqueues_it_linked_to_the_original() -> N
     fb = Fallback("sms", "15880000", "대체 문자", {"fallback_type": "SMS"})
     engine = Engine(store, {"k": Scripted(Outcome.FAILED, name="k", channel="alimtalk", fallback=fb)}, config=FAST)
     await run_until(engine, lambda: len(store.outbox) == 1 and mid in store.log)
-    [(new_id, row)] = store.outbox.items()
+    [(_new_id, row)] = store.outbox.items()
     assert (row.message.channel, row.message.recipient, row.message.body) == ("sms", "+821099990000", "대체 문자")
     assert row.message.extras == {"fallback_type": "SMS", "fallback_of": mid}
 
@@ -108,7 +112,7 @@ class Refusing:
     async def run(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
 
-    def stop_keywords(self, messages):  # noqa: ANN001, ANN201
+    def stop_keywords(self, messages):
         return []
 
 

@@ -7,10 +7,9 @@ import pytest
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
-from gateway.port import OutboundMessage
 from gateway.errors import ConnectorClosed
+from gateway.port import OutboundMessage
 from gateway.ratelimit import ConnectorLimitsConfig, Dispatcher, RateSpec
-
 from tests.support.ratelimit import Msg
 
 pytestmark = pytest.mark.anyio

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from gateway.ratelimit import Pacer
@@ -22,7 +23,7 @@ async def test_waiters_are_served_in_arrival_order_so_a_large_cost_is_not_starve
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(take, "big", 5)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         for i in range(3):
             tg.start_soon(take, f"small{i}", 1)
     assert done == ["big", "small0", "small1", "small2"]

@@ -23,8 +23,17 @@ def scheduler(limits: ConnectorLimitsConfig, connector: str = "sched") -> Schedu
     return Scheduler(LimitTable(connector, limits), LocalTokens())
 
 
-def push(s: Scheduler, item: str, *, sender: str, cost: float = 1, kind: str = "informational", now: float = 0.0,
-         campaign: str | None = None, priority: int = 0) -> None:
+def push(
+    s: Scheduler,
+    item: str,
+    *,
+    sender: str,
+    cost: float = 1,
+    kind: str = "informational",
+    now: float = 0.0,
+    campaign: str | None = None,
+    priority: int = 0,
+) -> None:
     s.push(item, cost, sender=sender, kind=kind, priority=priority, campaign=campaign, now=now)
 
 
@@ -60,7 +69,9 @@ def test_a_message_passes_only_when_sender_and_connector_limits_both_have_room()
 
 def test_a_slow_sender_does_not_delay_another() -> None:
     """A sender limited to 1/s with 100 waiting does not hold up a 100/s sender on the same connector."""
-    s = scheduler(ConnectorLimitsConfig(senders={"slow": RateSpec(rate=1, burst=1), "fast": RateSpec(rate=100, burst=1)}))
+    s = scheduler(
+        ConnectorLimitsConfig(senders={"slow": RateSpec(rate=1, burst=1), "fast": RateSpec(rate=100, burst=1)})
+    )
     for i in range(100):
         push(s, f"slow{i}", sender="slow")
         push(s, f"fast{i}", sender="fast")
@@ -127,7 +138,7 @@ def test_drain_returns_every_waiting_message() -> None:
     admitted, _ = s.poll(0.0)
     assert admitted is not None
     left = s.drain()
-    assert sorted(left + [admitted.item]) == sorted(f"m{i}" for i in range(10))
+    assert sorted([*left, admitted.item]) == sorted(f"m{i}" for i in range(10))
     assert s.count == 0 and s.poll(5.0)[0] is None
 
 
@@ -181,8 +192,15 @@ def test_feedback_scope_chooses_which_limits_a_throttle_lowers() -> None:
 
 def test_recovery_to_the_configured_rate_is_logged_once() -> None:
     """After a throttle, successes bring the rate back and ratelimit.rate.restored is logged when it gets there."""
-    table = LimitTable("restore", ConnectorLimitsConfig(rate=100, burst=10, feedback="connector",
-                                                       aimd=AimdConfig(cooldown_seconds=0.0, increase_fraction_per_second=0.5)))
+    table = LimitTable(
+        "restore",
+        ConnectorLimitsConfig(
+            rate=100,
+            burst=10,
+            feedback="connector",
+            aimd=AimdConfig(cooldown_seconds=0.0, increase_fraction_per_second=0.5),
+        ),
+    )
     table.throttled("S", 0.0)
     with capture_logs() as logs:
         for i in range(1, 50):

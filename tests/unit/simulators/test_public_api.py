@@ -10,8 +10,16 @@ def test_smsc_public_names_are_pinned() -> None:
     """gateway.simulators.smsc re-exports exactly these names, and each resolves."""
     assert sorted(smsc.__all__) == sorted(
         [
-            "OUTCOMES", "AcceptedSubmit", "NoReceiverError", "SimulatorConfig", "SimulatorStats", "SmscSimulator",
-            "build_parser", "config_from_args", "main", "parse_outcomes",
+            "OUTCOMES",
+            "AcceptedSubmit",
+            "NoReceiverError",
+            "SimulatorConfig",
+            "SimulatorStats",
+            "SmscSimulator",
+            "build_parser",
+            "config_from_args",
+            "main",
+            "parse_outcomes",
         ]
     )
     assert all(getattr(smsc, name) is not None for name in smsc.__all__)

@@ -37,9 +37,7 @@ LONG_GSM = "a" * 153 + "b" * 8  # 161 septets: two parts of 153 + 8
 @pytest.mark.parametrize("method", list(ConcatMethod))
 def test_single_part_is_plain(method: ConcatMethod) -> None:
     """A message that fits one SMS has no UDH, UDHI, SAR or payload TLV, whatever the method."""
-    assert build_segments("hello", reference=7, method=method) == [
-        Segment(b"hello", 0, 0x00, None, None, 1, 1)
-    ]
+    assert build_segments("hello", reference=7, method=method) == [Segment(b"hello", 0, 0x00, None, None, 1, 1)]
 
 
 def test_single_part_packed() -> None:
@@ -272,9 +270,7 @@ def test_parse_udh_never_raises_anything_else(data: bytes) -> None:
 
 
 @given(st.sampled_from([8, 16]), st.integers(0, 65535), st.integers(1, 255), st.data())
-def test_concat_udh_parses_back(
-    ref_bits: int, reference: int, total: int, data: st.DataObject
-) -> None:
+def test_concat_udh_parses_back(ref_bits: int, reference: int, total: int, data: st.DataObject) -> None:
     """Every concat UDH we build parses back to the same reference, total and part."""
     reference %= 1 << ref_bits
     seq = data.draw(st.integers(1, total))
@@ -289,16 +285,12 @@ def test_concat_udh_parses_back(
 @given(
     # <CR> is left out: packed text ending in <CR> on an octet boundary comes back with a
     # second <CR> (23.038 §6.1.2.3.1), which test_text covers.
-    st.text(
-        st.characters(exclude_categories=("Cs",), exclude_characters="\r"), min_size=1, max_size=600
-    ),
+    st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\r"), min_size=1, max_size=600),
     st.sampled_from([8, 16]),
     st.booleans(),
     st.randoms(use_true_random=False),
 )
-def test_segments_reassemble_in_any_order(
-    text: str, ref_bits: int, packed: bool, rng: random.Random
-) -> None:
+def test_segments_reassemble_in_any_order(text: str, ref_bits: int, packed: bool, rng: random.Random) -> None:
     """Our own UDH segments, fed to the reassembler in any order, give back the text."""
     segments = build_segments(text, reference=200, ref_bits=ref_bits, gsm7_packed=packed)
     rng.shuffle(segments)
@@ -393,9 +385,7 @@ def test_max_pending_drops_the_oldest_group() -> None:
     """Beyond max_pending groups the oldest goes, so a flood cannot grow memory."""
     reassembler = Reassembler(max_pending=2)
     for ref, now in ((1, 0.0), (2, 1.0), (3, 2.0)):
-        reassembler.add(
-            source="s", reference=ref, total=2, seq=1, payload=b"x", encoding=Encoding.GSM7, now=now
-        )
+        reassembler.add(source="s", reference=ref, total=2, seq=1, payload=b"x", encoding=Encoding.GSM7, now=now)
     assert len(reassembler) == 2
     assert [p.reference for p in reassembler.expire(3.0)] == [1]
 
@@ -403,9 +393,7 @@ def test_max_pending_drops_the_oldest_group() -> None:
 def test_message_without_concat_ie_is_complete_at_once() -> None:
     """A deliver_sm without UDHI, or with a UDH lacking a concat IE, is one whole message."""
     reassembler = Reassembler()
-    plain = reassembler.add_short_message(
-        source="s", short_message=b"hi", data_coding=0, udhi=False, now=0.0
-    )
+    plain = reassembler.add_short_message(source="s", short_message=b"hi", data_coding=0, udhi=False, now=0.0)
     assert plain is not None and plain.text == "hi"
     ported = reassembler.add_short_message(
         source="s",
@@ -421,9 +409,7 @@ def test_message_without_concat_ie_is_complete_at_once() -> None:
 def test_part_numbers_out_of_range_are_refused() -> None:
     """add() refuses part 0 or a part above the total rather than storing it."""
     with pytest.raises(ValueError, match="3/2"):
-        Reassembler().add(
-            source="s", reference=1, total=2, seq=3, payload=b"", encoding=Encoding.GSM7, now=0.0
-        )
+        Reassembler().add(source="s", reference=1, total=2, seq=3, payload=b"", encoding=Encoding.GSM7, now=0.0)
 
 
 def test_module_is_sans_io_and_standalone() -> None:

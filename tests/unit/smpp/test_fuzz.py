@@ -94,7 +94,7 @@ def pdus(draw: st.DrawFn, classes: tuple[type[Pdu], ...] = tuple(PDU_CLASSES.val
     )
 
 
-COMMAND_IDS = sorted(PDU_CLASSES) + [0x00000003, 0x00000021, 0x80000021, 0x12345678]
+COMMAND_IDS = [*sorted(PDU_CLASSES), 3, 33, 2147483681, 305419896]
 
 
 @st.composite

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import anyio
+import anyio.lowlevel
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,7 +20,7 @@ from gateway.smpp.protocol.text import Encoding
 from gateway.smpp.protocol.tlv import MessageState, NetworkErrorCode, Tlvs
 from tests.support.smpp_connector import FakeSink, config
 
-WALL = datetime(2026, 1, 1, tzinfo=timezone.utc)
+WALL = datetime(2026, 1, 1, tzinfo=UTC)
 
 digits = st.text("0123456789", min_size=1, max_size=12)
 date = st.one_of(st.text("0123456789", min_size=10, max_size=10), st.text("0123456789", min_size=12, max_size=12))
@@ -80,7 +81,9 @@ def test_receipt_done_date_takes_the_configured_zone() -> None:
     assert receipt.done_at is not None and receipt.done_at.isoformat() == "2026-01-01T12:05:00+09:00"
 
 
-@pytest.mark.parametrize(("esm_class", "receipt"), [(0x00, False), (0x40, False), (0x04, True), (0x08, True), (0x10, True), (0x20, True)])
+@pytest.mark.parametrize(
+    ("esm_class", "receipt"), [(0x00, False), (0x40, False), (0x04, True), (0x08, True), (0x10, True), (0x20, True)]
+)
 def test_receipt_bits_of_esm_class(esm_class: int, receipt: bool) -> None:
     """SMSC receipts, SME acknowledgements and intermediate notifications count as receipts; MO does not."""
     assert is_receipt(DeliverSm(esm_class=esm_class)) is receipt
@@ -160,7 +163,10 @@ async def test_unparseable_receipt_is_acked_and_dropped() -> None:
     sink = FakeSink()
     conn._sink = sink
     link = _FakeLink()
-    good = DeliverSm(esm_class=0x04, short_message=b"id:1 sub:001 dlvrd:001 submit date:2601011200 done date:2601011201 stat:DELIVRD err:000")
+    good = DeliverSm(
+        esm_class=0x04,
+        short_message=b"id:1 sub:001 dlvrd:001 submit date:2601011200 done date:2601011201 stat:DELIVRD err:000",
+    )
     bad = DeliverSm(esm_class=0x04, short_message=b"secret body text")
     with capture_logs() as logs:
         await conn.deliveries(conn.binds[0], [Delivery(bad, link), Delivery(good, link)])  # type: ignore[arg-type]
@@ -186,4 +192,4 @@ async def test_failed_store_answers_temporary_error() -> None:
     await conn.deliveries(conn.binds[0], [Delivery(receipt, link), Delivery(mo, link)])  # type: ignore[arg-type]
     assert [(pdu is mo, status) for pdu, status in link.acks] == [(False, 0), (True, 0x64)]
     assert sink.inbound == [] and len(sink.receipts) == 1
-    await anyio.sleep(0)
+    await anyio.lowlevel.checkpoint()

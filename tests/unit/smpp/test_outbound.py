@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -15,7 +15,7 @@ from gateway.smpp.protocol.pdu import parse_smpp_time
 from gateway.smpp.protocol.text import Encoding, TextEncodingError
 from tests.support.smpp_connector import config
 
-NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 ALPHABET = st.sampled_from(list("abcXYZ 019@$_!?{}[]~€^|\\\n\rÄéüß¿`ñ한글汉😀\u3164"))
 POLICIES = [
     {},
@@ -80,7 +80,11 @@ def test_segment_agrees_with_build_segments_or_refuses(text: str, policy: dict) 
 
 @pytest.mark.parametrize(
     ("address", "expected"),
-    [("+821012345678", ("821012345678", 1, 1)), ("0215881234", ("0215881234", 0, 1)), ("ACME Bank", ("ACME Bank", 5, 0))],
+    [
+        ("+821012345678", ("821012345678", 1, 1)),
+        ("0215881234", ("0215881234", 0, 1)),
+        ("ACME Bank", ("ACME Bank", 5, 0)),
+    ],
 )
 def test_source_addressing(address: str, expected: tuple[str, int, int]) -> None:
     """Source TON/NPI follow the sender's form: international, national digits, alphanumeric."""
@@ -109,7 +113,9 @@ def test_destination_addressing_and_overrides() -> None:
         (0, timedelta(days=400), timedelta(days=99)),
     ],
 )
-def test_validity_never_passes_the_deadline(configured: int, deadline_in: timedelta | None, expected: timedelta | None) -> None:
+def test_validity_never_passes_the_deadline(
+    configured: int, deadline_in: timedelta | None, expected: timedelta | None
+) -> None:
     """validity_period is the configured time, capped (rounded down) by the deadline; "" means the SMSC default."""
     preparer = Preparer(config(1, validity_period_seconds=configured))
     deadline = NOW + deadline_in if deadline_in is not None else None

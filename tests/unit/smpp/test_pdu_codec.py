@@ -335,7 +335,9 @@ GOLDEN = [
         id="data_sm",
     ),
     pytest.param(
-        DataSmResp(sequence_number=10, message_id="m1", tlvs=Tlvs({Tag.ADDITIONAL_STATUS_INFO_TEXT: "ok", 0x1401: b"\xaa"})),
+        DataSmResp(
+            sequence_number=10, message_id="m1", tlvs=Tlvs({Tag.ADDITIONAL_STATUS_INFO_TEXT: "ok", 0x1401: b"\xaa"})
+        ),
         h(
             "0000001f",  # command_length 31
             "80000103",  # command_id data_sm_resp
@@ -558,13 +560,16 @@ def _refit(wire: bytes) -> bytes:
     ("wire", "status"),
     [
         # destination_addr of 21 characters: no NUL within its 21 octets
-        (_refit(_submit_body(destination_addr="1" * 20).replace(b"1" * 20 + b"\0", b"1" * 21 + b"\0")), ESME_RINVDSTADR),
+        (
+            _refit(_submit_body(destination_addr="1" * 20).replace(b"1" * 20 + b"\0", b"1" * 21 + b"\0")),
+            ESME_RINVDSTADR,
+        ),
         # source_addr cut short by the end of the body
-        (_refit(_submit_body(source_addr="12345")[:16 + 4]), ESME_RINVSRCADR),
+        (_refit(_submit_body(source_addr="12345")[: 16 + 4]), ESME_RINVSRCADR),
         # sm_length says 200, 2 octets follow
         (_refit(_submit_body(short_message=b"hi").replace(b"\x02hi", b"\xc8hi")), ESME_RINVMSGLEN),
         # body stops after the C-octet strings: the one-octet fields are missing
-        (_refit(_submit_body()[:16 + 1 + 2 + 1 + 2 + 1 + 3 + 1 + 1]), ESME_RINVCMDLEN),
+        (_refit(_submit_body()[: 16 + 1 + 2 + 1 + 2 + 1 + 3 + 1 + 1]), ESME_RINVCMDLEN),
         # an enquire_link with a body
         (h("00000011", "00000015", "00000000", "00000003", "00"), ESME_RINVCMDLEN),
         # a submit_sm with no body at all

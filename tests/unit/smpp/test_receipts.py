@@ -59,8 +59,7 @@ def test_appendix_b_receipt() -> None:
 def test_twelve_digit_dates_keep_seconds() -> None:
     """YYMMDDhhmmss dates keep their seconds."""
     r = parse_receipt(
-        "id:77 sub:001 dlvrd:001 submit date:240229235958 done date:240301000001 "
-        "stat:DELIVRD err:000 text:"
+        "id:77 sub:001 dlvrd:001 submit date:240229235958 done date:240301000001 stat:DELIVRD err:000 text:"
     )
     assert r.submit_date == datetime(2024, 2, 29, 23, 59, 58)
     assert r.done_date == datetime(2024, 3, 1, 0, 0, 1)
@@ -76,8 +75,7 @@ def test_fourteen_digit_dates() -> None:
 def test_reordered_fields() -> None:
     """Fields in any order parse the same."""
     r = parse_receipt(
-        "stat:UNDELIV err:001 done date:2301011201 id:abc123 dlvrd:000 sub:001 "
-        "submit date:2301011200 text:x"
+        "stat:UNDELIV err:001 done date:2301011201 id:abc123 dlvrd:000 sub:001 submit date:2301011200 text:x"
     )
     assert (r.carrier_id, r.state, r.err_code) == ("abc123", D.UNDELIVERABLE, 1)
     assert (r.dlvrd, r.sub) == (0, 1)
@@ -86,18 +84,14 @@ def test_reordered_fields() -> None:
 
 def test_keys_in_any_case_and_underscore_dates() -> None:
     """ID:/STAT:/Submit_Date: spellings are the same fields."""
-    r = parse_receipt(
-        "ID:5F3A STAT:EXPIRED ERR:000 Submit_Date:2301011200 DONE_DATE:2301021200 TEXT:hi"
-    )
+    r = parse_receipt("ID:5F3A STAT:EXPIRED ERR:000 Submit_Date:2301011200 DONE_DATE:2301021200 TEXT:hi")
     assert (r.carrier_id, r.state, r.text) == ("5f3a", D.EXPIRED, "hi")
     assert r.done_date == datetime(2023, 1, 2, 12, 0)
 
 
 def test_unknown_fields_are_kept() -> None:
     """Carrier extras (mccmnc, smsc) do not disturb parsing and stay in fields."""
-    r = parse_receipt(
-        "id:42 sub:001 dlvrd:001 stat:DELIVRD err:000 mccmnc:45005 smsc:SKT-2 text:ok"
-    )
+    r = parse_receipt("id:42 sub:001 dlvrd:001 stat:DELIVRD err:000 mccmnc:45005 smsc:SKT-2 text:ok")
     assert r.state is D.DELIVERED
     assert ("mccmnc", "45005") in r.fields and ("smsc", "SKT-2") in r.fields
 
@@ -251,9 +245,7 @@ def test_not_a_receipt(text: str | None, kwargs: dict, message: str) -> None:
 
 _receiptish = st.lists(
     st.tuples(
-        st.sampled_from(
-            ["id", "ID", "sub", "dlvrd", "submit date", "done_date", "stat", "err", "text", "x"]
-        ),
+        st.sampled_from(["id", "ID", "sub", "dlvrd", "submit date", "done_date", "stat", "err", "text", "x"]),
         st.sampled_from([":", ": ", " :", ""]),
         st.one_of(
             st.text(max_size=14),

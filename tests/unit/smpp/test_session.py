@@ -620,7 +620,7 @@ def test_esme_and_smsc_talk_to_each_other() -> None:
         to.receive_data(data, 0.0)
         return events(to)
 
-    [smsc_bind] = pipe(esme.send(BindTransceiver(system_id="me", password="pw"), 0.0), smsc)
+    [_smsc_bind] = pipe(esme.send(BindTransceiver(system_id="me", password="pw"), 0.0), smsc)
     assert isinstance(pipe(smsc.data_to_send(), esme)[0], BindComplete)
     [submitted] = pipe(esme.send(SUBMIT, 0.0, context="m1"), smsc)
     assert isinstance(submitted, SubmitSmReceived)

@@ -303,9 +303,7 @@ def test_unpack_refuses_more_septets_than_octets_hold() -> None:
         ("a" + "가" * 133 + "a", Encoding.EUCKR, 8, 3),  # 268 octets, but part 1 stops at 133
     ],
 )
-def test_segment_counts_at_boundaries(
-    text: str, encoding: Encoding, ref_bits: int, segments: int
-) -> None:
+def test_segment_counts_at_boundaries(text: str, encoding: Encoding, ref_bits: int, segments: int) -> None:
     """Part counts flip exactly at the single-SMS and per-part capacities."""
     assert count_segments(text, encoding, udh_ref_bits=ref_bits) == segments
 
@@ -348,9 +346,7 @@ def test_binary_is_cut_in_octets() -> None:
         (Encoding.LATIN1, 7, 133),
     ],
 )
-def test_part_capacity_follows_udh_length(
-    encoding: Encoding, udh_octets: int, capacity: int
-) -> None:
+def test_part_capacity_follows_udh_length(encoding: Encoding, udh_octets: int, capacity: int) -> None:
     """Per-part room is computed from the UDH length, fill bits included for GSM."""
     assert part_capacity(encoding, udh_octets) == capacity
 
@@ -363,9 +359,7 @@ def test_part_capacity_follows_udh_length(
     ),
     st.sampled_from([8, 16]),
 )
-def test_parts_decode_alone_and_rejoin_to_the_text(
-    case: tuple[str, Encoding], ref_bits: int
-) -> None:
+def test_parts_decode_alone_and_rejoin_to_the_text(case: tuple[str, Encoding], ref_bits: int) -> None:
     """Every part fits its capacity, decodes on its own, and the parts rejoin to the text."""
     text, encoding = case
     parts = split(text, encoding, udh_ref_bits=ref_bits)
