@@ -92,7 +92,13 @@ async def run(args: argparse.Namespace) -> dict:
             engine = Engine(
                 PgStore(pool, owner=new_owner("bench")),
                 {"smsc": connector},
-                config=EngineConfig(claim_batch=1000, max_in_flight=10000, flush_max_rows=2000),
+                config=EngineConfig(
+                    claim_batch=1000,
+                    max_in_flight=10000,
+                    flush_max_rows=2000,
+                    journal=not args.no_journal,
+                    bound_unrecorded=not args.no_bound,
+                ),
                 listener=Listener(url, "gateway_outbox"),
             )
             cpu: dict[str, float] = {}
@@ -119,10 +125,13 @@ async def run(args: argparse.Namespace) -> dict:
         "binds": args.binds,
         "window": args.window,
         "receipts": True,
+        "journal": not args.no_journal,
+        "strict_bound": not args.no_bound,
         "elapsed_s": round(elapsed, 2),
         "msg_per_s": round(args.messages / elapsed),
         "sustained_msg_per_s": round(sustained_rate(samples, args.messages)),
         "flush_mean_ms": round(histogram_mean(metrics.FLUSH_SECONDS) * 1000, 2),
+        "flush_batch_mean": round(histogram_mean(metrics.FLUSH_BATCH), 1),
         "claim_mean_ms": round(histogram_mean(metrics.CLAIM_SECONDS) * 1000, 2),
         "gateway_cpu_pct": round(cpu["gateway"]),
         "simulator_cpu_pct": round(cpu["simulator"]),
@@ -137,6 +146,8 @@ def main() -> None:
     parser.add_argument("--binds", type=int, default=4)
     parser.add_argument("--window", type=int, default=64)
     parser.add_argument("--receipt-delay", type=float, default=0.0)
+    parser.add_argument("--no-journal", action="store_true", help="no send journal (every crashed claim flagged)")
+    parser.add_argument("--no-bound", action="store_true", help="no strict duplicate bound")
     args = parser.parse_args()
     r = run_benchmark(run, args)
     print("SMPP end-to-end benchmark (queue -> 1 connector -> SMSC simulator -> receipts -> delivered)")

@@ -252,7 +252,7 @@ class Engine:
                     await tg.start(outlet.run)
                 tg.start_soon(run_jobs, self._jobs())
                 if self._listener is not None:
-                    tg.start_soon(self._listener.run, self._wake.set)
+                    tg.start_soon(self._listener.run, self._notified)
                 task_status.started()
                 await self._claim_loop()
                 await self._drain()
@@ -266,6 +266,10 @@ class Engine:
             self._stopped.set()
             _RUNS_IN_THIS_PROCESS.discard(self.owner)
             log.info("engine.stopped", instance=self.owner, claimed=self.claimed_total)
+
+    def _notified(self) -> None:
+        # Not self._wake.set bound once: the claim loop replaces self._wake after each idle wait.
+        self._wake.set()
 
     def stop(self) -> None:
         """Begin a graceful drain; ``run`` returns when it is done."""

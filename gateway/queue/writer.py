@@ -119,6 +119,7 @@ class _Buffer:
         self.wake = anyio.Event()
         self.lock = anyio.Lock()  # one flush at a time: flush() waits for the loop's write in progress
         self.urgent = False  # flush without waiting for the interval (someone awaits the commit)
+        self.due: float | None = None  # flush no later than this (journal reservations)
 
 
 def _describe(part: WriteBatch) -> dict[str, Any]:
@@ -145,6 +146,7 @@ class Writer:
         on_written: Callable[[Sequence[int]], None] = lambda ids: None,
         clock: Callable[[], float] = time.monotonic,
         retry: Backoff = Backoff(0.05, 5.0),
+        journal_linger: float = 0.002,
     ) -> None:
         self._store = store
         self._on_written = on_written
@@ -158,6 +160,7 @@ class Writer:
         self.written_rows = 0
         # The send journal (see gateway/db/migrations/0008_send_journal.sql): reservations are
         # numbered; every number up to _journaled is committed.
+        self._journal_linger = journal_linger  # how long a journal reservation may wait for company
         self._reservations = 0
         self._journaled = 0
         self._journal_changed = anyio.Event()
@@ -195,10 +198,13 @@ class Writer:
         pending = self._outcomes.pending
         pending.reserved.append(message_id)
         pending.reserved_upto = self._reservations
-        self._outcomes.urgent = True
-        self._outcomes.wake.set()
+        buf = self._outcomes
+        now = self._clock()
         if pending.first_at is None:
-            pending.first_at = self._clock()
+            pending.first_at = now
+        if buf.due is None:
+            buf.due = now + self._journal_linger
+            buf.wake.set()
         return self._reservations
 
     async def journaled(self, reservation: int) -> None:
@@ -271,9 +277,14 @@ class Writer:
                 continue
             if len(buf.pending) >= buf.max_rows or buf.urgent:
                 buf.urgent = False
+                buf.due = None
                 return
-            remaining = buf.pending.first_at + buf.interval - self._clock()
+            deadline = buf.pending.first_at + buf.interval
+            if buf.due is not None and buf.due < deadline:
+                deadline = buf.due
+            remaining = deadline - self._clock()
             if remaining <= 0:
+                buf.due = None
                 return
             buf.wake = anyio.Event()
             with anyio.move_on_after(remaining):
@@ -295,6 +306,7 @@ class Writer:
             failures = 0
             while len(buf.pending):
                 pending, buf.pending = buf.pending, _Pending()
+                buf.due = None  # this write takes every reservation made so far
                 if pending.reserved:  # the journal entry of this group commit
                     self._journal_seq += 1
                     ids, pending.reserved = pending.reserved, []

@@ -222,3 +222,25 @@ async def test_a_dead_runs_unsent_claims_come_back_unflagged() -> None:
     flagged = {e.message_id for e in store.events if e.state == "submitted" and e.detail}
     assert flagged == set(handed)
     assert {m: store.log[m].message.attempts for m in unsent} == dict.fromkeys(unsent, 1)
+
+
+async def test_a_notification_wakes_the_claimer_after_it_went_idle() -> None:
+    """A notification after the claim loop has idled (and replaced its wake event) still wakes it at once."""
+    store = InMemoryStore()
+    notify: list[object] = []
+
+    class Wakeups:
+        async def run(self, on_notify) -> None:  # noqa: ANN001 - the Listener's shape
+            notify.append(on_notify)
+            await anyio.sleep_forever()
+
+    slow_poll = FAST.model_copy(update={"idle_poll_ms": 60_000, "notify_debounce_ms": 0})
+    conn = Scripted(Outcome.SUBMITTED)
+    engine = Engine(store, {"c": conn}, config=slow_poll, listener=Wakeups())  # type: ignore[arg-type]
+    async with anyio.create_task_group() as tg:
+        await tg.start(engine.run)
+        await anyio.sleep(0.1)  # idle: the claim loop now waits on a fresh event
+        mid = store.enqueue()
+        notify[0]()  # type: ignore[operator]
+        await until(lambda: conn.sent == [mid], timeout=2)
+        engine.stop()
