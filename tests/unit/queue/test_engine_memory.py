@@ -230,7 +230,7 @@ async def test_a_notification_wakes_the_claimer_after_it_went_idle() -> None:
     notify: list[object] = []
 
     class Wakeups:
-        async def run(self, on_notify) -> None:  # noqa: ANN001 - the Listener's shape
+        async def run(self, on_notify) -> None:
             notify.append(on_notify)
             await anyio.sleep_forever()
 
