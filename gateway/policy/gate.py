@@ -134,9 +134,6 @@ class PolicyDbGate:
         )
         self.controls = CampaignControls(_control(r) for r in controls)
 
-    async def _reload_opt_outs(self) -> None:  # kept for callers of the first version
-        await self.refresh()
-
     def stop_keywords(self, messages: Sequence[InboundMessage]) -> list[tuple[str, str, str]]:
         """Inbound STOP replies opt the mobile user out of the address they wrote to."""
         found = []

@@ -52,7 +52,6 @@ __all__ = [
     "QuietSchedule",
     "ZoneRule",
     "applicable_rules",
-    "forbidden_from",
     "is_allowed",
     "next_allowed",
     "ramp_offset",
@@ -83,6 +82,16 @@ class ZoneRule:
             return False
         second = local.hour * 3600 + local.minute * 60 + local.second
         return any(w.start * 60 <= second < w.end * 60 for w in self.rule.windows_for(local.weekday()))
+
+    def window_end(self, moment: datetime) -> datetime | None:
+        """The end of the window ``moment`` is in (None if it is in none): where this zone stops allowing
+        it, or an earlier boundary (adjacent windows, a holiday after midnight are not merged)."""
+        local = moment.astimezone(self.zone)
+        second = local.hour * 3600 + local.minute * 60 + local.second
+        for w in self.rule.windows_for(local.weekday()):
+            if w.start * 60 <= second < w.end * 60:
+                return _wall_to_utc(local.date(), w.end, self.zone, local.fold)
+        return None
 
     def breakpoints(self, lo: datetime, hi: datetime) -> Iterator[datetime]:
         """Instants in ``(lo, hi)`` at which this zone's status may change (unsorted, may repeat)."""
@@ -117,8 +126,9 @@ class AppliedRule:
 class QuietSchedule:
     """The quiet-hours verdict for one message at one moment.
 
-    ``allowed`` is True when it may be sent now; then ``allowed_until`` is the
-    first moment it no longer may (None: not within ``search_days``). Otherwise
+    ``allowed`` is True when it may be sent now; then ``allowed_until`` is when
+    its current window ends (it may still be allowed then, when the next window
+    starts at once: the last check decides again after it). Otherwise
     ``window_start`` is the next allowed moment in every zone (None if there is
     none within ``search_days``) and ``until`` is ``window_start`` plus the
     message's ramp offset. ``rules`` and ``zones`` say what was applied where.
@@ -187,21 +197,6 @@ def applicable_rules(
     return tuple(applied)
 
 
-def forbidden_from(now: datetime, rules: Sequence[ZoneRule], *, search_days: int) -> datetime | None:
-    """The first moment after ``now`` that some zone forbids, or None within ``search_days``."""
-    _require_aware(now)
-    now = now.astimezone(UTC)
-    horizon = now + timedelta(days=search_days)
-    lo = now
-    while lo < horizon:
-        hi = min(lo + _CHUNK, horizon)
-        for candidate in _candidates(lo, hi, rules):
-            if candidate > now and not is_allowed(candidate, rules):
-                return candidate
-        lo = hi
-    return None
-
-
 def is_allowed(moment: datetime, rules: Sequence[ZoneRule]) -> bool:
     """True when ``moment`` is allowed in every zone."""
     return all(zr.allows(moment) for zr in rules)
@@ -240,7 +235,8 @@ def schedule(
     ``hash % min(ramp_seconds, length)``) when the allowed stretch that starts at
     ``window_start`` is shorter than ``ramp_seconds``, so ``until`` is always allowed.
     ``subdivisions``: the recipient's states; None = from the number (:func:`subdivisions_for`).
-    ``until_end``: when allowed, also find ``allowed_until`` (the end of the stretch).
+    ``until_end``: when allowed, also give ``allowed_until``: the end of the current window
+    (of the first zone and rule to close; a lower bound of the allowed stretch's end).
     """
     _require_aware(now)
     now = now.astimezone(UTC)
@@ -257,7 +253,10 @@ def schedule(
     zones = time_zones_for(number, explicit=explicit_timezone, default_timezone=config.default_timezone)
     rules = tuple(zr for a in applied for zr in zone_rules(zones, a.rule, region))
     if is_allowed(now, rules):
-        end = forbidden_from(now, rules, search_days=config.search_days) if until_end else None
+        end = None
+        if until_end:  # a lower bound is enough: the last check re-evaluates once it has passed
+            ends = [e for e in (zr.window_end(now) for zr in rules) if e is not None]
+            end = max(min(ends), now) if ends else None
         return QuietSchedule(allowed=True, allowed_until=end, rules=applied, zones=zones, lifted=lifted)
     start = next_allowed(now, rules, search_days=config.search_days)
     if start is None:
