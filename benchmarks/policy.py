@@ -6,29 +6,21 @@ content rules, the end of its allowed window), a US ad to a Connecticut number
 message the gate allowed (the in-memory last check every sent message pays).
 Prints microseconds per call and ends with one JSON line.
 
-    python benchmarks/policy.py
-    python benchmarks/policy.py --n 50000
+    python -m benchmarks.policy
+    python -m benchmarks.policy --n 50000
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
+import json
+import time
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-# benchmarks/ holds queue.py, named like the stdlib's `queue`: take this folder off the import path.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
-from dataclasses import replace  # noqa: E402
-from datetime import datetime  # noqa: E402
-from zoneinfo import ZoneInfo  # noqa: E402
-
-from gateway.policy import Allow, OptOutSet, PolicyConfig, evaluate, recheck  # noqa: E402
-from gateway.port import OutboundMessage  # noqa: E402
+from gateway.policy import Allow, OptOutSet, PolicyConfig, evaluate, recheck
+from gateway.port import OutboundMessage
 
 SEOUL_NOON = datetime(2026, 7, 14, 12, 0, tzinfo=ZoneInfo("Asia/Seoul"))
 NEW_YORK_NOON = datetime(2026, 7, 14, 12, 0, tzinfo=ZoneInfo("America/New_York"))

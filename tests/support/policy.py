@@ -80,5 +80,5 @@ async def claim(pool: Any, limit: int = 100, *, owner: str = "test#1") -> list[t
     """Claim queued rows as an instance named ``owner`` would (state sending, leased), in id order."""
     from gateway.queue.store import PgStore
 
-    got = await PgStore(pool, owner=owner).claim(limit, 60.0, ["sms", "alimtalk"])
+    got = await PgStore(pool, owner=owner).claim(limit, ["sms", "alimtalk"])
     return sorted(got.messages, key=lambda mc: mc[0].id)

@@ -157,7 +157,7 @@ async def test_upstream_max_age_counts_from_send_at(db: asyncpg.Connection, pool
     mid = await db.fetchval(UPSTREAM["max-age-from-send-at"].text)
     send_at = await db.fetchval("SELECT send_at FROM gateway.outbox WHERE id = $1", mid)
     await db.execute("UPDATE gateway.outbox SET state = 'queued'")  # what the promote job does at send_at
-    [(message, consent)] = (await PgStore(pool, owner="t#1").claim(1, 60, ["sms"])).messages
+    [(message, consent)] = (await PgStore(pool, owner="t#1").claim(1, ["sms"])).messages
     policy = parse_config({"policy": {"quiet_hours": {"enabled": False}}}).policy
 
     def at(delta: timedelta):

@@ -56,8 +56,8 @@ async def test_problem1_alimtalk_fallback_inside_a_campaign_is_sent(db_url: str,
                                                                     tmp_path: Path) -> None:  # fmt: skip
     """Problem 1: a campaign's Alimtalk to a non-KakaoTalk user falls back to SMS, sent (not a duplicate)."""
     from gateway.kakao import sync_templates
-    from gateway.kakao.simulator import KakaoSimulator
-    from gateway.smpp.simulator import SimulatorConfig, SmscSimulator
+    from gateway.simulators.kakao import KakaoSimulator
+    from gateway.simulators.smsc import SimulatorConfig, SmscSimulator
 
     templates = tmp_path / "t.yaml"
     templates.write_text(f"- sender_key: {KAKAO_SENDER}\n  template_code: ORDER\n"
@@ -117,7 +117,7 @@ async def test_problem2_a_campaign_scheduled_far_ahead_does_not_expire_at_its_se
         now - timedelta(seconds=5),
     )
     await db.execute("UPDATE gateway.outbox SET state = 'queued'")  # send_at reached: the promote job's work
-    claim = await PgStore(pool, owner="t#1").claim(10, 60, ["sms"])
+    claim = await PgStore(pool, owner="t#1").claim(10, ["sms"])
     config = PolicyConfig.model_validate({"expiry": {"campaign_max_age_seconds": {"morning": 4 * 3600}},
                                           "quiet_hours": {"enabled": False}})  # fmt: skip
     [(_, decision)] = await PolicyDbGate(config, pool).decide(claim.messages, now)
@@ -129,7 +129,7 @@ async def test_problem2_a_campaign_scheduled_far_ahead_does_not_expire_at_its_se
 
 async def test_problem3_ads_refused_as_too_long_do_not_use_up_the_fatigue_cap(db_url: str, db) -> None:
     """Problem 3: three ads failed too_long by the SMPP connector; a fourth, valid one is sent (not fatigue)."""
-    from gateway.smpp.simulator import SimulatorConfig, SmscSimulator
+    from gateway.simulators.smsc import SimulatorConfig, SmscSimulator
 
     async with SmscSimulator(SimulatorConfig(system_id="gw", password="pw", seed=1)) as sim:
         config = parse_config({
@@ -281,7 +281,7 @@ async def test_problem7_informational_body_starting_with_the_ad_prefix_leaves_a_
     """Problem 7: an informational SMS starting with "(광고)" gets a warning event when the gate lets it through."""
     await db.execute("INSERT INTO gateway.outbox (channel, sender, recipient, body) "
                      "VALUES ('sms', '15880000', '+821012345678', '(광고) 오늘만 특가')")  # fmt: skip
-    claim = await PgStore(pool, owner="t#1").claim(10, 60, ["sms"])
+    claim = await PgStore(pool, owner="t#1").claim(10, ["sms"])
     await PolicyDbGate(PolicyConfig(), pool).decide(claim.messages, datetime(2026, 7, 14, 22, tzinfo=SEOUL))
     row = await db.fetchrow("SELECT state, reason FROM gateway.events WHERE state = 'warning'")
     assert row is not None and row["reason"] == "informational_ad_prefix"
