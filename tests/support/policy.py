@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -82,3 +85,15 @@ async def claim(pool: Any, limit: int = 100, *, owner: str = "test#1") -> list[t
 
     got = await PgStore(pool, owner=owner).claim(limit, ["sms", "alimtalk"])
     return sorted(got.messages, key=lambda mc: mc[0].id)
+
+
+@contextlib.asynccontextmanager
+async def login_role(db: Any, db_url: str, prefix: str) -> AsyncIterator[tuple[str, str]]:
+    """A fresh LOGIN role (roles are server-wide: a unique name) and the URL to connect as it; dropped after."""
+    role = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    await db.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        yield role, db_url.replace("postgres@", f"{role}@", 1)
+    finally:
+        await db.execute(f"DROP OWNED BY {role}")
+        await db.execute(f"DROP ROLE {role}")

@@ -63,6 +63,23 @@ BEGIN
 END
 $$;
 
+-- The end of every action: its row in policy_actions, and the wake-ups (the
+-- instances reload their campaign controls; claims look for work at once).
+CREATE FUNCTION gateway.policy_action_done(
+    p_action text, p_campaign text, p_ids bigint[], p_actor text, p_note text, p_messages integer, p_wake boolean
+) RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO gateway.policy_actions (action, campaign_id, message_ids, actor, note, messages)
+    VALUES (p_action, p_campaign, p_ids, p_actor, p_note, p_messages);
+    PERFORM pg_notify('gateway_policy', p_action);
+    IF p_wake THEN
+        PERFORM pg_notify('gateway_outbox', '');
+    END IF;
+    RETURN p_messages;
+END
+$$;
+
 -- Hold: no message of the campaign is sent until it is released. Returns how many
 -- queued or deferred messages were parked.
 CREATE FUNCTION gateway.campaign_hold(p_campaign text, p_actor text DEFAULT NULL, p_note text DEFAULT NULL)
@@ -91,10 +108,7 @@ BEGIN
         FROM parked
     )
     SELECT count(*) INTO v_count FROM parked;
-    INSERT INTO gateway.policy_actions (action, campaign_id, actor, note, messages)
-    VALUES ('campaign_hold', p_campaign, v_actor, p_note, v_count);
-    PERFORM pg_notify('gateway_policy', 'campaign');
-    RETURN v_count;
+    RETURN gateway.policy_action_done('campaign_hold', p_campaign, NULL, v_actor, p_note, v_count, false);
 END
 $$;
 
@@ -123,11 +137,7 @@ BEGIN
         FROM freed
     )
     SELECT count(*) INTO v_count FROM freed;
-    INSERT INTO gateway.policy_actions (action, campaign_id, actor, note, messages)
-    VALUES ('campaign_release', p_campaign, v_actor, p_note, v_count);
-    PERFORM pg_notify('gateway_policy', 'campaign');
-    PERFORM pg_notify('gateway_outbox', '');
-    RETURN v_count;
+    RETURN gateway.policy_action_done('campaign_release', p_campaign, NULL, v_actor, p_note, v_count, true);
 END
 $$;
 
@@ -157,11 +167,7 @@ BEGIN
         FROM gone
     )
     SELECT count(*) INTO v_count FROM gone;
-    INSERT INTO gateway.policy_actions (action, campaign_id, actor, note, messages)
-    VALUES ('campaign_cancel', p_campaign, v_actor, p_note, v_count);
-    PERFORM pg_notify('gateway_policy', 'campaign');
-    PERFORM pg_notify('gateway_outbox', '');
-    RETURN v_count;
+    RETURN gateway.policy_action_done('campaign_cancel', p_campaign, NULL, v_actor, p_note, v_count, true);
 END
 $$;
 
@@ -200,10 +206,7 @@ BEGIN
         FROM freed
     )
     SELECT count(*) INTO v_count FROM freed;
-    INSERT INTO gateway.policy_actions (action, campaign_id, message_ids, actor, note, messages)
-    VALUES ('held_release', p_campaign, p_ids, v_actor, p_note, v_count);
-    PERFORM pg_notify('gateway_outbox', '');
-    RETURN v_count;
+    RETURN gateway.policy_action_done('held_release', p_campaign, p_ids, v_actor, p_note, v_count, true);
 END
 $$;
 
@@ -221,3 +224,5 @@ REVOKE ALL ON FUNCTION gateway.campaign_hold(text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION gateway.campaign_release(text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION gateway.campaign_cancel(text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION gateway.release_held(bigint[], text, boolean, text, text) FROM PUBLIC;
+-- Nobody writes the audit trail but the functions above.
+REVOKE ALL ON FUNCTION gateway.policy_action_done(text, text, bigint[], text, text, integer, boolean) FROM PUBLIC;

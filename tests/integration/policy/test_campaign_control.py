@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -11,7 +10,7 @@ import pytest
 from gateway.policy.config import PolicyConfig
 from gateway.policy.decision import ALLOW, Defer, Hold, Suppress
 from gateway.policy.gate import PolicyDbGate
-from tests.support.policy import claim, enqueue
+from tests.support.policy import claim, enqueue, login_role
 
 pytestmark = pytest.mark.anyio
 
@@ -138,23 +137,21 @@ async def test_campaign_functions_refuse_an_empty_campaign(db) -> None:
 
 
 async def test_the_functions_are_not_callable_until_granted(db, db_url: str) -> None:
-    """EXECUTE is revoked from PUBLIC: a role without the grant cannot hold a campaign."""
+    """EXECUTE is revoked from PUBLIC: a role without the grant can neither act nor write the audit trail."""
     from gateway.db.pool import connect
 
-    role = f"gw_nogrant_{uuid.uuid4().hex[:8]}"
-    await db.execute(f"CREATE ROLE {role} LOGIN")
-    try:
+    async with login_role(db, db_url, "gw_nogrant") as (role, url):
         await db.execute(f"GRANT USAGE ON SCHEMA gateway TO {role}")
-        url = db_url.replace("postgres@", f"{role}@", 1)
         conn = await connect(url)
         try:
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute("SELECT gateway.campaign_hold('spring', 'mallory')")
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(
+                    "SELECT gateway.policy_action_done('campaign_hold', 'spring', NULL, 'mallory', NULL, 0, false)"
+                )
         finally:
             await conn.close()
-    finally:
-        await db.execute(f"REVOKE ALL ON SCHEMA gateway FROM {role}")
-        await db.execute(f"DROP ROLE {role}")
 
 
 async def test_actor_defaults_to_the_database_user(db) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from gateway.policy import (
 )
 from gateway.queue.store import PgStore
 from tests.support.docs import ROOT, commands, examples, fenced_blocks, run_gateway_here
+from tests.support.policy import login_role
 
 pytestmark = pytest.mark.anyio
 
@@ -184,11 +184,9 @@ async def test_upstream_grant_lets_a_service_hold_a_campaign(db: asyncpg.Connect
     """With the documented GRANTs (for a fresh role), a service's own login can hold a campaign and read the trail."""
     from gateway.db.pool import connect
 
-    role = f"crm_service_{uuid.uuid4().hex[:8]}"
-    await db.execute(f"CREATE ROLE {role} LOGIN")
-    try:
+    async with login_role(db, db_url, "crm_service") as (role, url):
         await db.execute(UPSTREAM["campaign-grant"].text.replace("crm_service", role))
-        conn = await connect(db_url.replace("postgres@", f"{role}@", 1))
+        conn = await connect(url)
         try:
             assert await conn.fetchval("SELECT gateway.campaign_hold('winter-sale', 'crm:alice')") == 0
             assert await conn.fetchval("SELECT actor FROM gateway.policy_actions") == "crm:alice"
@@ -197,9 +195,6 @@ async def test_upstream_grant_lets_a_service_hold_a_campaign(db: asyncpg.Connect
                 await conn.execute("DELETE FROM gateway.campaign_controls")
         finally:
             await conn.close()
-    finally:
-        await db.execute(f"DROP OWNED BY {role}")
-        await db.execute(f"DROP ROLE {role}")
 
 
 def _statements(sql: str) -> list[str]:
