@@ -409,8 +409,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--sender", default="-")
     e.add_argument("--body", help="the rendered text (content rules are checked only when given)")
     e.add_argument("--campaign")
-    e.add_argument("--consent", choices=["true", "false", "null"], default=None,
-                   help="the consent column (default: true, with a note)")
+    e.add_argument(
+        "--consent",
+        choices=["true", "false", "null"],
+        default=None,
+        help="the consent column (default: true, with a note)",
+    )
     e.add_argument("--night-consent", action="store_true", help="extras.night_consent = true (KR)")
     e.add_argument("--timezone", help="extras.timezone (IANA)")
     e.add_argument("--send-at", help="send_at, ISO 8601 with offset")

@@ -57,9 +57,7 @@ async def connect_with_retry(url: str, config: Config, *, attempts: int = 0) -> 
 
 
 class Daemon:
-    def __init__(
-        self, config: Config, *, database_url: str, clock: Callable[[], datetime] | None = None
-    ) -> None:
+    def __init__(self, config: Config, *, database_url: str, clock: Callable[[], datetime] | None = None) -> None:
         self.config = config
         self.database_url = database_url
         self.clock = clock  # the engine's and the policy's wall clock; None = the system's (tests set it)

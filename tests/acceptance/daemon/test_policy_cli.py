@@ -75,7 +75,8 @@ async def test_campaign_cancel_reports_what_is_still_being_sent(tmp_path: Path, 
     await db.execute("UPDATE gateway.outbox SET state = 'sending', lease_owner = 'other#1' "
                      "WHERE recipient = '+821011113333'")  # fmt: skip
     done = await anyio.to_thread.run_sync(
-        lambda: gateway("campaign", "cancel", "spring", "--actor", "ops", cwd=tmp_path, database_url=db_url))
+        lambda: gateway("campaign", "cancel", "spring", "--actor", "ops", cwd=tmp_path, database_url=db_url)
+    )
     assert done.returncode == 0, done.stderr
     assert "cancelled 1 queued/deferred message(s) (actor ops)" in done.stdout
     assert "1 message(s) are being sent right now" in done.stdout

@@ -113,8 +113,7 @@ async def test_release_held_turns_a_quiet_hours_hold_into_a_wait_for_the_window(
     [(_, decision)] = await g.decide(await claim(pool), NIGHT_SEOUL)
     assert isinstance(decision, Hold) and decision.reason == "quiet_hours"
     await db.execute(
-        "UPDATE gateway.outbox SET state = 'deferred', last_reason = 'held_quiet_hours', "
-        "lease_owner = NULL"
+        "UPDATE gateway.outbox SET state = 'deferred', last_reason = 'held_quiet_hours', lease_owner = NULL"
     )  # what the engine writes for a HOLD
     assert await db.fetchval("SELECT count(*) FROM gateway.held_messages") == 1
     assert await db.fetchval("SELECT gateway.release_held(p_ids => ARRAY[$1::bigint], p_actor => 'dave')", mid) == 1
