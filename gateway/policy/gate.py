@@ -102,7 +102,7 @@ class PolicyDbGate:
         await self.refresh()
         async with anyio.create_task_group() as tg:
             if self._listen is not None:
-                tg.start_soon(self._listen, self._wake.set)
+                tg.start_soon(self._listen, self.wake)
             task_status.started()
             since_cleanup = _CLEANUP_SECONDS
             period = self.config.opt_out_refresh_seconds
@@ -123,6 +123,10 @@ class PolicyDbGate:
                             )
                 except Exception as exc:  # noqa: BLE001 - keep the last sets; try again next period
                     log.warning("policy.refresh.failed", error=str(exc))
+
+    def wake(self) -> None:
+        """Reload now (a NOTIFY on gateway_policy): sets the loop's current event, whichever it is."""
+        self._wake.set()
 
     async def refresh(self) -> None:
         """Reload the opt-outs and the campaign controls from PostgreSQL."""
