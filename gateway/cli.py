@@ -12,6 +12,9 @@ it down; nothing below it looks at ``os.environ``.
     gateway simulate smsc  [--port P ...]
     gateway simulate kakao [--port P ...]
     gateway templates sync FILE
+    gateway campaign       hold|release|cancel ID [--actor A] [--note T]
+    gateway held           list [--campaign C] [--ids] | release (--id N ... | --campaign C | --all)
+    gateway policy explain --to N --kind K [--at 2026-07-14T12:00+02:00] [--body T ...]
 """
 
 from __future__ import annotations
@@ -208,6 +211,112 @@ def cmd_templates(args: argparse.Namespace) -> int:
     return _run(main)
 
 
+def cmd_campaign(args: argparse.Namespace) -> int:
+    config = _load(args, required=False)
+    url = _database_url(args, config)
+
+    async def main() -> int:
+        from gateway.db.pool import connect
+        from gateway.operator.campaigns import campaign_action, default_actor, render_campaign
+
+        conn = await connect(url)
+        try:
+            result = await campaign_action(
+                conn, args.action, args.campaign, actor=args.actor or default_actor(), note=args.note
+            )
+        finally:
+            await conn.close()
+        print(json.dumps(result, default=str, indent=2) if args.json else render_campaign(result))
+        return 0
+
+    return _run(main)
+
+
+def cmd_held(args: argparse.Namespace) -> int:
+    config = _load(args, required=False)
+    url = _database_url(args, config)
+
+    async def main() -> int:
+        from gateway.db.pool import connect
+        from gateway.operator.campaigns import default_actor, held, held_release, render_held
+
+        conn = await connect(url)
+        try:
+            if args.held_command == "list":
+                result = await held(conn, campaign=args.campaign, ids=args.ids, limit=args.limit)
+                print(json.dumps(result, default=str, indent=2) if args.json else render_held(result))
+            else:
+                n = await held_release(
+                    conn, ids=args.id, campaign=args.campaign, everything=args.all,
+                    actor=args.actor or default_actor(), note=args.note,
+                )  # fmt: skip
+                print(f"released {n} held message(s): each waits for its next allowed window")
+        finally:
+            await conn.close()
+        return 0
+
+    return _run(main)
+
+
+def cmd_policy_explain(args: argparse.Namespace) -> int:
+    from gateway.policy import parse_instant, system_clock
+
+    config = _load(args, required=False)
+    try:
+        at = parse_instant(args.at) if args.at else system_clock()
+        send_at = parse_instant(args.send_at) if args.send_at else None
+        expires_at = parse_instant(args.expires_at) if args.expires_at else None
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    extras: dict[str, Any] = dict(args.extras or {})
+    if not isinstance(args.extras or {}, dict):
+        raise InputError("--extras must be a JSON object")
+    if args.timezone:
+        extras["timezone"] = args.timezone
+    if args.night_consent:
+        extras["night_consent"] = True
+    consent = {"true": True, "false": False, "null": None}[args.consent]
+    url = None
+    if not args.no_database:
+        url = getattr(args, "database_url", None) or config.database.url or os.environ.get("GATEWAY_DATABASE_URL")
+
+    async def main() -> int:
+        from gateway.operator.explain import explain_message, message_from_args
+
+        message = message_from_args(
+            to=args.to, kind=args.kind, at=at, channel=args.channel, sender=args.sender, body=args.body,
+            campaign=args.campaign, send_at=send_at, expires_at=expires_at, extras=extras,
+        )  # fmt: skip
+        conn = None
+        if url:
+            from gateway.db.pool import connect
+
+            conn = await connect(url)
+        try:
+            result = await explain_message(
+                message, consent=consent, at=at, config=config.policy, check_content=args.body is not None, conn=conn
+            )
+        finally:
+            if conn is not None:
+                await conn.close()
+        if args.consent == "true" and not args.consent_given:
+            result_notes = "consent assumed true (--consent null|false to see what else happens)"
+        else:
+            result_notes = ""
+        if args.json:
+            data = result.as_json()
+            if result_notes:
+                data["notes"].append(result_notes)
+            print(json.dumps(data, ensure_ascii=False, indent=2))
+        else:
+            print(result.render(sources=args.sources))
+            if result_notes:
+                print(f"note: {result_notes}")
+        return 0
+
+    return _run(main)
+
+
 # ---------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description="Outbound SMS (SMPP) and Alimtalk gateway daemon")
@@ -263,6 +372,60 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rest", nargs=argparse.REMAINDER, help="simulator options (see `gateway simulate smsc -- --help`)")
     p.set_defaults(func=cmd_simulate)
 
+    p = sub.add_parser("campaign", help="hold, release or cancel a campaign's messages")
+    p.add_argument("action", choices=["hold", "release", "cancel"])
+    p.add_argument("campaign", help="the campaign_id of its messages")
+    p.add_argument("--actor", help="who does it, for the audit trail (default cli:<login>@<host>)")
+    p.add_argument("--note", help="why, for the audit trail")
+    p.add_argument("--json", action="store_true")
+    with_config(p)
+    p.set_defaults(func=cmd_campaign)
+
+    p = sub.add_parser("held", help="messages held for an operator")
+    hsub = p.add_subparsers(dest="held_command", required=True)
+    h = hsub.add_parser("list", help="held messages by campaign and reason")
+    h.add_argument("--campaign")
+    h.add_argument("--ids", action="store_true", help="also list the messages one by one")
+    h.add_argument("--limit", type=int, default=100)
+    h.add_argument("--json", action="store_true")
+    with_config(h)
+    h.set_defaults(func=cmd_held)
+    h = hsub.add_parser("release", help="release messages held for quiet hours: they wait for their next window")
+    h.add_argument("--id", type=int, action="append", help="a held message id (repeatable)")
+    h.add_argument("--campaign")
+    h.add_argument("--all", action="store_true")
+    h.add_argument("--actor", help="who does it, for the audit trail (default cli:<login>@<host>)")
+    h.add_argument("--note")
+    with_config(h)
+    h.set_defaults(func=cmd_held)
+
+    p = sub.add_parser("policy", help="the send policy")
+    psub = p.add_subparsers(dest="policy_command", required=True)
+    e = psub.add_parser("explain", help="what the policy decides for a message at a moment, and when it may go")
+    e.add_argument("--to", required=True, help="recipient phone number (E.164 preferred)")
+    e.add_argument("--kind", default="advertising", choices=["informational", "advertising"])
+    e.add_argument("--at", help="the moment to ask about, ISO 8601 with offset (default: now)")
+    e.add_argument("--channel", default="sms", choices=["sms", "alimtalk"])
+    e.add_argument("--sender", default="-")
+    e.add_argument("--body", help="the rendered text (content rules are checked only when given)")
+    e.add_argument("--campaign")
+    e.add_argument(
+        "--consent",
+        choices=["true", "false", "null"],
+        default=None,
+        help="the consent column (default: true, with a note)",
+    )
+    e.add_argument("--night-consent", action="store_true", help="extras.night_consent = true (KR)")
+    e.add_argument("--timezone", help="extras.timezone (IANA)")
+    e.add_argument("--send-at", help="send_at, ISO 8601 with offset")
+    e.add_argument("--expires-at", help="expires_at, ISO 8601 with offset")
+    e.add_argument("--extras", type=json.loads, help="more extras, as a JSON object")
+    e.add_argument("--sources", action="store_true", help="print the legal source of every rule applied")
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--no-database", action="store_true", help="do not read campaign holds or opt-outs")
+    with_config(e)
+    e.set_defaults(func=cmd_policy_explain)
+
     p = sub.add_parser("templates", help="Alimtalk template registry")
     tsub = p.add_subparsers(dest="templates_command", required=True)
     t = tsub.add_parser("sync", help="load templates from a YAML or JSON file")
@@ -277,6 +440,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "rest", None) and args.rest[:1] == ["--"]:
         args.rest = args.rest[1:]
+    if getattr(args, "policy_command", None) == "explain":
+        args.consent_given = args.consent is not None
+        args.consent = args.consent or "true"
     try:
         return args.func(args)
     except (ConfigError, InputError) as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -23,6 +24,7 @@ from gateway.db.migrate import pending_migrations
 from gateway.db.pool import create_pool, is_connection_error
 from gateway.errors import ConfigError, DatabaseError
 from gateway.http.server import build_app, serve
+from gateway.policy.clock import system_clock
 from gateway.port import Connector
 from gateway.queue.engine import Engine, new_owner
 from gateway.queue.gate import PolicyGate
@@ -55,9 +57,10 @@ async def connect_with_retry(url: str, config: Config, *, attempts: int = 0) -> 
 
 
 class Daemon:
-    def __init__(self, config: Config, *, database_url: str) -> None:
+    def __init__(self, config: Config, *, database_url: str, clock: Callable[[], datetime] | None = None) -> None:
         self.config = config
         self.database_url = database_url
+        self.clock = clock  # the engine's and the policy's wall clock; None = the system's (tests set it)
         self.connectors: dict[str, Connector] = {}
         self.engine: Engine | None = None
         self.http_port: int | None = None
@@ -80,10 +83,11 @@ class Daemon:
                 self.connectors,
                 config=self.config.engine,
                 routing=self.config.routing,
-                gate=build_gate(self.config, pool),
+                gate=build_gate(self.config, pool, self.database_url),
                 ratelimit=self.config.ratelimit,
                 tokens=build_tokens(self.config, pool, owner),
                 listener=Listener(self.database_url, "gateway_outbox"),
+                wall_clock=self.clock or system_clock,
             )
             self.engine = engine
             async with anyio.create_task_group() as tg:
@@ -158,11 +162,12 @@ class Daemon:
         return bool(db_ok) and all(connectors.values()), detail
 
 
-def build_gate(config: Config, pool: asyncpg.Pool) -> PolicyGate:
-    """The policy layer (gateway.policy) with its PostgreSQL-backed guards."""
+def build_gate(config: Config, pool: asyncpg.Pool, database_url: str) -> PolicyGate:
+    """The policy layer (gateway.policy) with its PostgreSQL-backed guards; a hold or cancel
+    (NOTIFY gateway_policy) reloads its campaign controls at once."""
     from gateway.policy.gate import PolicyDbGate
 
-    return PolicyDbGate(config.policy, pool)
+    return PolicyDbGate(config.policy, pool, listen=Listener(database_url, "gateway_policy").run)
 
 
 def build_tokens(config: Config, pool: asyncpg.Pool, owner: str) -> TokenSource:

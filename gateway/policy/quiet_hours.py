@@ -11,8 +11,12 @@ Time zones, in order of precedence:
    sends into a quiet period of any zone the recipient might be in;
 3. the configured ``default_timezone``.
 
-The rule itself is the recipient *country's* rule (see ``QuietHoursConfig.rule_for``),
-applied in each of those zones.
+The rules are the recipient *country's* rule (see ``QuietHoursConfig.rule_for``)
+and, for countries with state rules (US), the rule of every state the number's
+area code belongs to (:func:`gateway.policy.regions.subdivisions_for`; every
+state rule when the number has no state). All of them apply in each of those
+zones: the strictest wins. A rule marked ``lifted_by_night_consent`` does not
+apply to a message that carries ``extras.night_consent = true``.
 
 A moment is allowed in a zone when its local wall-clock time falls in one of
 the windows of its local weekday, and, for rules with ``no_public_holidays``,
@@ -40,11 +44,14 @@ import phonenumbers
 from phonenumbers import timezone as phone_timezone
 
 from gateway.policy.config import QuietHoursConfig, QuietHoursRule
+from gateway.policy.regions import subdivisions_for
 
 __all__ = [
+    "AppliedRule",
     "InvalidTimeZone",
     "QuietSchedule",
     "ZoneRule",
+    "applicable_rules",
     "is_allowed",
     "next_allowed",
     "ramp_offset",
@@ -76,6 +83,16 @@ class ZoneRule:
         second = local.hour * 3600 + local.minute * 60 + local.second
         return any(w.start * 60 <= second < w.end * 60 for w in self.rule.windows_for(local.weekday()))
 
+    def window_end(self, moment: datetime) -> datetime | None:
+        """The end of the window ``moment`` is in (None if it is in none): where this zone stops allowing
+        it, or an earlier boundary (adjacent windows, a holiday after midnight are not merged)."""
+        local = moment.astimezone(self.zone)
+        second = local.hour * 3600 + local.minute * 60 + local.second
+        for w in self.rule.windows_for(local.weekday()):
+            if w.start * 60 <= second < w.end * 60:
+                return _wall_to_utc(local.date(), w.end, self.zone, local.fold)
+        return None
+
     def breakpoints(self, lo: datetime, hi: datetime) -> Iterator[datetime]:
         """Instants in ``(lo, hi)`` at which this zone's status may change (unsorted, may repeat)."""
         first = lo.astimezone(self.zone).date() - timedelta(days=1)
@@ -98,17 +115,32 @@ class ZoneRule:
 
 
 @dataclass(frozen=True, slots=True)
+class AppliedRule:
+    """A rule that applies to one recipient, with its label: "KR", "US", "US-CT"."""
+
+    label: str
+    rule: QuietHoursRule
+
+
+@dataclass(frozen=True, slots=True)
 class QuietSchedule:
     """The quiet-hours verdict for one message at one moment.
 
-    ``allowed`` is True when it may be sent now; otherwise ``window_start`` is the
-    next allowed moment in every zone (None if there is none within
-    ``search_days``) and ``until`` is ``window_start`` plus the message's ramp offset.
+    ``allowed`` is True when it may be sent now; then ``allowed_until`` is when
+    its current window ends (it may still be allowed then, when the next window
+    starts at once: the last check decides again after it). Otherwise
+    ``window_start`` is the next allowed moment in every zone (None if there is
+    none within ``search_days``) and ``until`` is ``window_start`` plus the
+    message's ramp offset. ``rules`` and ``zones`` say what was applied where.
     """
 
     allowed: bool
     window_start: datetime | None = None
     until: datetime | None = None
+    allowed_until: datetime | None = None
+    rules: tuple[AppliedRule, ...] = ()
+    zones: tuple[str, ...] = ()
+    lifted: tuple[AppliedRule, ...] = ()  # rules the message's night consent lifted
 
 
 def ramp_offset(message_id: int, ramp_seconds: int) -> int:
@@ -148,6 +180,23 @@ def zone_rules(zones: Iterable[str], rule: QuietHoursRule, region: str | None) -
     return tuple(ZoneRule(ZoneInfo(name), rule, calendar) for name in zones)
 
 
+def applicable_rules(
+    config: QuietHoursConfig, region: str | None, subdivisions: Sequence[str], *, night_consent: bool = False
+) -> tuple[AppliedRule, ...]:
+    """The rules that apply to a recipient: the country's, then its states' (see the module docstring)."""
+    applied: list[AppliedRule] = []
+    country = config.rule_for(region)
+    if country is not None:
+        applied.append(AppliedRule(region or "default", country))
+    states = config.subdivision_rules(region)
+    if states:
+        chosen = [code for code in subdivisions if code in states] if subdivisions else sorted(states)
+        applied.extend(AppliedRule(f"{region}-{code}", states[code]) for code in chosen)
+    if night_consent:
+        applied = [a for a in applied if not a.rule.lifted_by_night_consent]
+    return tuple(applied)
+
+
 def is_allowed(moment: datetime, rules: Sequence[ZoneRule]) -> bool:
     """True when ``moment`` is allowed in every zone."""
     return all(zr.allows(moment) for zr in rules)
@@ -176,28 +225,50 @@ def schedule(
     region: str | None,
     explicit_timezone: str | None,
     config: QuietHoursConfig,
+    subdivisions: Sequence[str] | None = None,
+    night_consent: bool = False,
+    until_end: bool = False,
 ) -> QuietSchedule:
     """Apply quiet hours to one advertising message.
 
     The ramp offset is :func:`ramp_offset`, shortened (still deterministically:
     ``hash % min(ramp_seconds, length)``) when the allowed stretch that starts at
     ``window_start`` is shorter than ``ramp_seconds``, so ``until`` is always allowed.
+    ``subdivisions``: the recipient's states; None = from the number (:func:`subdivisions_for`).
+    ``until_end``: when allowed, also give ``allowed_until``: the end of the current window
+    (of the first zone and rule to close; a lower bound of the allowed stretch's end).
     """
     _require_aware(now)
     now = now.astimezone(UTC)
-    rule = config.rule_for(region)
-    if not config.enabled or rule is None:
+    if subdivisions is None:
+        subdivisions = subdivisions_for(number, region) if number is not None else ()
+    applied = applicable_rules(config, region, subdivisions) if config.enabled else ()
+    lifted = tuple(a for a in applied if night_consent and a.rule.lifted_by_night_consent)
+    applied = tuple(a for a in applied if a not in lifted)
+    if not applied:
+        if lifted:  # say where, for explain
+            zones = time_zones_for(number, explicit=explicit_timezone, default_timezone=config.default_timezone)
+            return QuietSchedule(allowed=True, zones=zones, lifted=lifted)
         return QuietSchedule(allowed=True)
     zones = time_zones_for(number, explicit=explicit_timezone, default_timezone=config.default_timezone)
-    rules = zone_rules(zones, rule, region)
+    rules = tuple(zr for a in applied for zr in zone_rules(zones, a.rule, region))
     if is_allowed(now, rules):
-        return QuietSchedule(allowed=True)
+        end = None
+        if until_end:  # a lower bound is enough: the last check re-evaluates once it has passed
+            ends = [e for e in (zr.window_end(now) for zr in rules) if e is not None]
+            end = max(min(ends), now) if ends else None
+        return QuietSchedule(allowed=True, allowed_until=end, rules=applied, zones=zones, lifted=lifted)
     start = next_allowed(now, rules, search_days=config.search_days)
     if start is None:
-        return QuietSchedule(allowed=False)
+        return QuietSchedule(allowed=False, rules=applied, zones=zones, lifted=lifted)
     ramp = min(config.ramp_seconds, _allowed_stretch_seconds(start, rules, config.ramp_seconds))
     return QuietSchedule(
-        allowed=False, window_start=start, until=start + timedelta(seconds=ramp_offset(message_id, ramp))
+        allowed=False,
+        window_start=start,
+        until=start + timedelta(seconds=ramp_offset(message_id, ramp)),
+        rules=applied,
+        zones=zones,
+        lifted=lifted,
     )
 
 

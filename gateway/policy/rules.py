@@ -33,8 +33,12 @@ __all__ = [
     "deadline",
     "expiry_reason",
     "explicit_timezone",
+    "fallback_of",
+    "first_sendable",
     "is_stop_keyword",
     "max_age_seconds",
+    "names_sender",
+    "night_consent",
     "normalise_number",
     "normalise_sender",
     "parse_recipient",
@@ -212,17 +216,27 @@ def max_age_seconds(message: OutboundMessage, expiry: ExpiryConfig) -> float | N
     return None if expiry.max_age_seconds is None else float(expiry.max_age_seconds)
 
 
+def first_sendable(message: OutboundMessage) -> datetime | None:
+    """The first moment the message may be sent: the later of its enqueue and its ``send_at``."""
+    moments = [_utc(m) for m in (message.created_at, message.send_at) if m is not None]
+    return max(moments) if moments else None
+
+
 def deadline(message: OutboundMessage, expiry: ExpiryConfig) -> tuple[datetime, Literal["expired", "max_age"]] | None:
     """The moment the message stops being sendable and which limit sets it, or None if nothing does.
 
-    The earlier of ``expires_at`` and ``created_at + max age``; on a tie, ``expired``.
+    The earlier of ``expires_at`` and the first sendable moment (:func:`first_sendable`:
+    ``send_at`` for a scheduled message, else its enqueue) plus the max age; on a
+    tie, ``expired``. A campaign scheduled for tomorrow 09:00 with a 4 h max age
+    may go out until tomorrow 13:00, however early it was enqueued.
     """
     candidates: list[tuple[datetime, Literal["expired", "max_age"]]] = []
     if message.expires_at is not None:
         candidates.append((_utc(message.expires_at), "expired"))
     age = max_age_seconds(message, expiry)
-    if age is not None and message.created_at is not None:
-        candidates.append((_utc(message.created_at) + timedelta(seconds=age), "max_age"))
+    start = first_sendable(message)
+    if age is not None and start is not None:
+        candidates.append((start + timedelta(seconds=age), "max_age"))
     if not candidates:
         return None
     return min(candidates, key=lambda c: (c[0], c[1] != "expired"))
@@ -275,11 +289,43 @@ def ad_content_violation(body: str, rule: AdContentRule) -> Literal["prefix", "o
         head = body.lstrip() if rule.allow_leading_whitespace else body
         if not head.startswith(rule.prefix):
             return "prefix"
-    if rule.optout_number_pattern is not None and (
-        re.search(rule.optout_number_pattern, unicodedata.normalize("NFKC", body)) is None
-    ):
+    pattern = rule.optout_number_pattern
+    if pattern is not None and re.search(pattern, unicodedata.normalize("NFKC", body)) is None:
         return "optout_number"
     return None
+
+
+def names_sender(body: str, names: Iterable[str]) -> bool:
+    """True when the body names the sender: one of ``names`` appears in it (NFKC, case and spaces ignored)."""
+    text = _squeeze(body)
+    return any(_squeeze(name) in text for name in names if _squeeze(name))
+
+
+def _squeeze(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def night_consent(extras: Mapping[str, Any]) -> bool:
+    """``extras["night_consent"]``: the recipient's separate consent to advertising at night (KR)."""
+    value = extras.get("night_consent")
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise InvalidExtras(f"extras.night_consent must be true or false, not {value!r}")
+    return value
+
+
+def fallback_of(message: OutboundMessage) -> int | None:
+    """The id of the message this one replaces, when it is a fallback the gateway itself enqueued.
+
+    The store enqueues a fallback with ``extras.fallback_of = <original id>`` and the
+    idempotency key ``fallback:<original id>``; both must agree, so an upstream row
+    cannot claim to be some other message's fallback by setting the extra alone.
+    """
+    original = message.extras.get("fallback_of")
+    if isinstance(original, bool) or not isinstance(original, int):
+        return None
+    return original if message.idempotency_key == f"fallback:{original}" else None
 
 
 def explicit_timezone(extras: Mapping[str, Any]) -> str | None:

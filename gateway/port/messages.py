@@ -27,9 +27,14 @@ class OutboundMessage:
     attempts: int = 1  # 1 on the first try
     created_at: datetime | None = None
     idempotency_key: str | None = None
-    # The last moment the message is worth delivering: min(expires_at, created_at
-    # + max age), set by the policy layer. SMPP caps validity_period by it.
+    send_at: datetime | None = None  # upstream's "not before" (None: as soon as enqueued)
+    # The last moment the message is worth delivering: min(expires_at, first
+    # sendable moment + max age), set by the policy layer. SMPP caps validity_period by it.
     deadline: datetime | None = None
+    # Set by the policy layer when it allows the message: it may be handed to a
+    # connector only before this moment (its deadline, or the end of the quiet-hours
+    # window it was allowed in); the last check before sending defers it after that.
+    allowed_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

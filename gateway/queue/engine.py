@@ -160,6 +160,7 @@ class Engine:
                 connector,
                 self.writer,
                 report=self.submit_result,
+                check=self._last_check,
                 journal=config.journal,
                 bound_unrecorded=config.bound_unrecorded,
                 ahead=config.journal_ahead,
@@ -404,6 +405,19 @@ class Engine:
                 assert transition is not None
                 self.writer.add(transition)
         metrics.IN_FLIGHT.set(len(self._in_flight))
+
+    def _last_check(self, message: OutboundMessage) -> bool:
+        """Ask the policy once more right before sending (a message may have waited behind a rate
+        limit past its window or deadline, or its campaign been held); False: not sent, written back."""
+        now = self._now()
+        decision = self._gate.recheck(message, now)
+        transition = rules.after_decision(message, decision, now)
+        if transition is None:
+            return True
+        metrics.POLICY_DECISIONS.labels(decision.action.value, _reason(transition)).inc()
+        log.info("engine.last_check", message_id=message.id, decision=decision.action.value, reason=_reason(transition))
+        self.writer.add(transition)
+        return False
 
     # ------------------------------------------------------------------ drain
     async def _drain(self) -> None:

@@ -29,8 +29,16 @@ class PolicyGate(Protocol):
         enriched (e.g. with its deadline)."""
         ...
 
+    def recheck(self, message: OutboundMessage, now: datetime) -> Decision:
+        """The last check right before a connector takes ``message``: cheap, pure, in memory.
+
+        ALLOW, or what to do instead (defer to the next window, expire, hold,
+        suppress): a message that fell out of its window, passed its deadline, or
+        whose campaign was held or cancelled since the claim is not sent."""
+        ...
+
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Background work (refreshing opt-outs); runs until cancelled."""
+        """Background work (refreshing opt-outs and campaign controls); runs until cancelled."""
         ...
 
     def stop_keywords(self, messages: Sequence[InboundMessage]) -> list[tuple[str, str, str]]:
@@ -49,6 +57,10 @@ class NoPolicy:
             expired = message.expires_at is not None and message.expires_at <= now
             out.append((message, Expire("expired") if expired else ALLOW))
         return out
+
+    def recheck(self, message: OutboundMessage, now: datetime) -> Decision:
+        expired = message.expires_at is not None and message.expires_at <= now
+        return Expire("expired") if expired else ALLOW
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         task_status.started()

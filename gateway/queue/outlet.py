@@ -4,7 +4,9 @@ A message routed to a connector goes through, in order:
 
 1. its rate-limit :class:`~gateway.ratelimit.Dispatcher` (per-sender lanes,
    fair across campaigns), which calls :meth:`Outlet.accept` when the limits
-   let it pass;
+   let it pass; ``accept`` first asks the policy's **last check** (``check``):
+   a message that waited past its window or deadline, or whose campaign was
+   held since the claim, is written back instead of going on;
 2. the **send journal**: ``accept`` asks the writer to record the message id in
    ``gateway.send_journal`` with its next group commit and returns at once; the
    outlet's pump hands messages over only once their journal entry is
@@ -52,6 +54,7 @@ class Outlet:
         writer: Writer,
         *,
         report: Callable[[SendResult], None],
+        check: Callable[[OutboundMessage], bool] | None = None,
         journal: bool = True,
         bound_unrecorded: bool = True,
         ahead: int = 0,
@@ -64,6 +67,7 @@ class Outlet:
         self.unrecorded: set[int] = set()
         self.limit = connector.max_unrecorded() if bound_unrecorded else None
         self._report = report
+        self._check = check  # False: the policy refused it at the last moment (and wrote it back)
         self._journal = journal
         if ahead <= 0:
             ahead = max(32, self.limit // 2) if self.limit else _DEFAULT_AHEAD
@@ -86,6 +90,8 @@ class Outlet:
         Blocks while the journal is ``ahead`` messages in front of the sends.
         Raises :class:`ConnectorClosed` once the outlet is closed (the
         dispatcher then keeps the message for its own drain)."""
+        if self._check is not None and not self._check(message):
+            return
         if not self._journal:
             await self._hand(message)
             return

@@ -35,6 +35,8 @@ log = structlog.get_logger("gateway.store")
 Q = Queries("gateway.queue")
 
 _ACQUIRE_TIMEOUT = 10.0
+# Settled states that mean the message went out (or may have): they count against fatigue caps.
+_SENDS = frozenset({MessageState.SUBMITTED, MessageState.UNKNOWN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,7 @@ def _message(row: asyncpg.Record) -> OutboundMessage:
         attempts=row["attempts"],
         created_at=row["created_at"],
         idempotency_key=row["idempotency_key"],
+        send_at=row["send_at"],
     )
 
 
@@ -314,9 +317,16 @@ class PgStore:
         )
         if len(moved) != len(settles):
             log.warning("store.lease_lost", expected=len(settles), moved=len(moved), op="settle")
+        await self._record_sends(conn, settles)
         fallbacks = [s.id for s in settles if s.fallback is not None and s.state is not MessageState.SUBMITTED]
         if fallbacks:
             await conn.fetchval(Q["enqueue_fallbacks"], fallbacks, self.owner)
+
+    async def _record_sends(self, conn: DbConnection, settles: list[Settle]) -> None:
+        """Fatigue counts sends: in the submit's own transaction, the policy's reservations become sends."""
+        sent = [s.id for s in settles if s.state in _SENDS]
+        if sent:
+            await conn.execute(Q["record_ad_sends"], sent)
 
     async def _reschedule(self, conn: DbConnection, reschedules: list[Reschedule]) -> None:
         done = await conn.fetch(

@@ -364,3 +364,12 @@ WITH src AS (
     SELECT original, 'fallback', 'fallback_enqueued', $2, jsonb_build_object('fallback_message_id', id) FROM ins
 )
 SELECT count(*) FROM ins;
+
+-- name: record_ad_sends
+-- The advertising fatigue cap counts sends: the policy gate reserved a slot in
+-- gateway.ad_sends when it allowed each ad (0030); a submit (or an unknown
+-- outcome, which may have reached the phone) makes it a send, in the transaction
+-- that records the submit. Messages without a reservation are not advertising (or
+-- fatigue is off): nothing to do. $1 ids of messages settled submitted or unknown.
+UPDATE gateway.ad_sends SET sent = true, sent_at = now()
+WHERE message_id = ANY($1::bigint[]) AND NOT sent;

@@ -68,7 +68,8 @@ def cases(draw):
 
 
 def decide(msg, now, cfg):
-    return evaluate(msg, consent=None, now=now, config=cfg, opt_outs=NO_OPT_OUTS)
+    # consent=True: these properties are about time, and the US and France require explicit consent
+    return evaluate(msg, consent=True, now=now, config=cfg, opt_outs=NO_OPT_OUTS)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -122,4 +123,25 @@ def test_window_start_is_the_earliest_allowed_minute(case, now):
     minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
     while minute < verdict.window_start:
         assert not _oracle_allowed(minute, zones, rule, recipient.region), minute
+        minute += timedelta(minutes=1)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(), now=moments)
+def test_allowed_until_never_reaches_into_a_forbidden_minute(case, now):
+    """When allowed, every minute from now to allowed_until is allowed by a brute-force reading of the rule."""
+    msg, cfg = case
+    recipient = parse_recipient(msg.recipient, default_region="KR")
+    explicit = msg.extras.get("timezone")
+    verdict = schedule(
+        now, message_id=msg.id, number=recipient.number, region=recipient.region,
+        explicit_timezone=explicit, config=cfg.quiet_hours, until_end=True,
+    )  # fmt: skip
+    assume(verdict.allowed and verdict.allowed_until is not None)
+    rule = cfg.quiet_hours.rule_for(recipient.region)
+    zones = time_zones_for(recipient.number, explicit=explicit, default_timezone="Asia/Seoul")
+    assert verdict.allowed_until > now
+    minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    while minute < verdict.allowed_until:
+        assert _oracle_allowed(minute, zones, rule, recipient.region), minute
         minute += timedelta(minutes=1)

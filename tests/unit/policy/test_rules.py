@@ -201,7 +201,8 @@ def test_kr_ad_080_number_forms(number):
 
 def test_content_rules_only_for_korean_recipients():
     """A French recipient's ad needs neither '(광고)' nor an 080 number (on 2 May: 1 May is a French holiday)."""
-    assert decide(message(recipient="+33612345678", body="Soldes !"), now=at(SEOUL, 2024, 5, 2, 18, 0)) == ALLOW
+    msg = message(recipient="+33612345678", body="Soldes !")
+    assert decide(msg, consent=True, now=at(SEOUL, 2024, 5, 2, 18, 0)) == ALLOW
 
 
 def test_content_rules_not_for_informational():

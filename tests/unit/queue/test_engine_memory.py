@@ -109,6 +109,9 @@ class Refusing:
     ) -> list[tuple[OutboundMessage, Decision]]:
         return [(m, Suppress("opted_out") if m.campaign_id == "stop" else ALLOW) for m, _ in batch]
 
+    def recheck(self, message: OutboundMessage, now: datetime) -> Decision:
+        return ALLOW
+
     async def run(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
 
@@ -244,3 +247,43 @@ async def test_a_notification_wakes_the_claimer_after_it_went_idle() -> None:
         notify[0]()  # type: ignore[operator]
         await until(lambda: conn.sent == [mid], timeout=2)
         engine.stop()
+
+
+class LastCheck:
+    """Allows everything at claim time; at the last check defers campaign 'late' and expires campaign 'gone'."""
+
+    async def decide(self, batch, now):
+        return [(m, ALLOW) for m, _ in batch]
+
+    def recheck(self, message: OutboundMessage, now: datetime) -> Decision:
+        from datetime import timedelta
+
+        from gateway.policy.decision import Defer, Expire
+
+        if message.campaign_id == "late":
+            return Defer(until=now + timedelta(hours=10), reason="quiet_hours")
+        if message.campaign_id == "gone":
+            return Expire("expired")
+        return ALLOW
+
+    async def run(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+
+    def stop_keywords(self, messages):
+        return []
+
+
+async def test_the_last_check_keeps_refused_messages_from_the_connector() -> None:
+    """What the gate's last check refuses is written back (deferred, expired) and never handed to the connector."""
+    store = InMemoryStore()
+    keep = store.enqueue()
+    late = store.enqueue(campaign_id="late")
+    gone = store.enqueue(campaign_id="gone")
+    conn = Scripted(Outcome.SUBMITTED)
+    engine = Engine(store, {"c": conn}, config=FAST, gate=LastCheck())
+    await run_until(engine, lambda: keep in store.log and gone in store.log and store.outbox[late].state.value
+                    == "deferred")  # fmt: skip
+    assert conn.sent == [keep]
+    assert (store.log[gone].state.value, store.log[gone].reason) == ("expired", "expired")
+    assert store.outbox[late].last_reason == "quiet_hours"
+    assert engine.in_flight == 0
