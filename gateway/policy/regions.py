@@ -12,18 +12,25 @@ what that means (quiet hours apply every state rule then).
 
 Why phonenumbers rather than an area-code table of our own: the project already
 depends on it for parsing and time zones, it is maintained (new overlays appear
-every year), and its data is the same the rest of the policy reads.
+every year), and its data is the same the rest of the policy reads. But its
+geocoding data is the whole world's (importing it costs ~110 MB of memory and
+0.6 s), so the daemon reads a table derived from it instead:
+``data/us_area_codes.json``, made by :func:`generate_table` and checked against
+the installed phonenumbers by a test (regenerate it when phonenumbers is
+upgraded: ``python -c "from gateway.policy.regions import write_table; write_table()"``).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
+from importlib import resources
+from pathlib import Path
 
 import phonenumbers
-from phonenumbers import geocoder
 
-__all__ = ["US_STATE_NAMES", "area_code_states", "subdivisions_for"]
+__all__ = ["US_STATE_NAMES", "area_code_states", "generate_table", "subdivisions_for", "write_table"]
 
 #: phonenumbers' English descriptions of US states (as its geocoding data spells them) -> USPS codes.
 US_STATE_NAMES: dict[str, str] = {
@@ -53,13 +60,10 @@ def _state_of(description: str) -> str | None:
     return None
 
 
-@functools.cache
-def _area_code_table() -> dict[str, frozenset[str]]:
-    """Area code (NPA, 3 digits) -> the US states its geocoding entries name. Built once (~30 ms)."""
-    try:
-        from phonenumbers.geodata import GEOCODE_DATA
-    except ImportError:  # pragma: no cover - a phonenumbers build without geodata: number by number below
-        return {}
+def generate_table() -> dict[str, list[str]]:
+    """Area code (NPA) -> the US states phonenumbers' geocoding entries under +1NPA name (loads the world's data)."""
+    from phonenumbers.geodata import GEOCODE_DATA
+
     table: dict[str, set[str]] = {}
     for prefix, names in GEOCODE_DATA.items():
         if not prefix.startswith("1") or len(prefix) < 4:
@@ -67,7 +71,25 @@ def _area_code_table() -> dict[str, frozenset[str]]:
         state = _state_of(names.get("en", ""))
         if state is not None:
             table.setdefault(prefix[1:4], set()).add(state)
-    return {npa: frozenset(states) for npa, states in table.items()}
+    return {npa: sorted(states) for npa, states in sorted(table.items())}
+
+
+def write_table(path: Path | None = None) -> None:
+    """Regenerate data/us_area_codes.json from the installed phonenumbers."""
+    target = path or Path(__file__).parent / "data" / "us_area_codes.json"
+    payload = {
+        "_source": f"generated from phonenumbers {phonenumbers.__version__} geocoding data by "
+        "gateway.policy.regions.write_table; checked against the installed phonenumbers by a test",
+        "area_codes": generate_table(),
+    }
+    target.write_text(json.dumps(payload, indent=0) + "\n", "utf-8")
+
+
+@functools.cache
+def _area_code_table() -> dict[str, frozenset[str]]:
+    """Area code (NPA, 3 digits) -> its US states, from the shipped table (read once)."""
+    text = (resources.files("gateway.policy") / "data" / "us_area_codes.json").read_text("utf-8")
+    return {npa: frozenset(states) for npa, states in json.loads(text)["area_codes"].items()}
 
 
 def area_code_states(area_code: str) -> frozenset[str]:
@@ -82,8 +104,4 @@ def subdivisions_for(number: phonenumbers.PhoneNumber, region: str | None) -> tu
     national = str(number.national_number)
     if len(national) != 10:
         return ()
-    states = area_code_states(national[:3])
-    if not states:  # no table (or an area code it does not know): ask about this very number
-        own = _state_of(geocoder.description_for_number(number, "en"))
-        states = frozenset({own}) if own else frozenset()
-    return tuple(sorted(states))
+    return tuple(sorted(area_code_states(national[:3])))
