@@ -17,6 +17,7 @@ class QueueReason(enum.StrEnum):
     DUE = "due"  # a deferred message's time came: queued again
     RELEASED = "released"  # claimed but never handed to a connector (shutdown): queued again
     LEASE_EXPIRED = "lease_expired"  # its instance died or stalled: queued again, flagged
+    ORPHANED = "orphaned"  # held by a live run that lost track of it (a claim's answer lost): queued again
     SHUTDOWN_UNANSWERED = "shutdown_unanswered"  # sent, unanswered at shutdown: deferred, flagged
     THROTTLED = "throttled"  # the carrier said slow down
     TRANSIENT_ERROR = "transient_error"  # a connector's RETRY without a reason of its own

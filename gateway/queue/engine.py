@@ -146,11 +146,15 @@ class Engine:
         self._stopped = anyio.Event()
         self.claimed_total = 0
         self.claim_batches = 0  # claim statements that returned rows
+        self._claiming = anyio.Lock()
+        self._sweep_soon = False
+        self._last_sweep = time.monotonic()
         self.writer = Writer(
             store,
             flush_interval=config.flush_interval_ms / 1000,
             flush_max_rows=config.flush_max_rows,
             on_written=self._written,
+            on_accepted=self._accepted,
         )
         limits = ratelimit or RateLimitConfig()
         self._tokens: TokenSource = tokens or LocalTokens()
@@ -216,6 +220,12 @@ class Engine:
             message, result, connector=connector, retry=self.config.retry, now=self._now(), rng=self._rng
         )
         self.writer.add(transition)
+        if outlet is not None:
+            if result.outcome is not Outcome.SUBMITTED:
+                # Not accepted (or unknowable): a crash cannot make it a silent duplicate.
+                outlet.recorded(message.id)
+            elif self.config.journal and isinstance(transition, Settle):
+                self.writer.journal_accepted(transition)  # the slot frees when this commits
 
     async def store_receipts(self, receipts: Sequence[Receipt]) -> None:
         await self.writer.store_receipts(receipts)
@@ -224,6 +234,13 @@ class Engine:
         for scope, number, source in self._gate.stop_keywords(messages):
             self.writer.add_opt_out(OptOut(scope, number, source))
         await self.writer.store_inbound(messages)
+
+    def _accepted(self, ids: Sequence[int]) -> None:
+        """Accepted submits are in the journal: they no longer count against the duplicate bound."""
+        for mid in ids:
+            entry = self._in_flight.get(mid)
+            if entry is not None and entry[1] is not None:
+                entry[1].recorded(mid)
 
     def _written(self, ids: Sequence[int]) -> None:
         for mid in ids:
@@ -330,7 +347,10 @@ class Engine:
                 continue
             try:
                 started = time.monotonic()
-                claim = await self.store.claim(min(cfg.claim_batch, room), channels)
+                async with self._claiming:  # the orphan sweep must not run while a claim may commit unseen rows
+                    claim = await self.store.claim(min(cfg.claim_batch, room), channels)
+                    for message, _consent in claim.messages:  # held from now on, before any other await
+                        self._in_flight[message.id] = (message, None)
                 metrics.CLAIM_SECONDS.observe(time.monotonic() - started)
                 failures = 0
             except Exception as exc:  # noqa: BLE001
@@ -339,6 +359,8 @@ class Engine:
                 metrics.DB_ERRORS.labels("claim").inc()
                 log.warning("engine.claim.failed", error=str(exc), retry_in=delay)
                 if self.store.is_transient(exc):
+                    # The claim may have committed with its answer lost: sweep for rows we hold unknowingly.
+                    self._sweep_soon = True
                     with anyio.move_on_after(5):
                         await self.store.reset()
                 await anyio.sleep(delay)
@@ -462,6 +484,7 @@ class Engine:
             Job("recover", min(max(cfg.lease_seconds / 4, 0.5), 5.0), self._recover_leases),
             Job("receipt_timeouts", 30.0, self._receipt_timeouts),
             Job("pending", 2.0, self.store.match_pending_receipts),
+            Job("orphans", 0.5, self._sweep_orphans),
             Job("depth", 5.0, self._sample_depth),
             Job("partitions", 3600.0, self._maintain_partitions),
         ]
@@ -475,6 +498,21 @@ class Engine:
         await self.store.heartbeat(self.instance, stats)
         for name, outlet in self._outlets.items():
             metrics.CONNECTOR_READY.labels(name).set(1 if outlet.connector.is_ready() else 0)
+
+    async def _sweep_orphans(self) -> None:
+        """Give back rows this run holds without knowing it: a claim committed but its answer lost with
+        the connection, or a write-back dropped as a bad row. Soon after a failed claim, else every
+        lease period."""
+        now = time.monotonic()
+        if not self._sweep_soon and now - self._last_sweep < max(self.config.lease_seconds, 1.0):
+            return
+        async with self._claiming:
+            self._sweep_soon = False
+            self._last_sweep = now
+            n = await self.store.release_orphans(list(self._in_flight))
+        if n:
+            log.warning("engine.orphans.released", count=n)
+            self._wake.set()
 
     async def _recover_leases(self) -> None:
         n = await self.store.recover_leases(_BATCH_LIMIT)

@@ -193,8 +193,8 @@ class InMemoryStore:
                     self._enqueue_fallback(entry.message.id)
         self.inbound.extend(batch.inbound)
         self.opt_outs.extend(batch.opt_outs)
-        for seq, ids in batch.journal:
-            self.journal[seq] = list(ids)
+        for journal_entry in batch.journal:
+            self.journal[journal_entry.seq] = list(journal_entry.handed) + [s.id for s in journal_entry.accepted]
         for seq in batch.journal_done:
             self.journal.pop(seq, None)
 
@@ -246,6 +246,18 @@ class InMemoryStore:
             row.last_reason = QueueReason.LEASE_EXPIRED
             self.events.append(Event(row.message.id, "queued", QueueReason.LEASE_EXPIRED, {"may_be_duplicate": handed}))
         return len(expired)
+
+    async def release_orphans(self, known: Sequence[int]) -> int:
+        held = set(known)
+        orphans = [
+            r
+            for r in self.outbox.values()
+            if r.state is MessageState.SENDING and r.lease_owner == self.owner and r.message.id not in held
+        ]
+        for row in orphans:
+            row.state, row.lease_owner, row.last_reason = MessageState.QUEUED, None, QueueReason.ORPHANED
+            self.events.append(Event(row.message.id, "queued", QueueReason.ORPHANED))
+        return len(orphans)
 
     async def receipt_timeouts(self, connector: str, after_seconds: float, limit: int) -> int:
         return 0

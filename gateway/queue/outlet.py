@@ -15,11 +15,14 @@ A message routed to a connector goes through, in order:
    journaled messages can have reached the carrier (see the store's
    ``recover_leases``);
 3. the **duplicate bound**: at most ``connector.max_unrecorded()`` messages
-   (SMPP: window x binds) may have been handed over without their outcome being
-   committed. Past half of it the pump asks the writer to commit now, so the
-   bound is kept by pipelined group commits and a send waits only when the
-   commits truly fall behind. A crash therefore duplicates at most that many
-   messages;
+   (SMPP: window x binds) may be handed over and either unanswered or accepted
+   without that acceptance being on disk. An accepted submit is recorded by the
+   journal's next short commit (with its carrier ids: after a crash it is
+   settled from there, not sent again); an answer that is not an acceptance
+   frees its slot at once (resending it cannot duplicate anything the carrier
+   took). Past half of the bound the pump asks for that commit now, so a send
+   waits only when the journal truly falls behind. A crash therefore duplicates
+   at most the messages in the carrier's windows;
 4. ``Connector.send``, which blocks while the connector's window is full.
 
 A connector that raises instead of answering gets a RETRY result for the
@@ -129,12 +132,12 @@ class Outlet:
         limit = self.limit
         if limit is not None:
             while len(self.unrecorded) >= limit:
-                # Everything the peer may have seen must be on disk before more goes out.
-                self.writer.kick()
+                # Everything the peer may have accepted must be on disk before more goes out.
+                self._kick()
                 self._recorded = anyio.Event()
                 await self._recorded.wait()
             if len(self.unrecorded) >= limit // 2:
-                self.writer.kick()  # start the commit now, so that the bound is not reached
+                self._kick()  # start the commit now, so that the bound is not reached
         self.unrecorded.add(message.id)
         try:
             await self.connector.send(message)
@@ -144,6 +147,12 @@ class Outlet:
         except Exception as exc:  # noqa: BLE001 - a connector bug must not lose the message
             log.error("engine.send.error", connector=self.connector.name, message_id=message.id, error=repr(exc))
             self._report(SendResult(message.id, Outcome.RETRY, reason=QueueReason.CONNECTOR_ERROR))
+
+    def _kick(self) -> None:
+        if self._journal:
+            self.writer.kick_journal()  # accepted submits are recorded by the journal's short commits
+        else:
+            self.writer.kick()
 
     def recorded(self, message_id: int) -> None:
         """The message's outcome is committed."""

@@ -13,6 +13,7 @@ rest.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ import structlog
 from gateway import metrics
 from gateway.db.pool import DbConnection, is_connection_error
 from gateway.db.queries import Queries
-from gateway.port import InboundMessage, MessageState, OutboundMessage
+from gateway.port import Fallback, InboundMessage, MessageState, OutboundMessage
 from gateway.queue.reconcile import Reconciler
 from gateway.queue.transitions import Reschedule, Settle, WriteBatch
 
@@ -108,6 +109,10 @@ class Store(Protocol):
         """Give back the rows of runs whose leases expired (flagged); the number given back."""
         ...
 
+    async def release_orphans(self, known: Sequence[int]) -> int:
+        """Give back rows leased to this run that it does not hold (not in ``known``); the number."""
+        ...
+
     async def receipt_timeouts(self, connector: str, after_seconds: float, limit: int) -> int:
         """Messages of ``connector`` submitted over ``after_seconds`` ago with no receipt become unknown."""
         ...
@@ -119,6 +124,36 @@ class Store(Protocol):
     async def maintain_partitions(self) -> int:
         """Create the coming days' partitions, drop those past retention; the number dropped."""
         ...
+
+
+def _accepted_json(s: Settle) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "channel": s.channel,
+        "connector": s.connector,
+        "code": s.code,
+        "segments": s.segments,
+        "carrier_ids": list(s.carrier_ids),
+        "detail": dict(s.detail) if s.detail else None,
+        "fallback": s.fallback.as_json() if s.fallback is not None else None,
+    }
+
+
+def _settle_from_journal(entry: dict[str, Any], previous_owner: str) -> Settle:
+    detail = dict(entry.get("detail") or {})
+    detail["recovered_from"] = previous_owner
+    fb = entry.get("fallback")
+    return Settle(
+        entry["id"],
+        MessageState.SUBMITTED,
+        entry["channel"],
+        code=entry.get("code"),
+        connector=entry.get("connector"),
+        segments=entry.get("segments") or 1,
+        detail=detail,
+        carrier_ids=tuple(entry.get("carrier_ids") or ()),
+        fallback=Fallback(fb["channel"], fb["sender"], fb["body"], fb.get("extras") or {}) if fb else None,
+    )
 
 
 def _message(row: asyncpg.Record) -> OutboundMessage:
@@ -221,10 +256,29 @@ class PgStore:
             dead = [r["name"] for r in await conn.fetch(Q["dead_runs"], self.owner)]
             if not dead:
                 return 0
-            n = int(await conn.fetchval(Q["recover_leases"], limit, self.owner, dead))
+            settled = await self._settle_accepted(conn, dead)
+            n = settled + int(await conn.fetchval(Q["recover_leases"], limit, self.owner, dead))
             if n < limit:  # nothing left behind: the next look can skip them
                 await conn.execute(Q["mark_recovered"], dead)
             return n
+
+    async def release_orphans(self, known: Sequence[int]) -> int:
+        async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+            return int(await conn.fetchval(Q["release_orphans"], self.owner, list(known)))
+
+    async def _settle_accepted(self, conn: DbConnection, dead: list[str]) -> int:
+        """Submits the dead runs had accepted but not settled: settle them from their journal, never resend."""
+        rows = await conn.fetch(Q["journal_accepted_of"], dead)
+        if not rows:
+            return 0
+        settles = {r["entry"]["id"]: _settle_from_journal(r["entry"], r["owner"]) for r in rows}
+        async with conn.transaction():
+            taken = {r["id"] for r in await conn.fetch(Q["take_over"], list(settles), dead, self.owner)}
+            if taken:
+                await self._settle(conn, [s for mid, s in settles.items() if mid in taken])
+        if taken:
+            log.warning("store.recovered.accepted", count=len(taken), runs=dead)
+        return len(taken)
 
     async def receipt_timeouts(self, connector: str, after_seconds: float, limit: int) -> int:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
@@ -261,8 +315,14 @@ class PgStore:
                 await conn.execute(
                     Q["journal_add"],
                     self.owner,
-                    [seq for seq, _ in batch.journal],
-                    ["{" + ",".join(map(str, ids)) + "}" for _, ids in batch.journal],
+                    [e.seq for e in batch.journal],
+                    ["{" + ",".join(map(str, e.handed)) + "}" for e in batch.journal],
+                    [
+                        json.dumps([_accepted_json(s) for s in e.accepted], separators=(",", ":"))
+                        if e.accepted
+                        else None
+                        for e in batch.journal
+                    ],
                 )
             if batch.journal_done:
                 await conn.execute(Q["journal_done"], self.owner, batch.journal_done)

@@ -21,7 +21,7 @@ from typing import Any
 
 from gateway.port import Fallback, InboundMessage, MessageState, Receipt
 
-__all__ = ["OptOut", "Reschedule", "Settle", "Transition", "WriteBatch"]
+__all__ = ["JournalEntry", "OptOut", "Reschedule", "Settle", "Transition", "WriteBatch"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,19 @@ Transition = Settle | Reschedule
 
 
 @dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One row of the send journal (gateway.send_journal), written in its own short transaction.
+
+    ``handed``: ids that may be handed to a carrier next. ``accepted``: submits the
+    carrier accepted whose Settle is not committed yet; after a crash they are
+    settled from here (with their carrier ids) instead of being sent again."""
+
+    seq: int
+    handed: list[int]
+    accepted: list[Settle] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
 class OptOut:
     scope: str  # the sender (or brand) the user opted out of
     recipient: str  # E.164
@@ -78,8 +91,8 @@ class WriteBatch:
     receipts: list[Receipt] = field(default_factory=list)
     inbound: list[InboundMessage] = field(default_factory=list)
     opt_outs: list[OptOut] = field(default_factory=list)
-    # The send journal: new entries (number, message ids) and entries whose ids all have their outcome.
-    journal: list[tuple[int, list[int]]] = field(default_factory=list)
+    # The send journal: new entries, and entries whose ids all have their outcome stored.
+    journal: list[JournalEntry] = field(default_factory=list)
     journal_done: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -90,7 +103,7 @@ class WriteBatch:
             + len(self.receipts)
             + len(self.inbound)
             + len(self.opt_outs)
-            + sum(len(ids) for _, ids in self.journal)
+            + sum(len(e.handed) + len(e.accepted) for e in self.journal)
             + len(self.journal_done)
         )
 

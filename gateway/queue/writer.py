@@ -41,7 +41,7 @@ from gateway import metrics
 from gateway.backoff import Backoff
 from gateway.port import InboundMessage, Receipt
 from gateway.queue.store import Store
-from gateway.queue.transitions import OptOut, Reschedule, Settle, Transition, WriteBatch
+from gateway.queue.transitions import JournalEntry, OptOut, Reschedule, Settle, Transition, WriteBatch
 
 __all__ = ["Writer"]
 
@@ -63,10 +63,11 @@ class _Pending:
     inbound_waiters: list[_Waiter] = field(default_factory=list)
     reserved: list[int] = field(default_factory=list)  # message ids to put in the send journal
     reserved_upto: int = 0  # the highest reservation number among them
+    accepted: list[Settle] = field(default_factory=list)  # accepted submits to journal until settled
     first_at: float | None = None
 
     def __len__(self) -> int:
-        return len(self.batch) + len(self.reserved)
+        return len(self.batch) + len(self.reserved) + len(self.accepted)
 
     def merge_front(self, older: _Pending) -> None:
         b, o = self.batch, older.batch
@@ -79,6 +80,7 @@ class _Pending:
         b.journal[:0] = o.journal
         b.journal_done[:0] = o.journal_done
         self.reserved[:0] = older.reserved
+        self.accepted[:0] = older.accepted
         self.reserved_upto = max(self.reserved_upto, older.reserved_upto)
         self.waiters[:0] = older.waiters
         self.inbound_waiters[:0] = older.inbound_waiters
@@ -119,7 +121,6 @@ class _Buffer:
         self.wake = anyio.Event()
         self.lock = anyio.Lock()  # one flush at a time: flush() waits for the loop's write in progress
         self.urgent = False  # flush without waiting for the interval (someone awaits the commit)
-        self.due: float | None = None  # flush no later than this (journal reservations)
 
 
 def _describe(part: WriteBatch) -> dict[str, Any]:
@@ -144,12 +145,14 @@ class Writer:
         flush_interval: float = 0.02,
         flush_max_rows: int = 1000,
         on_written: Callable[[Sequence[int]], None] = lambda ids: None,
+        on_accepted: Callable[[Sequence[int]], None] = lambda ids: None,
         clock: Callable[[], float] = time.monotonic,
         retry: Backoff = Backoff(0.05, 5.0),
         journal_linger: float = 0.002,
     ) -> None:
         self._store = store
         self._on_written = on_written
+        self._on_accepted = on_accepted
         self._clock = clock
         self._retry = retry
         # A receipt whose submit is still being written by the outcome buffer is
@@ -157,16 +160,18 @@ class Writer:
         # buffer's transaction matches it (see gateway.queue.reconcile).
         self._outcomes = _Buffer("outcomes", flush_interval, flush_max_rows)
         self._receipts = _Buffer("receipts", min(flush_interval, 0.005), flush_max_rows)
+        # Journal entries get their own short transactions, so that sends never wait
+        # for a big outcome batch to commit (see gateway/queue/outlet.py).
+        self._journal = _Buffer("journal", journal_linger, flush_max_rows)
         self.written_rows = 0
         # The send journal (see gateway/db/migrations/0008_send_journal.sql): reservations are
         # numbered; every number up to _journaled is committed.
-        self._journal_linger = journal_linger  # how long a journal reservation may wait for company
         self._reservations = 0
         self._journaled = 0
         self._journal_changed = anyio.Event()
         self._journal_seq = 0
         self._journal_open: dict[int, set[int]] = {}  # entry -> ids still without an outcome
-        self._journal_entry_of: dict[int, int] = {}  # message id -> entry
+        self._journal_entries_of: dict[int, list[int]] = {}  # message id -> its entries
 
     # ------------------------------------------------------------------ intake
     def _touch(self, buf: _Buffer) -> None:
@@ -195,17 +200,24 @@ class Writer:
     def reserve(self, message_id: int) -> int:
         """Put a message in the send journal with the next group commit (soon); its reservation number."""
         self._reservations += 1
-        pending = self._outcomes.pending
+        pending = self._journal.pending
         pending.reserved.append(message_id)
         pending.reserved_upto = self._reservations
-        buf = self._outcomes
-        now = self._clock()
-        if pending.first_at is None:
-            pending.first_at = now
-        if buf.due is None:
-            buf.due = now + self._journal_linger
-            buf.wake.set()
+        self._touch(self._journal)
         return self._reservations
+
+    def journal_accepted(self, settle: Settle) -> None:
+        """Record an accepted submit in the journal now (its Settle follows in the outcome batch).
+
+        Once committed, ``on_accepted`` is told: the message no longer counts against the duplicate bound."""
+        self._journal.pending.accepted.append(settle)
+        self._touch(self._journal)
+
+    def kick_journal(self) -> None:
+        """Commit the journal now (a sender waits for it)."""
+        if len(self._journal.pending):
+            self._journal.urgent = True
+            self._journal.wake.set()
 
     async def journaled(self, reservation: int) -> None:
         """Return once the reservation is committed."""
@@ -250,13 +262,14 @@ class Writer:
 
     @property
     def buffered(self) -> int:
-        return len(self._outcomes.pending) + len(self._receipts.pending)
+        return len(self._outcomes.pending) + len(self._receipts.pending) + len(self._journal.pending)
 
     # ------------------------------------------------------------------ loop
     async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         """Flush both buffers until cancelled; on cancellation, flush what is buffered (shielded)."""
         try:
             async with anyio.create_task_group() as tg:
+                tg.start_soon(self._loop, self._journal)
                 tg.start_soon(self._loop, self._outcomes)
                 tg.start_soon(self._loop, self._receipts)
                 task_status.started()
@@ -277,21 +290,17 @@ class Writer:
                 continue
             if len(buf.pending) >= buf.max_rows or buf.urgent:
                 buf.urgent = False
-                buf.due = None
                 return
-            deadline = buf.pending.first_at + buf.interval
-            if buf.due is not None and buf.due < deadline:
-                deadline = buf.due
-            remaining = deadline - self._clock()
+            remaining = buf.pending.first_at + buf.interval - self._clock()
             if remaining <= 0:
-                buf.due = None
                 return
             buf.wake = anyio.Event()
             with anyio.move_on_after(remaining):
                 await buf.wake.wait()
 
     async def flush(self, *, retry: bool = True) -> None:
-        """Write everything buffered now (outcomes first, then receipts, then outcomes again)."""
+        """Write everything buffered now (journal, outcomes, receipts, then outcomes again)."""
+        await self._flush(self._journal, retry=retry)
         await self._flush(self._outcomes, retry=retry)
         await self._flush(self._receipts, retry=retry)
         if len(self._outcomes.pending):
@@ -306,14 +315,15 @@ class Writer:
             failures = 0
             while len(buf.pending):
                 pending, buf.pending = buf.pending, _Pending()
-                buf.due = None  # this write takes every reservation made so far
-                if pending.reserved:  # the journal entry of this group commit
+                if pending.reserved or pending.accepted:  # the journal entry of this group commit
                     self._journal_seq += 1
-                    ids, pending.reserved = pending.reserved, []
-                    pending.batch.journal.append((self._journal_seq, ids))
-                    self._journal_open[self._journal_seq] = set(ids)
-                    for mid in ids:
-                        self._journal_entry_of[mid] = self._journal_seq
+                    entry = JournalEntry(self._journal_seq, pending.reserved, pending.accepted)
+                    pending.reserved, pending.accepted = [], []
+                    pending.batch.journal.append(entry)
+                    open_ids = set(entry.handed) | {s.id for s in entry.accepted}
+                    self._journal_open[entry.seq] = open_ids
+                    for mid in open_ids:
+                        self._journal_entries_of.setdefault(mid, []).append(entry.seq)
                 started = self._clock()
                 try:
                     await self._store.write(pending.batch)
@@ -350,22 +360,31 @@ class Writer:
 
     def _committed(self, pending: _Pending) -> None:
         """A batch is committed: advance the journal, close entries, tell the engine."""
-        if pending.batch.journal and pending.reserved_upto > self._journaled:
-            self._journaled = pending.reserved_upto
-            self._journal_changed.set()
-            self._journal_changed = anyio.Event()
+        if pending.batch.journal:
+            if pending.reserved_upto > self._journaled:
+                self._journaled = pending.reserved_upto
+                self._journal_changed.set()
+                self._journal_changed = anyio.Event()
+            accepted = [s.id for entry in pending.batch.journal for s in entry.accepted]
+            if accepted:
+                self._on_accepted(accepted)
         ids = pending.batch.message_ids()
         if ids:
             self._written(ids)
 
     def _written(self, ids: Sequence[int]) -> None:
         """Outcomes stored: close journal entries whose ids all have one, tell the engine."""
-        if self._journal_entry_of:
+        waiting = self._journal.pending.accepted
+        if waiting:  # settled before its acceptance reached the journal: no need to journal it any more
+            done_ids = set(ids)
+            waiting[:] = [s for s in waiting if s.id not in done_ids]
+        if self._journal_entries_of:
             done: list[int] = []
             for mid in ids:
-                entry = self._journal_entry_of.pop(mid, None)
-                if entry is not None:
-                    left = self._journal_open[entry]
+                for entry in self._journal_entries_of.pop(mid, ()):
+                    left = self._journal_open.get(entry)
+                    if left is None:
+                        continue
                     left.discard(mid)
                     if not left:
                         del self._journal_open[entry]

@@ -97,12 +97,52 @@ WITH marked AS (
 )
 DELETE FROM gateway.send_journal j USING marked WHERE j.owner = marked.name;
 
+-- name: release_orphans
+-- Rows leased to this run ($1) that it does not hold (not in $2): a claim that committed after its
+-- connection died, or a write-back dropped as a bad row. Queued again; those in the run's journal
+-- may have gone out (flagged, attempt counted), the others not (attempt uncounted).
+WITH journaled AS (
+    SELECT DISTINCT unnest(ids) AS id FROM gateway.send_journal WHERE owner = $1
+), orphans AS (
+    SELECT o.id, (j.id IS NOT NULL) AS handed
+    FROM gateway.outbox o
+    LEFT JOIN journaled j ON j.id = o.id
+    WHERE o.state = 'sending' AND o.lease_owner = $1 AND NOT (o.id = ANY($2::bigint[]))
+    FOR UPDATE OF o SKIP LOCKED
+), released AS (
+    UPDATE gateway.outbox o
+    SET state = 'queued', lease_owner = NULL,
+        may_be_duplicate = o.may_be_duplicate OR orphans.handed,
+        attempts = CASE WHEN orphans.handed THEN o.attempts ELSE greatest(o.attempts - 1, 0) END,
+        last_reason = 'orphaned'
+    FROM orphans
+    WHERE o.id = orphans.id
+    RETURNING o.id, orphans.handed
+), ev AS (
+    INSERT INTO gateway.events (message_id, state, reason, instance, detail)
+    SELECT id, 'queued', 'orphaned', $1, jsonb_build_object('may_be_duplicate', handed) FROM released
+)
+SELECT count(*) FROM released;
+
 -- name: journal_add
--- This run ($1) may hand these messages to a carrier: $2 entry numbers, $3 their ids (one row each entry,
--- the ids of an entry given as one array element of a text-encoded array).
-INSERT INTO gateway.send_journal (owner, seq, ids)
-SELECT $1, seq, ids::bigint[]
-FROM unnest($2::bigint[], $3::text[]) AS e(seq, ids);
+-- Entries of run $1: $2 entry numbers, $3 the ids it may hand over next (a text-encoded array per
+-- entry), $4 the accepted submits not settled yet (a JSON array per entry as text, or NULL).
+INSERT INTO gateway.send_journal (owner, seq, ids, accepted)
+SELECT $1, seq, ids::bigint[], accepted::jsonb
+FROM unnest($2::bigint[], $3::text[], $4::text[]) AS e(seq, ids, accepted);
+
+-- name: journal_accepted_of
+-- The accepted-but-unsettled submits in the journals of the dead runs $1.
+SELECT j.owner, a.entry
+FROM gateway.send_journal j, jsonb_array_elements(j.accepted) AS a(entry)
+WHERE j.owner = ANY($1::text[]) AND j.accepted IS NOT NULL;
+
+-- name: take_over
+-- Lease to run $3 the rows $1 that the dead runs $2 still hold (to settle them from their journal).
+UPDATE gateway.outbox
+SET lease_owner = $3
+WHERE id = ANY($1::bigint[]) AND lease_owner = ANY($2::text[]) AND state = 'sending'
+RETURNING id;
 
 -- name: journal_done
 -- Every id of these entries ($2) of run $1 has its outcome stored.

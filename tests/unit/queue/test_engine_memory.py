@@ -15,6 +15,7 @@ from gateway.port import Connector, Fallback, OutboundMessage, Outcome, ResultSi
 from gateway.queue.config import EngineConfig, RetryConfig
 from gateway.queue.engine import Engine
 from gateway.queue.memory import InMemoryStore
+from gateway.queue.store import Claim
 
 pytestmark = pytest.mark.anyio
 
@@ -287,3 +288,27 @@ async def test_the_last_check_keeps_refused_messages_from_the_connector() -> Non
     assert (store.log[gone].state.value, store.log[gone].reason) == ("expired", "expired")
     assert store.outbox[late].last_reason == "quiet_hours"
     assert engine.in_flight == 0
+
+
+class LosesAnswers(InMemoryStore):
+    """The first claim commits on the 'server' and then the connection dies: the engine never sees its rows."""
+
+    lost = False
+
+    async def claim(self, limit: int, channels: Sequence[str]) -> Claim:
+        claim = await super().claim(limit, channels)
+        if claim.messages and not self.lost:
+            self.lost = True
+            raise ConnectionError("connection lost while reading the claim's answer")
+        return claim
+
+
+async def test_rows_claimed_with_a_lost_answer_come_back_at_once() -> None:
+    """A claim that committed but whose answer was lost leaves rows leased to a live run: they are swept back."""
+    store = LosesAnswers()
+    ids = [store.enqueue(body=f"m{i}") for i in range(5)]
+    conn = Scripted(Outcome.SUBMITTED)
+    engine = Engine(store, {"c": conn}, config=FAST.model_copy(update={"lease_seconds": 30.0}))
+    await run_until(engine, lambda: store.states() == {"submitted": 5})
+    assert sorted(conn.sent) == ids
+    assert [e.reason for e in store.events if e.state == "queued"] == ["orphaned"] * 5
