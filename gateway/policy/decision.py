@@ -304,7 +304,10 @@ def decide_traced(
         return Fail(Reason.ALIMTALK_ADVERTISING, "Alimtalk carries informational messages only")
     try:
         recipient = parse_recipient(
-            message.recipient, default_region=config.default_region, number_check=config.number_check
+            message.recipient,
+            default_region=config.default_region,
+            number_check=config.number_check,
+            parsed=message.number,
         )
     except InvalidRecipient as exc:
         return Fail(Reason.INVALID_RECIPIENT, str(exc))
@@ -379,7 +382,10 @@ def recheck(
         if limit is not None and now >= limit[0]:
             return Expire(Reason(limit[1]))
         recipient = parse_recipient(
-            message.recipient, default_region=config.default_region, number_check=config.number_check
+            message.recipient,
+            default_region=config.default_region,
+            number_check=config.number_check,
+            parsed=message.number,
         )
     except (InvalidExtras, InvalidRecipient):  # evaluate allowed it: nothing new to say
         return ALLOW

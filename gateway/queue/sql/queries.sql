@@ -135,28 +135,30 @@ SELECT count(*) FROM released;
 -- Move leased rows into the message log with their new state: submitted, or
 -- final (failed, expired, suppressed, ...). Records the event and, for
 -- submitted messages, their carrier ids, all in one statement.
--- $1..$7, $14: parallel arrays per message; $8 owner; $9..$13 parallel arrays per carrier id.
+-- $1..$7, $14, $15: parallel arrays per message ($15: the recipient's canonical E.164 form, read at
+-- claim); $8 owner; $9..$13 parallel arrays per carrier id.
 WITH u AS (
     SELECT *
-    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $14::jsonb[])
-        AS u(id, new_state, new_reason, new_code, new_connector, new_segments, new_detail, new_fallback)
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $14::jsonb[],
+                $15::text[])
+        AS u(id, new_state, new_reason, new_code, new_connector, new_segments, new_detail, new_fallback, new_e164)
 ), moved AS (
     DELETE FROM gateway.outbox o
     USING u
     WHERE o.id = u.id AND o.lease_owner = $8
     RETURNING o.*, u.new_state, u.new_reason, u.new_code, u.new_connector, u.new_segments, u.new_detail,
-              u.new_fallback
+              u.new_fallback, u.new_e164
 ), logged AS (
     INSERT INTO gateway.messages (
         id, created_at, idempotency_key, channel, sender, recipient, body, kind, priority,
         send_at, expires_at, campaign_id, consent, extras, state, reason, code, connector,
-        attempts, segments, submitted_at, final_at, fallback)
+        attempts, segments, submitted_at, final_at, fallback, recipient_e164)
     SELECT id, created_at, idempotency_key, channel, sender, recipient, body, kind, priority,
            send_at, expires_at, campaign_id, consent, extras, new_state, new_reason, new_code,
            coalesce(new_connector, connector), attempts, coalesce(new_segments, 1),
            CASE WHEN new_state = 'submitted' THEN now() END,
            CASE WHEN new_state <> 'submitted' THEN now() END,
-           new_fallback
+           new_fallback, new_e164
     FROM moved
 ), ev AS (
     INSERT INTO gateway.events (message_id, state, reason, code, connector, instance, detail)
