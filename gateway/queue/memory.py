@@ -202,6 +202,7 @@ class InMemoryStore:
             if entry.state in (MessageState.SUBMITTED, MessageState.UNKNOWN):
                 entry.state = state
                 entry.code = receipt.code
+                entry.reason = QueueReason.RECEIPT
                 self.events.append(Event(entry.message.id, state.value, QueueReason.RECEIPT))
                 if receipt.fallback and receipt.state is not ReceiptState.DELIVERED:
                     self._enqueue_fallback(entry.message.id)

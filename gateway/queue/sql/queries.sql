@@ -216,11 +216,11 @@ WHERE connector = $1 AND carrier_id = ANY($2::text[]) AND state IS NULL
 RETURNING carrier_id, message_id, message_created_at, segments;
 
 -- name: receipt_messages
--- Single-segment messages take their receipt's state. $1 ids, $2/$3 the
--- created_at range (partition pruning), $4 state, $5 code, $6 instance, $7 detail.
+-- Single-segment messages take their receipt's state (reason 'receipt', the carrier's code in code).
+-- $1 ids, $2/$3 the created_at range (partition pruning), $4 state, $5 code, $6 instance, $7 detail.
 WITH msg AS (
     UPDATE gateway.messages
-    SET state = $4, code = $5, final_at = now(), updated_at = now()
+    SET state = $4, code = $5, reason = 'receipt', final_at = now(), updated_at = now()
     WHERE id = ANY($1::bigint[]) AND created_at BETWEEN $2 AND $3
       AND state IN ('submitted', 'unknown')
     RETURNING id, connector
@@ -260,7 +260,7 @@ WITH agg AS (
     WHERE with_receipt >= segments
 ), msg AS (
     UPDATE gateway.messages m
-    SET state = final.state, code = final.code, final_at = now(), updated_at = now()
+    SET state = final.state, code = final.code, reason = 'receipt', final_at = now(), updated_at = now()
     FROM final
     WHERE m.id = final.message_id AND m.created_at = final.message_created_at
       AND m.state IN ('submitted', 'unknown')
