@@ -79,7 +79,12 @@ class Daemon:
                 )
             owner = new_owner(self.config.instance_name)
             engine = Engine(
-                PgStore(pool, owner=owner, retention_days=self.config.database.retention_days),
+                PgStore(
+                    pool,
+                    owner=owner,
+                    retention_days=self.config.database.retention_days,
+                    default_region=self.config.policy.default_region,
+                ),
                 self.connectors,
                 config=self.config.engine,
                 routing=self.config.routing,

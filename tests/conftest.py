@@ -128,13 +128,42 @@ def template_db(pg_server_url: str) -> Iterator[str]:
     asyncio.run(_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+async def _reason_problems(url: str) -> list[str]:
+    """What the test left behind that breaks the reason contract (docs/upstream.md, "Reasons")."""
+    from tests.support.reasons import final_without_reason, unregistered_reasons
+
+    conn = await asyncpg.connect(url)
+    try:
+        if not await conn.fetchval("SELECT to_regclass('gateway.events') IS NOT NULL"):
+            return []
+        problems = [
+            f"{where} holds unregistered reasons {sorted(set(found))}"
+            for where, found in (await unregistered_reasons(conn)).items()
+        ]
+        missing = await final_without_reason(conn)
+        if missing:
+            problems.append(f"{missing} message(s) in a final state without a reason")
+        return problems
+    finally:
+        await conn.close()
+
+
 @pytest.fixture
 def db_url(pg_server_url: str, template_db: str) -> Iterator[str]:
-    """URL of a fresh, migrated database for this test only."""
+    """URL of a fresh, migrated database for this test only.
+
+    Afterwards every reason the test stored must be a registered one (gateway.port.reasons,
+    listed in docs/upstream.md) and every final message must have one: a test that makes
+    the gateway write any other reason fails here."""
     name = f"gateway_t_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"'))
-    yield with_database(pg_server_url, name)
-    asyncio.run(_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    url = with_database(pg_server_url, name)
+    yield url
+    try:
+        problems = asyncio.run(_reason_problems(url))
+    finally:
+        asyncio.run(_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    assert not problems, "; ".join(problems)
 
 
 @pytest.fixture

@@ -26,7 +26,10 @@ from gateway.port import (
     ReceiptState,
     ResultSink,
     SendResult,
+    register_reasons,
 )
+
+register_reasons("loopback", ["loopback_throttled", "loopback_failure"])
 
 
 class LoopbackConnector(Connector):

@@ -1,7 +1,10 @@
 """Apply the numbered ``.sql`` migrations in ``gateway/db/migrations`` (every package's schema).
 
 Safe when several instances run it at once (a transaction-scoped advisory lock
-serialises them) and a no-op when the schema is up to date.
+serialises them) and a no-op when the schema is up to date, except for the
+roles: every run ends with ``gateway.apply_grants()`` (migration 0013), which
+creates ``gateway_upstream`` and ``gateway_daemon`` when the migrating role may
+and grants them their privileges on the schema as it now is.
 """
 
 from __future__ import annotations
@@ -75,7 +78,19 @@ async def migrate(conn: DbConnection) -> list[Migration]:
             )
             log.info("db.migration.applied", version=migration.version, name=migration.name)
             applied.append(migration)
+        for note in await apply_grants(conn):
+            if note.startswith("created"):
+                log.info("db.roles.created", note=note)
+            else:
+                log.warning("db.roles.missing", note=note)
     return applied
+
+
+async def apply_grants(conn: DbConnection) -> list[str]:
+    """Create the two roles if allowed and grant their privileges; notes for the operator."""
+    if not await conn.fetchval("SELECT to_regprocedure('gateway.apply_grants()') IS NOT NULL"):
+        return []
+    return list(await conn.fetchval("SELECT gateway.apply_grants()"))
 
 
 async def pending_migrations(conn: DbConnection) -> list[Migration]:

@@ -34,6 +34,7 @@ from gateway.kakao.errors import ProviderProtocolError, ProviderRejected, Provid
 from gateway.kakao.fallback import fallback_for
 from gateway.kakao.prepare import Prepared
 from gateway.kakao.provider import BatchAnswer, ProviderAdapter, SendBatch
+from gateway.kakao.reasons import KakaoReason, code_reason
 from gateway.kakao.resilience import BreakerState, CircuitBreaker
 from gateway.port import Outcome, SendResult
 
@@ -127,7 +128,7 @@ class BatchSender:
                 self.breaker.record_success()
                 self._count("protocol_error")
                 log.error("kakao.request.unreadable", connector=self.name, error=str(exc), recipients=len(items))
-                return self._all(items, Outcome.UNKNOWN, f"alimtalk_unreadable_answer: {exc}")
+                return self._all(items, Outcome.UNKNOWN, KakaoReason.UNREADABLE_ANSWER, detail={"detail": str(exc)})
             finally:
                 metrics.REQUEST_SECONDS.labels(self.name, "send").observe(time.perf_counter() - started)
             self.breaker.record_success()
@@ -140,9 +141,12 @@ class BatchSender:
         error = str(last) if last else "provider unavailable"
         if maybe_sent:
             return self._all(
-                items, Outcome.UNKNOWN, f"alimtalk_no_answer: {error} (a try may have reached the provider)"
+                items,
+                Outcome.UNKNOWN,
+                KakaoReason.NO_ANSWER,
+                detail={"detail": f"{error} (a try may have reached the provider)"},
             )
-        return self._all(items, Outcome.RETRY, f"alimtalk_provider_unavailable: {error}")
+        return self._all(items, Outcome.RETRY, KakaoReason.PROVIDER_UNAVAILABLE, detail={"detail": error})
 
     # ---------------------------------------------------------------- results
     def _park(self, items: Sequence[Prepared]) -> list[SendResult]:
@@ -150,9 +154,9 @@ class BatchSender:
         return self._all(
             items,
             Outcome.RETRY,
-            "alimtalk_provider_down: circuit breaker open, message parked",
+            KakaoReason.PROVIDER_DOWN,
             retry_after=max(retry_after, 0.001),
-            detail={"parked": True},
+            detail={"parked": True},  # the circuit breaker is open
         )
 
     @staticmethod
@@ -207,7 +211,7 @@ class BatchSender:
             "provider_message": provider_message or info.description,
             "class": info.cls.value,
         }
-        reason = f"alimtalk_{info.slug}: {provider_message or info.description}"
+        reason = code_reason(info.slug)  # the provider's text is in the detail
         return SendResult(
             item.message.id,
             outcome,

@@ -40,6 +40,7 @@ from gateway.kakao.config import KakaoConnectorConfig
 from gateway.kakao.nhn import NhnAlimtalkAdapter
 from gateway.kakao.prepare import Prepared, prepare
 from gateway.kakao.provider import ProviderAdapter, SendBatch
+from gateway.kakao.reasons import KakaoReason
 from gateway.kakao.resilience import BreakerState, CircuitBreaker
 from gateway.kakao.results import ResultTracker
 from gateway.kakao.template_store import TemplateStore
@@ -260,7 +261,10 @@ class KakaoConnector(Connector):
         except Exception as exc:  # a bug must not lose the messages: report them as UNKNOWN
             log.exception("kakao.batch.crashed", connector=self.name, recipients=len(items))
             results = [
-                SendResult(i.message.id, Outcome.UNKNOWN, reason=f"alimtalk_internal_error: {exc!r}") for i in items
+                SendResult(
+                    i.message.id, Outcome.UNKNOWN, reason=KakaoReason.INTERNAL_ERROR, detail={"detail": repr(exc)}
+                )
+                for i in items
             ]
         if self.config.results == "poll":
             self.tracker.watch(cid for r in results if r.outcome is Outcome.SUBMITTED for cid in r.carrier_ids)

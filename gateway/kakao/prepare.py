@@ -68,8 +68,12 @@ def grouping_key(message: OutboundMessage) -> str:
     return f"gw-{message.id}"
 
 
-def _failed(message: OutboundMessage, reason: str, *, slug: str, fallback: Fallback | None = None) -> SendResult:
-    return SendResult(message.id, Outcome.FAILED, reason=reason, detail={"reason_code": slug}, fallback=fallback)
+def _failed(message: OutboundMessage, text: str, *, slug: str, fallback: Fallback | None = None) -> SendResult:
+    """FAILED with reason ``slug`` (a registered reason); ``text`` (after the slug) goes into the detail."""
+    detail = text.removeprefix(slug).removeprefix(": ")
+    return SendResult(
+        message.id, Outcome.FAILED, reason=slug, detail={"detail": detail} if detail else None, fallback=fallback
+    )
 
 
 def prepare(

@@ -75,7 +75,7 @@ from gateway.policy.rules import (
     night_consent,
     parse_recipient,
 )
-from gateway.port import OutboundMessage
+from gateway.port import OutboundMessage, register_reason_pattern, register_reasons
 
 __all__ = [
     "ALLOW",
@@ -133,6 +133,17 @@ class Reason(enum.StrEnum):
     EXPIRES_IN_QUIET_HOURS = "expires_in_quiet_hours"
     INFORMATIONAL_AD_PREFIX = "informational_ad_prefix"  # a warning on an ALLOW, not a refusal
 
+
+# Every reason the policy gives, as the queue writes it (docs/upstream.md lists each): the
+# fixed ones, a HOLD's as "held_<reason>", the content rules of other configured countries,
+# and those the campaign functions write (migration 0031).
+HOLD_REASONS = (Reason.QUIET_HOURS, Reason.NO_ALLOWED_WINDOW, Reason.CAMPAIGN_HELD)
+_HOLD_ONLY = (Reason.NO_ALLOWED_WINDOW, Reason.CAMPAIGN_HELD)  # written only as held_<reason>
+register_reasons("policy", [r for r in Reason if r not in _HOLD_ONLY])
+register_reasons("policy", [f"held_{r}" for r in HOLD_REASONS])
+register_reasons("policy", ["campaign_released", "hold_released"])
+for _violation in ("prefix", "optout_number", "sender_name"):
+    register_reason_pattern("policy", f"<cc>_ad_{_violation}_missing")
 
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -304,7 +315,10 @@ def decide_traced(
         return Fail(Reason.ALIMTALK_ADVERTISING, "Alimtalk carries informational messages only")
     try:
         recipient = parse_recipient(
-            message.recipient, default_region=config.default_region, number_check=config.number_check
+            message.recipient,
+            default_region=config.default_region,
+            number_check=config.number_check,
+            parsed=message.number,
         )
     except InvalidRecipient as exc:
         return Fail(Reason.INVALID_RECIPIENT, str(exc))
@@ -379,7 +393,10 @@ def recheck(
         if limit is not None and now >= limit[0]:
             return Expire(Reason(limit[1]))
         recipient = parse_recipient(
-            message.recipient, default_region=config.default_region, number_check=config.number_check
+            message.recipient,
+            default_region=config.default_region,
+            number_check=config.number_check,
+            parsed=message.number,
         )
     except (InvalidExtras, InvalidRecipient):  # evaluate allowed it: nothing new to say
         return ALLOW

@@ -13,12 +13,10 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
-import phonenumbers
-
+from gateway.numbers import BadNumber, Number, canonical
 from gateway.policy.config import DEFAULT_STOP_KEYWORDS, AdContentRule, ExpiryConfig
 from gateway.port import OutboundMessage
 
@@ -60,51 +58,42 @@ class InvalidExtras(ValueError):
 # --- recipients ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    e164: str
-    region: str | None  # ISO 3166-1 alpha-2; None for non-geographic numbers (+800, +882, ...)
-    number: phonenumbers.PhoneNumber
+#: A recipient the policy can route: the canonical number (E.164, region, the phonenumbers object).
+Recipient = Number
 
 
 def parse_recipient(
-    raw: str, *, default_region: str, number_check: Literal["valid", "possible"] = "valid"
+    raw: str,
+    *,
+    default_region: str,
+    number_check: Literal["valid", "possible"] = "valid",
+    parsed: Number | BadNumber | None = None,
 ) -> Recipient:
-    """Parse E.164 ("+821012345678") or national ("010-1234-5678" with ``default_region``) form.
+    """Read E.164 ("+821012345678") or national ("010-1234-5678" with ``default_region``) form.
 
-    Raises :class:`InvalidRecipient` when phonenumbers cannot parse it or it fails
-    ``number_check`` (``is_valid_number`` or ``is_possible_number``).
+    ``parsed`` is the number as the queue read it at claim (``OutboundMessage.number``):
+    given, it is used instead of reading ``raw`` again. Raises :class:`InvalidRecipient`
+    when the text is not a possible number or fails ``number_check`` (phonenumbers'
+    ``is_valid_number`` or ``is_possible_number``).
     """
-    try:
-        number = phonenumbers.parse(raw, default_region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidRecipient(f"unparseable recipient: {exc}") from exc
-    check = phonenumbers.is_valid_number if number_check == "valid" else phonenumbers.is_possible_number
-    if not check(number):
-        raise InvalidRecipient(f"recipient is not a {number_check} number for +{number.country_code}")
-    region: str | None = phonenumbers.region_code_for_number(number)
-    if region is None:
-        region = phonenumbers.region_code_for_country_code(number.country_code or 0)
-    if region in (phonenumbers.UNKNOWN_REGION, phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY):
-        region = None
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return Recipient(e164=e164, region=region, number=number)
+    number = parsed if parsed is not None else canonical(raw, default_region)
+    if isinstance(number, BadNumber):
+        raise InvalidRecipient(number.why)
+    if number_check == "valid" and not number.valid:
+        raise InvalidRecipient(f"recipient is not a valid number for +{number.country_code}")
+    return number
 
 
-@functools.lru_cache(maxsize=65_536)
 def normalise_number(raw: str, default_region: str | None = None) -> str:
-    """E.164 when phonenumbers can parse ``raw``, else its digits (with a leading "+" if it had one).
+    """E.164 when ``raw`` is a possible number, else its digits (with a leading "+" if it had one).
 
     The same function keys :class:`OptOutSet` entries and lookups, so both sides agree
-    even on numbers phonenumbers rejects.
+    even on numbers phonenumbers rejects. Reading is cached (:func:`gateway.numbers.canonical`).
     """
     text = raw.strip()
-    try:
-        number = phonenumbers.parse(text, default_region)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is not None and phonenumbers.is_possible_number(number):
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    number = canonical(text, default_region)
+    if isinstance(number, Number):
+        return number.e164
     digits = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isdigit())
     return ("+" if text.startswith(("+", "＋")) else "") + digits
 

@@ -3,14 +3,22 @@
 The queue engine hands :class:`OutboundMessage` s to a :class:`Connector` and
 hears back through the :class:`ResultSink` it passed to ``Connector.run``:
 :class:`SendResult` s, :class:`Receipt` s and :class:`InboundMessage` s. Where a
-message stands is a :class:`MessageState`. Nothing here does I/O; every other
+message stands is a :class:`MessageState`; why, a reason from the one registry
+(:mod:`gateway.port.reasons`). Nothing here does I/O; every other
 room may import it, and it imports no other room.
 """
 
 from gateway.port.connector import Connector, ResultSink
 from gateway.port.messages import InboundMessage, OutboundMessage
 from gateway.port.outcomes import Fallback, MessageState, Outcome, Receipt, ReceiptState, SendResult
-from gateway.port.reasons import QueueReason
+from gateway.port.reasons import (
+    QueueReason,
+    ReasonRegistry,
+    is_reason_code,
+    reason_registry,
+    register_reason_pattern,
+    register_reasons,
+)
 
 __all__ = [
     "Connector",
@@ -20,8 +28,13 @@ __all__ = [
     "OutboundMessage",
     "Outcome",
     "QueueReason",
+    "ReasonRegistry",
     "Receipt",
     "ReceiptState",
     "ResultSink",
     "SendResult",
+    "is_reason_code",
+    "reason_registry",
+    "register_reason_pattern",
+    "register_reasons",
 ]

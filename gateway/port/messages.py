@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gateway.numbers import BadNumber, Number
+
 __all__ = ["InboundMessage", "OutboundMessage"]
 
 
@@ -17,7 +19,7 @@ class OutboundMessage:
     id: int
     channel: str  # "sms" | "alimtalk"
     sender: str  # SMS source address, or the Kakao sender profile key
-    recipient: str  # E.164 where it could be normalised, else as given
+    recipient: str  # E.164 where it could be read as a number (``number``), else as given
     body: str
     kind: str = "informational"  # "informational" | "advertising"
     priority: int = 0
@@ -35,6 +37,10 @@ class OutboundMessage:
     # connector only before this moment (its deadline, or the end of the quiet-hours
     # window it was allowed in); the last check before sending defers it after that.
     allowed_until: datetime | None = None
+    # The recipient as the queue read it at claim, once (gateway.numbers): a Number (E.164 and
+    # the carriers' forms) or a BadNumber (not a possible number); None when nobody read it
+    # (a message built by hand). The policy and the connectors use it instead of parsing again.
+    number: Number | BadNumber | None = None
 
 
 @dataclass(frozen=True, slots=True)

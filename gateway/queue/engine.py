@@ -39,7 +39,8 @@ from anyio.abc import TaskStatus
 from gateway import __version__, metrics
 from gateway.backoff import Backoff
 from gateway.errors import ConnectorClosed
-from gateway.policy.decision import Action
+from gateway.numbers import BadNumber
+from gateway.policy.decision import Action, Reason
 from gateway.port import (
     Connector,
     InboundMessage,
@@ -400,7 +401,18 @@ class Engine:
         for message, decision in decided:
             transition = rules.after_decision(message, decision, now)
             outlet = None
-            if transition is None:
+            if transition is None and isinstance(message.number, BadNumber):
+                # Read at claim and not a possible number: no carrier could take it (the policy,
+                # when configured, has said so already; this holds without one too).
+                transition = Settle(
+                    message.id,
+                    MessageState.FAILED,
+                    message.channel,
+                    Reason.INVALID_RECIPIENT,
+                    detail={"detail": message.number.why},
+                )
+                metrics.POLICY_DECISIONS.labels(Action.FAIL.value, Reason.INVALID_RECIPIENT.value).inc()
+            elif transition is None:
                 connector = self.router.route(message)
                 if connector is None:
                     transition = Settle(

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from gateway.numbers import Number, canonical
 from gateway.port import Fallback, InboundMessage, MessageState, OutboundMessage, QueueReason, ReceiptState
 from gateway.queue.store import Claim, InstanceInfo
 from gateway.queue.transitions import OptOut, WriteBatch
@@ -48,6 +49,7 @@ class LogEntry:
     segments: int = 1
     carrier_ids: tuple[str, ...] = ()
     fallback: Fallback | None = None
+    recipient_e164: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,7 @@ class Event:
 class InMemoryStore:
     owner: str = "memory#0"
     clock: Callable[[], float] = time.monotonic
+    default_region: str | None = None  # reads national recipients at claim, as PgStore does
     outbox: dict[int, _Row] = field(default_factory=dict)
     log: dict[int, LogEntry] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
@@ -133,7 +136,9 @@ class InMemoryStore:
         for row in queued[:limit]:
             row.state = MessageState.SENDING
             row.lease_owner = self.owner
-            row.message = replace(row.message, attempts=row.message.attempts + 1)
+            number = canonical(row.message.recipient, self.default_region)
+            recipient = number.e164 if isinstance(number, Number) else row.message.recipient
+            row.message = replace(row.message, attempts=row.message.attempts + 1, recipient=recipient, number=number)
             claim.messages.append((row.message, row.consent))
         return claim
 
@@ -147,8 +152,17 @@ class InMemoryStore:
             if row is None:
                 continue
             del self.outbox[s.id]
+            number = row.message.number
             self.log[s.id] = LogEntry(
-                row.message, s.state, s.reason, s.code, s.connector, s.segments, s.carrier_ids, s.fallback
+                row.message,
+                s.state,
+                s.reason,
+                s.code,
+                s.connector,
+                s.segments,
+                s.carrier_ids,
+                s.fallback,
+                number.e164 if isinstance(number, Number) else None,
             )
             for cid in s.carrier_ids:
                 self.carrier_ids[(s.connector or "", cid)] = s.id
@@ -188,6 +202,7 @@ class InMemoryStore:
             if entry.state in (MessageState.SUBMITTED, MessageState.UNKNOWN):
                 entry.state = state
                 entry.code = receipt.code
+                entry.reason = QueueReason.RECEIPT
                 self.events.append(Event(entry.message.id, state.value, QueueReason.RECEIPT))
                 if receipt.fallback and receipt.state is not ReceiptState.DELIVERED:
                     self._enqueue_fallback(entry.message.id)

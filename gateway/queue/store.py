@@ -25,6 +25,7 @@ import structlog
 from gateway import metrics
 from gateway.db.pool import DbConnection, is_connection_error
 from gateway.db.queries import Queries
+from gateway.numbers import Number, canonical
 from gateway.port import Fallback, InboundMessage, MessageState, OutboundMessage
 from gateway.queue.reconcile import Reconciler
 from gateway.queue.transitions import Reschedule, Settle, WriteBatch
@@ -156,12 +157,14 @@ def _settle_from_journal(entry: dict[str, Any], previous_owner: str) -> Settle:
     )
 
 
-def _message(row: asyncpg.Record) -> OutboundMessage:
+def _message(row: asyncpg.Record, default_region: str | None) -> OutboundMessage:
+    """The claimed row as a message, its recipient read once (canonical E.164 when it is a number)."""
+    number = canonical(row["recipient"], default_region)
     return OutboundMessage(
         id=row["id"],
         channel=row["channel"],
         sender=row["sender"],
-        recipient=row["recipient"],
+        recipient=number.e164 if isinstance(number, Number) else row["recipient"],
         body=row["body"],
         kind=row["kind"],
         priority=row["priority"],
@@ -172,11 +175,17 @@ def _message(row: asyncpg.Record) -> OutboundMessage:
         created_at=row["created_at"],
         idempotency_key=row["idempotency_key"],
         send_at=row["send_at"],
+        number=number,
     )
 
 
 class PgStore:
-    """The :class:`Store` on an asyncpg pool (one per daemon instance)."""
+    """The :class:`Store` on an asyncpg pool (one per daemon instance).
+
+    ``default_region`` reads recipients written in national form (``policy.default_region``).
+    The canonical E.164 form of each claimed recipient is remembered until the message
+    leaves the outbox, and stored beside the original (``gateway.messages.recipient_e164``).
+    """
 
     def __init__(
         self,
@@ -184,12 +193,15 @@ class PgStore:
         *,
         owner: str,
         retention_days: int = 30,
+        default_region: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.pool = pool
         self.owner = owner
         self.retention_days = retention_days
+        self.default_region = default_region
         self.reconciler = Reconciler(Q, owner=owner, clock=clock)
+        self._e164: dict[int, str] = {}  # claimed message id -> canonical recipient
 
     # ------------------------------------------------------------------ errors
     def is_transient(self, exc: BaseException) -> bool:
@@ -240,11 +252,16 @@ class PgStore:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
             rows = await conn.fetch(Q["claim"], self.owner, limit, list(channels))
         claim = Claim()
+        region = self.default_region
         for row in rows:
             try:
-                claim.messages.append((_message(row), row["consent"]))
+                message = _message(row, region)
             except Exception as exc:  # noqa: BLE001 - a bad row fails alone
                 claim.invalid.append((row["id"], row["channel"], repr(exc)[:300]))
+                continue
+            claim.messages.append((message, row["consent"]))
+            if isinstance(message.number, Number):
+                self._e164[message.id] = message.number.e164
         return claim
 
     async def promote_due(self, limit: int) -> int:
@@ -335,6 +352,9 @@ class PgStore:
                 )
         if went_pending:  # committed now: the next submit write looks for their matches
             self.reconciler.pending_committed()
+        if self._e164:
+            for mid in batch.message_ids():
+                self._e164.pop(mid, None)
         for s in batch.settles:
             metrics.MESSAGES.labels(s.channel, s.connector or "-", s.state.value).inc()
         for m in batch.inbound:
@@ -374,6 +394,7 @@ class PgStore:
             c_seg,
             c_segs,
             [s.fallback.as_json() if s.fallback is not None else None for s in settles],
+            [self._e164.get(s.id) for s in settles],
         )
         if len(moved) != len(settles):
             log.warning("store.lease_lost", expected=len(settles), moved=len(moved), op="settle")

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from gateway.configbase import ConfigModel
+from gateway.numbers import country_code_of
 
 __all__ = ["SmppConnectorConfig"]
 
@@ -61,8 +62,16 @@ class SmppConnectorConfig(ConfigModel):
     partial_retry_attempts: int = Field(3, ge=0, le=20)
 
     # --- addressing ---------------------------------------------------------------------
+    # How recipients are written in destination_addr. Every recipient is read once, at claim
+    # (E.164; national spellings in policy.default_region), and sent in the form this carrier wants:
+    # "international": E.164 digits without "+" (821023456789), TON 1 (international) / NPI 1 (ISDN);
+    # "national": the national significant number (1023456789), TON 2 (national) / NPI 1;
+    # "domestic": as dialled in the country (01023456789), TON 0 (unknown) / NPI 1.
+    # The national forms apply to numbers of home_region; other numbers go international.
+    destination_format: Literal["international", "national", "domestic"] = "international"
+    home_region: str | None = None  # the carrier's country (ISO 3166-1, e.g. "KR"): needed by the national forms
     # None: automatic (source: "+digits" -> 1/1, digits -> 0/1, alphanumeric -> 5/0;
-    # destination: "+digits" -> 1/1, else 0/1). A leading "+" is always stripped.
+    # destination: as destination_format says). A leading "+" is always stripped.
     source_ton: int | None = Field(None, ge=0, le=255)
     source_npi: int | None = Field(None, ge=0, le=255)
     dest_ton: int | None = Field(None, ge=0, le=255)
@@ -116,8 +125,17 @@ class SmppConnectorConfig(ConfigModel):
             raise ValueError("name at least one alphabet")
         return value
 
+    @field_validator("home_region")
+    @classmethod
+    def _known_region(cls, value: str | None) -> str | None:
+        if value is not None and country_code_of(value) == 0:
+            raise ValueError(f"unknown region {value!r} (ISO 3166-1 alpha-2, upper case, e.g. 'KR')")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> SmppConnectorConfig:
+        if self.destination_format != "international" and self.home_region is None:
+            raise ValueError(f"destination_format {self.destination_format!r} needs home_region (e.g. 'KR')")
         if self.reconnect_max_seconds < self.reconnect_initial_seconds:
             raise ValueError("reconnect_max_seconds must not be below reconnect_initial_seconds")
         if self.tls_ca_file is not None and not self.tls:

@@ -58,7 +58,8 @@ from gateway.smpp.outbound import Preparer
 from gateway.smpp.protocol.concat import Segment
 from gateway.smpp.protocol.pdu import GenericNack, Pdu
 from gateway.smpp.protocol.receipts import IdFormat, IdSide, ReceiptParseError, normalise_message_id
-from gateway.smpp.protocol.status import ESME_RX_T_APPN, StatusClass, classify_status, status_name
+from gateway.smpp.protocol.status import ESME_RX_T_APPN, StatusClass, classify_status
+from gateway.smpp.reasons import SmppReason, status_reason
 from gateway.smpp.transport import TransportError, make_ssl_context, open_connection
 
 __all__ = ["SmppConnector"]
@@ -259,7 +260,7 @@ class SmppConnector(Connector):
         self._m_seconds.observe(elapsed)
         if type(response) is GenericNack:
             self._m_submits["generic_nack"].inc()
-            job.soft(Outcome.RETRY, status, "generic_nack")
+            job.soft(Outcome.RETRY, status, SmppReason.GENERIC_NACK)
         elif status == 0:
             self._m_submits["accepted"].inc()
             try:
@@ -271,14 +272,14 @@ class SmppConnector(Connector):
             kind = classify_status(status)
             if kind is StatusClass.THROTTLED:
                 self._m_submits["throttled"].inc()
-                job.soft(Outcome.THROTTLED, status, status_name(status))
+                job.soft(Outcome.THROTTLED, status, status_reason(status))
                 self._throttled(bind, job.message.sender)
             elif kind is StatusClass.PERMANENT:
                 self._m_submits["permanent"].inc()
                 job.refused(index, status)
             else:  # TRANSIENT, and codes outside the table
                 self._m_submits["transient"].inc()
-                job.soft(Outcome.RETRY, status, status_name(status))
+                job.soft(Outcome.RETRY, status, status_reason(status))
         if job.waiting == 0:
             self._settle(job)
 
@@ -291,7 +292,7 @@ class SmppConnector(Connector):
 
     def submit_unsent(self, bind: Bind, context: Any) -> None:
         job, _ = context
-        job.soft(Outcome.RETRY, None, "bind_lost")
+        job.soft(Outcome.RETRY, None, SmppReason.BIND_LOST)
         if job.waiting == 0:
             self._settle(job)
 

@@ -7,7 +7,8 @@ never sent). When the last segment of the current round is answered,
 ``verdict`` gives the message's ``SendResult``, by precedence:
 
 1. a segment refused permanently -> FAILED, ``code`` the carrier's status as hex
-   text, ``reason`` its name, ``detail`` the accepted segments' carrier ids;
+   text, ``reason`` its name (:func:`gateway.smpp.reasons.status_reason`),
+   ``detail`` the accepted segments' carrier ids;
 2. a segment without an answer (timeout, lost bind) -> UNKNOWN, flagged
    ``may_be_duplicate``;
 3. every segment accepted -> SUBMITTED with every carrier id, in segment order;
@@ -26,7 +27,7 @@ from typing import Any
 
 from gateway.port import OutboundMessage, Outcome, SendResult
 from gateway.smpp.protocol.pdu import SubmitSm
-from gateway.smpp.protocol.status import status_name
+from gateway.smpp.reasons import SmppReason, status_reason
 
 __all__ = ["Job", "hex_status"]
 
@@ -101,7 +102,7 @@ class Job:
                 message_id,
                 Outcome.FAILED,
                 code=hex_status(status),
-                reason=status_name(status),
+                reason=status_reason(status),
                 segments=n,
                 detail=detail,
             )
@@ -115,7 +116,7 @@ class Job:
             return SendResult(message_id, Outcome.SUBMITTED, carrier_ids=tuple(accepted), segments=n)
         if accepted and retry_allowed:
             return None
-        outcome, status, reason = self._soft or (Outcome.RETRY, None, "not_sent")  # type: ignore[assignment]
+        outcome, status, reason = self._soft or (Outcome.RETRY, None, SmppReason.NOT_SENT)  # type: ignore[assignment]
         code = hex_status(status) if status is not None else None
         detail = {"partial": True, "accepted_carrier_ids": accepted, "segments": n} if accepted else None
         return SendResult(message_id, outcome, code=code, reason=reason, segments=n, detail=detail)

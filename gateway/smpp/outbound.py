@@ -5,8 +5,14 @@ allow-list, the alphabet policy, the long-message method and segment limit,
 addressing (TON/NPI), registered_delivery and the validity period, which never
 reaches past the message's deadline. It returns either the PDUs, in segment
 order, or the ``SendResult`` that refuses the message (FAILED with reason
-``unknown_sender``, ``unencodable``, ``too_long``, ``deadline_passed`` or
-``invalid_pdu``). A refusal's detail never holds the text or the addresses.
+``unknown_sender``, ``unencodable``, ``too_long``, ``deadline_passed``,
+``invalid_recipient`` or ``invalid_pdu``). A refusal's detail never holds the
+text or the addresses.
+
+The destination is written from the recipient as the queue read it at claim
+(``OutboundMessage.number``, :mod:`gateway.numbers`) in the connector's
+``destination_format`` (:func:`dest_address`), so that ``010-2345-6789`` and
+``+82 10-2345-6789`` reach the carrier as one and the same address.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from gateway.numbers import BadNumber, Number, canonical, country_code_of
 from gateway.port import OutboundMessage, Outcome, SendResult
 from gateway.smpp.config import SmppConnectorConfig
 from gateway.smpp.protocol.concat import ConcatMethod, MessageTooLongError, Segment, build_segments
@@ -24,8 +31,9 @@ from gateway.smpp.protocol.text import Encoding, EncodingPolicy, TextEncodingErr
 from gateway.smpp.protocol.text import encode as encode_text
 from gateway.smpp.protocol.tlv import EMPTY_TLVS as _NO_TLVS
 from gateway.smpp.protocol.tlv import Tlvs
+from gateway.smpp.reasons import SmppReason
 
-__all__ = ["Preparer", "dest_ton_npi", "source_ton_npi"]
+__all__ = ["Preparer", "dest_address", "source_ton_npi"]
 
 _MAX_RELATIVE = 99 * 86_400
 
@@ -59,11 +67,22 @@ def source_ton_npi(sender: str) -> tuple[str, int, int]:
     return sender, 5, 0
 
 
-def dest_ton_npi(recipient: str) -> tuple[str, int, int]:
-    """The destination to send and its automatic TON/NPI: ``+digits`` international, else unknown/ISDN."""
-    if recipient.startswith("+") and recipient[1:].isdigit():
-        return recipient[1:], 1, 1
-    return recipient, 0, 1
+def dest_address(number: Number, destination_format: str, home_country_code: int = 0) -> tuple[str, int, int]:
+    """The destination_addr, dest_addr_ton and dest_addr_npi for ``number`` (SMPP 3.4 section 5.2.5/5.2.6).
+
+    * ``international``: the E.164 digits without "+", TON 1 (international), NPI 1 (ISDN/E.164);
+    * ``national``: the national significant number, no trunk prefix, TON 2 (national), NPI 1;
+    * ``domestic``: the number as dialled in its country, trunk prefix included ("01023456789"),
+      TON 0 (unknown: the SMSC analyses it, as it does a subscriber's dialled digits), NPI 1.
+
+    The national forms are for numbers of the carrier's own country (``home_country_code``);
+    any other number is sent in international form, which every SMSC can route.
+    """
+    if destination_format == "international" or number.country_code != home_country_code:
+        return number.international, 1, 1
+    if destination_format == "national":
+        return number.national, 2, 1
+    return number.domestic, 0, 1
 
 
 def _refuse(
@@ -82,6 +101,8 @@ class Preparer:
         self._policy = EncodingPolicy(cfg.data_coding)
         self._allowed = tuple(Encoding(a) for a in cfg.allowed_encodings)
         self._senders = frozenset(cfg.senders) if cfg.senders is not None else None
+        self._home_region = cfg.home_region
+        self._home_cc = country_code_of(cfg.home_region) if cfg.home_region else 0
         auto = self._policy is EncodingPolicy.AUTO
         self._fast_gsm = not cfg.gsm7_packed and (
             self._policy is EncodingPolicy.GSM7 or (auto and Encoding.GSM7 in self._allowed)
@@ -97,7 +118,7 @@ class Preparer:
         """Cut ``message`` into segments (what ``cost`` counts), or the FAILED result that refuses it."""
         cfg = self.config
         if self._senders is not None and message.sender not in self._senders:
-            return _refuse(message, "unknown_sender")
+            return _refuse(message, SmppReason.UNKNOWN_SENDER)
         single = self._single(message.body)
         if single is not None:
             return [single]
@@ -115,9 +136,9 @@ class Preparer:
             )
         except TextEncodingError as exc:
             positions = {enc: int(pos) for pos, enc in _POSITION.findall(str(exc))}
-            return _refuse(message, "unencodable", detail={"positions": positions, "policy": cfg.data_coding})
+            return _refuse(message, SmppReason.UNENCODABLE, detail={"positions": positions, "policy": cfg.data_coding})
         except MessageTooLongError:
-            return _refuse(message, "too_long", detail={"max_segments": cfg.max_segments})
+            return _refuse(message, SmppReason.TOO_LONG, detail={"max_segments": cfg.max_segments})
 
     def _single(self, body: str) -> Segment | None:
         """The common case without walking the text character by character: it fits one SMS,
@@ -150,9 +171,14 @@ class Preparer:
         cfg = self.config
         validity = self._validity(message, now)
         if validity is None:
-            return _refuse(message, "deadline_passed")
+            return _refuse(message, SmppReason.DEADLINE_PASSED)
+        number = message.number
+        if number is None:  # not read at claim (a message built by hand): read it now
+            number = canonical(message.recipient, self._home_region)
+        if isinstance(number, BadNumber):
+            return _refuse(message, SmppReason.INVALID_RECIPIENT, detail={"detail": number.why})
         source, ston, snpi = source_ton_npi(message.sender)
-        dest, dton, dnpi = dest_ton_npi(message.recipient)
+        dest, dton, dnpi = dest_address(number, cfg.destination_format, self._home_cc)
         if cfg.source_ton is not None:
             ston = cfg.source_ton
         if cfg.source_npi is not None:
@@ -189,7 +215,7 @@ class Preparer:
                 )
         except LocalProtocolError as exc:
             code = f"0x{exc.error_status:08x}"
-            return _refuse(message, "invalid_pdu", code=code, detail={"status": status_name(exc.error_status)})
+            return _refuse(message, SmppReason.INVALID_PDU, code=code, detail={"status": status_name(exc.error_status)})
         return tuple(pdus)
 
     def prepare(self, message: OutboundMessage, now: datetime) -> tuple[SubmitSm, ...] | SendResult:

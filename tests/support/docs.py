@@ -1,6 +1,7 @@
 """Examples in docs/*.md, run by tests as they are written there (copied, never re-typed).
 
-An example is a fenced block right after an HTML comment naming it::
+An example is a fenced block right after an HTML comment naming it, with options
+if the runner needs them (the comment does not show on the rendered page)::
 
     <!-- example: explain-seoul -->
     ```console
@@ -8,7 +9,24 @@ An example is a fenced block right after an HTML comment naming it::
     decision: ...
     ```
 
-``console`` blocks hold commands (``$ ...``) each followed by the output it must print.
+    <!-- example: roles as=owner -->
+    <!-- example: key-reused error=outbox_idempotency_key_reused -->
+
+Readers: :func:`examples` (the named blocks of a page, by name), :func:`blocks`
+(every fenced block in page order, with its line, heading, name and options),
+:func:`fenced_blocks` (how many there are). Runners:
+
+* ``console`` blocks hold commands (``$ ...``) each followed by the output it must
+  print: :func:`commands`, :func:`run_gateway_here`;
+* :func:`run_sql` runs SQL blocks in page order inside one transaction that it
+  rolls back at the end (roles are server-wide, and tests share the server), each
+  block in a savepoint, ``SET ROLE`` to its ``as=`` option (``owner``: the
+  connection's own role; else the role the caller names, e.g. a member of
+  ``gateway_upstream``). A block's own ``BEGIN;``/``COMMIT;`` lines become a
+  savepoint and its release (the same all-or-nothing, nested), and a block with
+  ``error=X`` must fail with constraint or SQLSTATE ``X``;
+* :func:`load_python` executes a ``python`` block as a module of its own and
+  returns its namespace, so a test can call what the example defines.
 """
 
 from __future__ import annotations
@@ -16,33 +34,62 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
-from dataclasses import dataclass
+import types
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import asyncpg
 
 ROOT = Path(__file__).resolve().parents[2]
-_EXAMPLE = re.compile(r"<!-- example: ([a-z0-9-]+) -->\n```([a-z]+)\n(.*?)```", re.DOTALL)
-_FENCE = re.compile(r"^```", re.MULTILINE)
+_BLOCK = re.compile(r"^```([A-Za-z0-9_+-]*)[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+_MARK = re.compile(r"<!-- example: ([a-z0-9-]+)((?: [a-z]+=[^\s>]+)*) -->$")
+_HEADING = re.compile(r"^#+\s+(.*)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class Example:
-    name: str
+    name: str | None
     lang: str
     text: str
+    options: dict[str, str] = field(default_factory=dict)
+    page: str = ""
+    line: int = 0  # of the opening fence, 1-based
+    heading: str = ""  # the nearest heading above it
+
+    def where(self) -> str:
+        return f"docs/{self.page}:{self.line} ({self.name or self.heading})"
+
+
+def blocks(doc: str, lang: str | None = None) -> list[Example]:
+    """Every fenced block of ``docs/<doc>`` (of language ``lang``, if given), in page order."""
+    text = (ROOT / "docs" / doc).read_text("utf-8")
+    headings = [(m.start(), m.group(1)) for m in _HEADING.finditer(text)]
+    found: list[Example] = []
+    for m in _BLOCK.finditer(text):
+        before = text[: m.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        mark = _MARK.search(before)
+        name, options = (mark.group(1), dict(o.split("=", 1) for o in mark.group(2).split())) if mark else (None, {})
+        heading = next((h for pos, h in reversed(headings) if pos < m.start()), "")
+        line = text.count("\n", 0, m.start()) + 1
+        found.append(Example(name, m.group(1), m.group(2), options, doc, line, heading))
+    return [b for b in found if lang is None or b.lang == lang]
 
 
 def examples(doc: str) -> dict[str, Example]:
     """Every named example of ``docs/<doc>``, by name (a repeated name is an error)."""
     found: dict[str, Example] = {}
-    for name, lang, text in _EXAMPLE.findall((ROOT / "docs" / doc).read_text("utf-8")):
-        assert name not in found, f"{doc}: example {name!r} twice"
-        found[name] = Example(name, lang, text)
+    for block in blocks(doc):
+        if block.name is not None:
+            assert block.name not in found, f"{doc}: example {block.name!r} twice"
+            found[block.name] = block
     return found
 
 
 def fenced_blocks(doc: str) -> int:
     """How many fenced code blocks the document has."""
-    return len(_FENCE.findall((ROOT / "docs" / doc).read_text("utf-8"))) // 2
+    return len(blocks(doc))
 
 
 @dataclass(frozen=True)
@@ -78,3 +125,63 @@ def run_gateway_here(argv: list[str]) -> subprocess.CompletedProcess[str]:
         except SystemExit as exc:  # argparse
             code = int(exc.code or 0)
     return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
+
+
+_TX = re.compile(r"^\s*(BEGIN|COMMIT)\s*;\s*$", re.MULTILINE | re.IGNORECASE)
+
+
+def _nested(sql: str) -> str:
+    """A block's own transaction, as a savepoint inside the runner's transaction."""
+    return _TX.sub(
+        lambda m: "SAVEPOINT doc_example;" if m.group(1).upper() == "BEGIN" else "RELEASE SAVEPOINT doc_example;", sql
+    )
+
+
+@dataclass
+class SqlRun:
+    """What running a page's SQL blocks did, for the test's own checks before the rollback."""
+
+    ran: list[Example] = field(default_factory=list)
+    errors: dict[str, asyncpg.PostgresError] = field(default_factory=dict)  # by example name
+
+
+async def run_sql(
+    conn: asyncpg.Connection,
+    sql_blocks: list[Example],
+    *,
+    default_role: str,
+    check: Callable[[asyncpg.Connection, SqlRun], Awaitable[None]] | None = None,
+) -> SqlRun:
+    """Run ``sql_blocks`` as the module docstring says; ``await check(conn, run)`` (as the connection's own
+    role) before everything is rolled back."""
+    run = SqlRun()
+    tx = conn.transaction()
+    await tx.start()
+    try:
+        for block in sql_blocks:
+            role = block.options.get("as", default_role)
+            await conn.execute("RESET ROLE" if role == "owner" else f'SET ROLE "{role}"')
+            expected = block.options.get("error")
+            try:
+                async with conn.transaction():
+                    await conn.execute(_nested(block.text))
+            except asyncpg.PostgresError as exc:
+                if expected is None or expected not in (getattr(exc, "constraint_name", None), exc.sqlstate):
+                    raise AssertionError(f"{block.where()} failed: {exc}") from exc
+                run.errors[block.name or block.where()] = exc
+            else:
+                assert expected is None, f"{block.where()} should fail with {expected}, and did not"
+            run.ran.append(block)
+        await conn.execute("RESET ROLE")
+        if check is not None:
+            await check(conn, run)
+    finally:
+        await tx.rollback()
+    return run
+
+
+def load_python(block: Example) -> dict[str, Any]:
+    """Execute a ``python`` block as a module of its own; its namespace (what the example defines)."""
+    module = types.ModuleType(f"docs_example_{block.name or block.line}")
+    exec(compile(block.text, block.where(), "exec"), module.__dict__)
+    return module.__dict__

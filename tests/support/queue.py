@@ -49,8 +49,10 @@ def pg_engine(
     *,
     config: EngineConfig = EngineConfig(),
     instance_name: str | None = None,
+    default_region: str | None = "KR",
     **kw: Any,
 ) -> Engine:
-    """An engine on PostgreSQL as the daemon builds it: its own run's store, LISTEN wake-ups."""
-    store = PgStore(pool, owner=new_owner(instance_name))
+    """An engine on PostgreSQL as the daemon builds it: its own run's store (national numbers read as
+    ``default_region``, the daemon's default), LISTEN wake-ups."""
+    store = PgStore(pool, owner=new_owner(instance_name), default_region=default_region)
     return Engine(store, connectors, config=config, listener=Listener(db_url, "gateway_outbox"), **kw)

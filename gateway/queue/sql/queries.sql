@@ -175,28 +175,30 @@ SELECT count(*) FROM released;
 -- Move leased rows into the message log with their new state: submitted, or
 -- final (failed, expired, suppressed, ...). Records the event and, for
 -- submitted messages, their carrier ids, all in one statement.
--- $1..$7, $14: parallel arrays per message; $8 owner; $9..$13 parallel arrays per carrier id.
+-- $1..$7, $14, $15: parallel arrays per message ($15: the recipient's canonical E.164 form, read at
+-- claim); $8 owner; $9..$13 parallel arrays per carrier id.
 WITH u AS (
     SELECT *
-    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $14::jsonb[])
-        AS u(id, new_state, new_reason, new_code, new_connector, new_segments, new_detail, new_fallback)
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $14::jsonb[],
+                $15::text[])
+        AS u(id, new_state, new_reason, new_code, new_connector, new_segments, new_detail, new_fallback, new_e164)
 ), moved AS (
     DELETE FROM gateway.outbox o
     USING u
     WHERE o.id = u.id AND o.lease_owner = $8
     RETURNING o.*, u.new_state, u.new_reason, u.new_code, u.new_connector, u.new_segments, u.new_detail,
-              u.new_fallback
+              u.new_fallback, u.new_e164
 ), logged AS (
     INSERT INTO gateway.messages (
         id, created_at, idempotency_key, channel, sender, recipient, body, kind, priority,
         send_at, expires_at, campaign_id, consent, extras, state, reason, code, connector,
-        attempts, segments, submitted_at, final_at, fallback)
+        attempts, segments, submitted_at, final_at, fallback, recipient_e164)
     SELECT id, created_at, idempotency_key, channel, sender, recipient, body, kind, priority,
            send_at, expires_at, campaign_id, consent, extras, new_state, new_reason, new_code,
            coalesce(new_connector, connector), attempts, coalesce(new_segments, 1),
            CASE WHEN new_state = 'submitted' THEN now() END,
            CASE WHEN new_state <> 'submitted' THEN now() END,
-           new_fallback
+           new_fallback, new_e164
     FROM moved
 ), ev AS (
     INSERT INTO gateway.events (message_id, state, reason, code, connector, instance, detail)
@@ -254,11 +256,11 @@ WHERE connector = $1 AND carrier_id = ANY($2::text[]) AND state IS NULL
 RETURNING carrier_id, message_id, message_created_at, segments;
 
 -- name: receipt_messages
--- Single-segment messages take their receipt's state. $1 ids, $2/$3 the
--- created_at range (partition pruning), $4 state, $5 code, $6 instance, $7 detail.
+-- Single-segment messages take their receipt's state (reason 'receipt', the carrier's code in code).
+-- $1 ids, $2/$3 the created_at range (partition pruning), $4 state, $5 code, $6 instance, $7 detail.
 WITH msg AS (
     UPDATE gateway.messages
-    SET state = $4, code = $5, final_at = now(), updated_at = now()
+    SET state = $4, code = $5, reason = 'receipt', final_at = now(), updated_at = now()
     WHERE id = ANY($1::bigint[]) AND created_at BETWEEN $2 AND $3
       AND state IN ('submitted', 'unknown')
     RETURNING id, connector
@@ -298,7 +300,7 @@ WITH agg AS (
     WHERE with_receipt >= segments
 ), msg AS (
     UPDATE gateway.messages m
-    SET state = final.state, code = final.code, final_at = now(), updated_at = now()
+    SET state = final.state, code = final.code, reason = 'receipt', final_at = now(), updated_at = now()
     FROM final
     WHERE m.id = final.message_id AND m.created_at = final.message_created_at
       AND m.state IN ('submitted', 'unknown')

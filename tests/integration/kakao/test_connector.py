@@ -60,9 +60,10 @@ async def test_template_mismatch_fails_without_any_request(
         await connector.send(message(1, body=body))
         [result] = await sink.wait_results(1)
     assert result.outcome is Outcome.FAILED
-    assert result.reason.startswith("alimtalk_template_mismatch: ")
-    assert "'ORDER_SHIPPED'" in result.reason and "line 1, column" in result.reason
-    assert order_body_changed not in result.reason  # the body itself is never in the reason
+    assert result.reason == "alimtalk_template_mismatch"  # a fixed reason; the place is in the detail
+    assert result.detail is not None
+    assert "'ORDER_SHIPPED'" in result.detail["detail"] and "line 1, column" in result.detail["detail"]
+    assert order_body_changed not in str(result.detail)  # the body itself is never in the event
     assert sim.requests["send"] == 0
 
 
@@ -75,7 +76,8 @@ async def test_body_over_1000_characters_fails_without_any_request(
         await connector.send(message(1, template="FREE", body="가" * 1001))
         [result] = await sink.wait_results(1)
         assert result.outcome is Outcome.FAILED
-        assert result.reason.startswith("alimtalk_body_too_long: 1001 characters")
+        assert result.reason == "alimtalk_body_too_long"
+        assert result.detail is not None and result.detail["detail"].startswith("1001 characters")
         assert sim.requests["send"] == 0
         await connector.send(message(2, template="FREE", body="가" * 1000))
         await sink.wait_results(2)
@@ -95,18 +97,18 @@ async def test_advertising_is_refused(sim: KakaoSimulator, sink: FakeSink, store
 
 @pytest.mark.parametrize(
     ("template", "reason"),
-    [("NOPE", "alimtalk_template_unknown: "), ("PENDING", "alimtalk_template_not_approved: ")],
+    [("NOPE", "alimtalk_template_unknown"), ("PENDING", "alimtalk_template_not_approved")],
 )
 async def test_unknown_or_unapproved_template_fails(
     sim: KakaoSimulator, sink: FakeSink, store: InMemoryTemplateStore, template: str, reason: str
 ) -> None:
-    """An unknown template or one not approved is FAILED with a reason naming it; no request."""
+    """An unknown template or one not approved is FAILED with its fixed reason, the detail naming it; no request."""
     connector = KakaoConnector(make_config(sim), store)
     async with running(connector, sink):
         await connector.send(message(1, template=template, body="심사 중 값"))
         [result] = await sink.wait_results(1)
     assert result.outcome is Outcome.FAILED
-    assert result.reason.startswith(reason) and repr(template) in result.reason
+    assert result.reason == reason and result.detail is not None and repr(template) in result.detail["detail"]
     assert sim.requests["send"] == 0
 
 
@@ -136,7 +138,7 @@ async def test_not_a_kakao_user_answered_synchronously_asks_fallback(
     assert by_id[1].outcome is Outcome.FAILED
     assert by_id[1].code == "3019"
     assert by_id[1].fallback == SMS_FALLBACK and by_id[1].detail["provider_code"] == "3019"
-    assert by_id[1].reason.startswith("alimtalk_not_kakao_user")
+    assert by_id[1].reason == "alimtalk_not_kakao_user"
     assert by_id[2].outcome is Outcome.SUBMITTED
     assert sim.requests["send"] == 1
 

@@ -203,7 +203,7 @@ class ScriptedConnector(Connector):
     async def send(self, message: OutboundMessage) -> None:
         self.sent += 1
         self.sink.submit_result(
-            SendResult(message.id, self.outcome, reason="scripted", code="X", retry_after=self.retry_after)
+            SendResult(message.id, self.outcome, reason="ESME_RSYSERR", code="X", retry_after=self.retry_after)
         )
 
 
@@ -225,7 +225,9 @@ async def test_expiry_wins_over_retry(pool: asyncpg.Pool, db_url: str, db: async
 
 async def test_retries_until_max_attempts_then_fails(pool: asyncpg.Pool, db_url: str, db: asyncpg.Connection) -> None:
     """Transient failures are retried with back-off up to max_attempts, then the message fails."""
-    await db.execute("INSERT INTO gateway.outbox (channel, sender, recipient, body) VALUES ('sms', '1', '+8210', 'x')")
+    await db.execute(
+        "INSERT INTO gateway.outbox (channel, sender, recipient, body) VALUES ('sms', '1', '+821012345678', 'x')"
+    )
     conn = ScriptedConnector(Outcome.RETRY)
     cfg = FAST.model_copy(update={"retry": RetryConfig(max_attempts=3, base_seconds=0.05, max_seconds=0.1)})
     engine = make_engine(pool, db_url, conn, config=cfg)
@@ -242,7 +244,9 @@ async def test_retries_until_max_attempts_then_fails(pool: asyncpg.Pool, db_url:
 
 async def test_throttling_does_not_count_as_an_attempt(pool: asyncpg.Pool, db_url: str, db: asyncpg.Connection) -> None:
     """A throttled message goes back to the queue without using up its attempts."""
-    await db.execute("INSERT INTO gateway.outbox (channel, sender, recipient, body) VALUES ('sms', '1', '+8210', 'x')")
+    await db.execute(
+        "INSERT INTO gateway.outbox (channel, sender, recipient, body) VALUES ('sms', '1', '+821012345678', 'x')"
+    )
     conn = ScriptedConnector(Outcome.THROTTLED, retry_after=0.05)
     engine = make_engine(pool, db_url, conn)
     async with anyio.create_task_group() as tg:

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.numbers import Number, canonical
 from gateway.port import OutboundMessage, Outcome, SendResult
-from gateway.smpp.outbound import Preparer, dest_ton_npi, source_ton_npi
+from gateway.smpp.outbound import Preparer, dest_address, source_ton_npi
 from gateway.smpp.protocol.concat import build_segments
 from gateway.smpp.protocol.pdu import parse_smpp_time
 from gateway.smpp.protocol.text import Encoding, TextEncodingError
@@ -30,7 +31,8 @@ POLICIES = [
 
 
 def _message(body: str, **fields: object) -> OutboundMessage:
-    return OutboundMessage(1, "sms", fields.pop("sender", "ACME"), "+821012345678", body, **fields)  # type: ignore[arg-type]
+    sender, recipient = fields.pop("sender", "ACME"), fields.pop("recipient", "+821012345678")
+    return OutboundMessage(1, "sms", sender, recipient, body, **fields)  # type: ignore[arg-type]
 
 
 @settings(max_examples=300, deadline=None)
@@ -91,10 +93,44 @@ def test_source_addressing(address: str, expected: tuple[str, int, int]) -> None
     assert source_ton_npi(address) == expected
 
 
+def _number(raw: str) -> Number:
+    number = canonical(raw, "KR")
+    assert isinstance(number, Number)
+    return number
+
+
+@pytest.mark.parametrize(
+    ("destination_format", "expected"),
+    [
+        ("international", ("821023456789", 1, 1)),
+        ("national", ("1023456789", 2, 1)),
+        ("domestic", ("01023456789", 0, 1)),
+    ],
+)
+def test_destination_formats(destination_format: str, expected: tuple[str, int, int]) -> None:
+    """Each destination format writes a Korean number as that carrier wants it, with the matching TON/NPI."""
+    for raw in ("010-2345-6789", "+82 10-2345-6789", "+821023456789"):
+        assert dest_address(_number(raw), destination_format, 82) == expected
+
+
+@pytest.mark.parametrize("destination_format", ["national", "domestic"])
+def test_national_formats_send_foreign_numbers_international(destination_format: str) -> None:
+    """A national-format carrier gets a number of another country in international form, TON 1."""
+    assert dest_address(_number("+33612345678"), destination_format, 82) == ("33612345678", 1, 1)
+
+
+def test_the_preparer_sends_the_configured_form_and_refuses_what_is_no_number() -> None:
+    """A Korean-format connector writes the domestic form; text that is no number is refused invalid_recipient."""
+    preparer = Preparer(config(1, destination_format="domestic", home_region="KR"))
+    (pdu,) = preparer.prepare(_message("hi", recipient="+82 10-2345-6789"), NOW)  # type: ignore[misc]
+    assert (pdu.destination_addr, pdu.dest_addr_ton, pdu.dest_addr_npi) == ("01023456789", 0, 1)
+    refused = preparer.prepare(_message("hi", recipient="no number"), NOW)
+    assert isinstance(refused, SendResult) and refused.reason == "invalid_recipient"
+    assert refused.detail is not None and "no number" not in str(refused.detail)
+
+
 def test_destination_addressing_and_overrides() -> None:
-    """Destinations drop the '+' and say international; configured TON/NPI override the guess."""
-    assert dest_ton_npi("+8210") == ("8210", 1, 1)
-    assert dest_ton_npi("01012345678") == ("01012345678", 0, 1)
+    """Destinations drop the '+' and say international; configured TON/NPI override the format's."""
     preparer = Preparer(config(1, source_ton=3, source_npi=9, dest_ton=2, dest_npi=8, registered_delivery=17))
     (pdu,) = preparer.prepare(_message("hi", sender="+8215880000"), NOW)  # type: ignore[misc]
     assert (pdu.source_addr, pdu.source_addr_ton, pdu.source_addr_npi) == ("8215880000", 3, 9)
