@@ -1,11 +1,15 @@
 """Helpers for the Kakao connector tests: a fake sink, templates, messages, a harness
-that runs the real connector against the simulator over loopback HTTP."""
+that runs the real connector against the simulator over loopback HTTP, and NHN's
+documented shapes (tests/contract/nhn_alimtalk) made concrete."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import copy
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -17,6 +21,47 @@ from gateway.port import InboundMessage, OutboundMessage, Outcome, Receipt, Send
 from gateway.simulators.kakao import KakaoSimulator
 
 SENDER = "SENDERKEY0000000000000000000000000000001"
+CONTRACT = Path(__file__).resolve().parents[1] / "contract" / "nhn_alimtalk"
+# NHN's shapes name types where values go; a concrete value of each type
+TYPE_VALUES: dict[str, Any] = {"String": "s", "Integer": 1, "boolean": True, "Boolean": True}
+
+
+def fixture(name: str) -> dict[str, Any]:
+    """One transcribed NHN document (``tests/contract/nhn_alimtalk/<name>``), with its ``_source``."""
+    return json.loads((CONTRACT / name).read_text("utf-8"))
+
+
+def concrete(shape: Any, values: Mapping[str, Any] | None = None) -> Any:
+    """The documented shape with a value of its type in every place (``values`` by key name first)."""
+    values = values or {}
+
+    def walk(node: Any, key: str | None) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v, k) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, key) for v in node]
+        if key is not None and key in values:
+            return copy.deepcopy(values[key])
+        if isinstance(node, str) and node.split("(")[0] in TYPE_VALUES:
+            return TYPE_VALUES[node.split("(")[0]]
+        return node
+
+    return walk(shape, None)
+
+
+def keys_of(shape: Any) -> set[str]:
+    """Every key at any depth of a documented shape."""
+    found: set[str] = set()
+    if isinstance(shape, dict):
+        for k, v in shape.items():
+            found.add(k)
+            found |= keys_of(v)
+    elif isinstance(shape, list):
+        for v in shape:
+            found |= keys_of(v)
+    return found
+
+
 ORDER_BODY = "#{name}님, 주문 #{order}번이 발송되었습니다.\n배송 조회: #{url}"
 FREE_BODY = "#{text}"
 
@@ -26,7 +71,12 @@ def order_body(name: str = "홍길동", order: str = "A-1001", url: str = "https
 
 
 TEMPLATES = [
-    Template(SENDER, "ORDER_SHIPPED", ORDER_BODY, ({"ordering": 1, "type": "WL", "name": "배송 조회"},)),
+    Template(
+        SENDER,
+        "ORDER_SHIPPED",
+        ORDER_BODY,
+        ({"ordering": 1, "type": "WL", "name": "배송 조회", "linkMo": "https://example.com/t/#{order}"},),
+    ),
     Template(SENDER, "FREE", FREE_BODY),
     Template(SENDER, "PENDING", "심사 중 #{x}", status="reviewing"),
 ]
