@@ -561,6 +561,8 @@ class KakaoSimulator:
 
     async def _send(self, request: web.Request, auth: bool) -> web.Response:
         self.requests["send"] += 1
+        if auth:
+            self.requests["send_auth"] += 1
         raw = await request.read()
         await self._delay()
         if self.outage or self._fail_next:
@@ -758,6 +760,8 @@ class KakaoSimulator:
 
     async def _results(self, request: web.Request) -> web.Response:
         self.requests["results"] += 1
+        if request.query.get("alimtalkMessageType") == "AUTH":
+            self.requests["results_auth"] += 1
         await self._delay()
         if self.outage:
             return web.Response(status=503, text="simulated outage")

@@ -271,3 +271,16 @@ async def test_send_blocks_while_the_connector_is_full(
         assert connector.outstanding == taken
         await sink.wait_results(taken)
     assert {r.outcome for r in sink.results} == {Outcome.SUBMITTED}
+
+
+async def test_otp_templates_go_through_the_authentication_endpoint(sim: KakaoSimulator, sink: FakeSink) -> None:
+    """A template flagged auth is sent to /auth/raw-messages, its results read as ALIMTALK_AUTH / AUTH updates."""
+    store = InMemoryTemplateStore([Template(SENDER, "OTP", "인증번호는 #{code}입니다.", auth=True)])
+    connector = KakaoConnector(make_config(sim, results="poll", webhook_secret=None, poll_interval_seconds=0.05), store)
+    async with running(connector, sink):
+        await connector.send(message(1, template="OTP", body="인증번호는 123456입니다."))
+        [result] = await sink.wait_results(1)
+        [receipt] = await sink.wait_receipts(1)
+    assert result.outcome is Outcome.SUBMITTED and receipt.carrier_id == result.carrier_ids[0]
+    assert sim.requests["send_auth"] == 1 and sim.requests["results_auth"] >= 1
+    assert connector.receipt_timeout == 3 * 86_400 + 2 * 3600  # after the poller's own give-up, never before
