@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from gateway.cli import main
-from gateway.kakao.simulator import KakaoSimulator
+from gateway.simulators.kakao import KakaoSimulator
 
 pytestmark = pytest.mark.anyio
 

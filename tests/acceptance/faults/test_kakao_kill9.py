@@ -24,7 +24,7 @@ import pytest
 
 from gateway.db.pool import connect
 from gateway.kakao import sync_templates
-from gateway.kakao.simulator import KakaoSimulator
+from gateway.simulators.kakao import KakaoSimulator
 from tests.support.kakao import SENDER
 
 pytestmark = pytest.mark.anyio

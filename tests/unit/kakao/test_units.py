@@ -28,6 +28,7 @@ from gateway.kakao.provider import (
 from gateway.kakao.resilience import CircuitBreaker
 from gateway.kakao.templates import TemplateRegistry
 from gateway.port import Outcome, SendResult
+from gateway.simulators.kakao import _parse_mix, main
 from tests.support.kakao import TEMPLATES, FakeClock, make_config, message
 
 REGISTRY = TemplateRegistry.build(TEMPLATES)
