@@ -13,6 +13,7 @@ from gateway.kakao.errors import ProviderUnavailable
 from gateway.kakao.resilience import BreakerState, CircuitBreaker
 from gateway.kakao.transport import AiohttpTransport, HttpRequest
 from gateway.port import Outcome
+from gateway.simulators.kakao import KakaoSimulator
 from tests.support.kakao import FakeClock, FakeSink, make_config, message, running
 
 pytestmark = pytest.mark.anyio
