@@ -50,7 +50,7 @@ import structlog
 from gateway.backoff import Backoff
 from gateway.errors import GatewayError
 from gateway.kakao import metrics
-from gateway.kakao.codes import classify_code, send_outcome
+from gateway.kakao.codes import SendDecision, classify_code, send_outcome
 from gateway.kakao.config import KakaoConnectorConfig
 from gateway.kakao.errors import (
     ProviderError,
@@ -216,12 +216,7 @@ class BatchSender:
                 continue
             except ProviderRejected as exc:
                 self.breaker.record_success()
-                decision = send_outcome(
-                    classify_code(exc.code),
-                    fallback_mode=c.fallback_mode,
-                    fallback_on_template_error=c.fallback_on_template_error,
-                )
-                if decision.outcome is Outcome.UNKNOWN:  # -1005: the key was used: ask what it took
+                if self._decide(exc.code).outcome is Outcome.UNKNOWN:  # -1005: the key was used: ask what it took
                     self._count("send", "ambiguous")
                     log.warning(
                         "kakao.request.ambiguous", connector=self.name, code=exc.code, recipients=len(remaining)
@@ -337,12 +332,7 @@ class BatchSender:
                     )
                 )
             else:
-                decision = send_outcome(
-                    classify_code(ra.code),
-                    fallback_mode=self.config.fallback_mode,
-                    fallback_on_template_error=self.config.fallback_on_template_error,
-                )
-                if decision.outcome is Outcome.UNKNOWN:
+                if self._decide(ra.code).outcome is Outcome.UNKNOWN:
                     unsettled.append(item)
                     continue
                 refused.append((item.message.id, ra.code))
@@ -430,12 +420,16 @@ class BatchSender:
             for i in items
         ]
 
+    def _decide(self, code: str) -> SendDecision:
+        c = self.config
+        return send_outcome(
+            classify_code(code), fallback_mode=c.fallback_mode, fallback_on_template_error=c.fallback_on_template_error
+        )
+
     def _coded(self, item: Prepared, code: str, provider_message: str) -> SendResult:
         c = self.config
         info = classify_code(code)
-        decision = send_outcome(
-            info, fallback_mode=c.fallback_mode, fallback_on_template_error=c.fallback_on_template_error
-        )
+        decision = self._decide(code)
         retry_after = None
         if decision.pause == "volume":
             retry_after = c.daily_limit_retry_after_seconds

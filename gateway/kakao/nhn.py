@@ -176,18 +176,26 @@ class NhnAlimtalkApi:
     def _get(self, path: str, params: Mapping[str, str]) -> HttpRequest:
         return HttpRequest("GET", f"{self._base}{path}", self._headers(), dict(params), None)
 
-    def _answer(self, response: HttpResponse, what: str) -> dict[str, Any]:
-        """The JSON body of a successful answer; raises for a failure header or an unreadable answer."""
+    @staticmethod
+    def _read(response: HttpResponse, what: str) -> tuple[dict[str, Any], tuple[bool, str, str]]:
+        """The JSON body and its header, whatever the HTTP status; raises when there is no header."""
         _check_transient(response, what)
         data = _maybe_json(response)
         header = _header(data)
         if header is None:
             if response.status >= 400:
                 raise ProviderRejected(
-                    f"{what}: HTTP {response.status}", code=f"http_{response.status}", status=response.status
+                    f"{what}: HTTP {response.status} without a result code",
+                    code=f"http_{response.status}",
+                    status=response.status,
                 )
             raise ProviderProtocolError(f"{what}: HTTP {response.status} answer has no JSON header")
-        ok, code, message = header
+        assert isinstance(data, dict)
+        return data, header
+
+    def _answer(self, response: HttpResponse, what: str) -> dict[str, Any]:
+        """The JSON body of a successful answer; raises for a failure header or an unreadable answer."""
+        data, (ok, code, message) = self._read(response, what)
         if not ok:
             raise ProviderRejected(
                 f"{what}: {code} {message}", code=code, provider_message=message, status=response.status
@@ -247,19 +255,7 @@ class NhnAlimtalkApi:
 
     def parse_send_response(self, batch: SendBatch, response: HttpResponse) -> BatchAnswer:
         what = "alimtalk send"
-        _check_transient(response, what)
-        data = _maybe_json(response)
-        header = _header(data)
-        if header is None:
-            if response.status >= 400:
-                raise ProviderRejected(
-                    f"{what}: HTTP {response.status} without a result code",
-                    code=f"http_{response.status}",
-                    status=response.status,
-                )
-            raise ProviderProtocolError(f"{what}: HTTP {response.status} answer has no JSON header")
-        ok, code, message = header
-        assert isinstance(data, dict)
+        data, (ok, code, message) = self._read(response, what)
         raw = data.get("message")
         body: dict[str, Any] = raw if isinstance(raw, dict) else {}
         results = body.get("sendResults")
