@@ -4,11 +4,12 @@ Reports reach :meth:`ResultTracker.deliver` from the webhook handler or from the
 poller. A report with a final code (:func:`gateway.kakao.codes.is_final`)
 becomes a receipt (:func:`gateway.kakao.codes.receipt_outcome` says its state
 and whether the queue should fall back); receipts are written with ``await
-sink.store_receipts(...)`` before anyone is told they were taken, and the
-journal row (:mod:`gateway.kakao.journal`) becomes ``final``. A report for a row
-that is already final (a webhook repeated, the gap-filler finding what the
-webhook brought) is dropped; beyond the journal it stays harmless because the
-queue matches receipts by carrier id.
+sink.store_receipts(...)`` before anyone is told they were taken, and their
+journal rows (:mod:`gateway.kakao.journal`) are marked ``final`` by the poller's
+next tick, in one statement. A report stored lately (a webhook repeated, the
+gap-filler finding what the webhook brought) is dropped by a bounded memory of
+carrier ids and, for the poller, by the journal; beyond them it stays harmless
+because the queue matches receipts by carrier id.
 
 The watch list *is* the journal: rows ``accepted`` (no result yet) and
 ``resending``, in PostgreSQL, so a restart or another instance carries on where
@@ -88,6 +89,7 @@ class ResultTracker:
         self._next: dict[str, float] = {}
         self._seen: OrderedDict[str, None] = OrderedDict()  # carrier ids stored lately (repeats skip the journal)
         self._seen_limit = seen_limit
+        self._finals: list[Final] = []  # stored as receipts, not marked final in the journal yet
 
     # ---------------------------------------------------------------- receipts
     def receipt(self, report: DeliveryReport, *, state: ReceiptState | None = None) -> Receipt:
@@ -138,7 +140,10 @@ class ResultTracker:
                 finals[report.carrier_id] = report
         if not finals:
             return 0
-        rows = await self.journal.by_carrier(self.name, [(r.request_id, r.recipient_seq) for r in finals.values()])
+        rows: dict[str, Watched] = {}
+        if source != "webhook" or self.config.fallback_mode == "provider":
+            # the webhook in gateway mode needs no journal read: a repeat is dropped by the queue
+            rows = await self.journal.by_carrier(self.name, [(r.request_id, r.recipient_seq) for r in finals.values()])
         store: list[DeliveryReport] = []
         track: list[DeliveryReport] = []
         for cid, report in finals.items():
@@ -168,15 +173,27 @@ class ResultTracker:
             self._seen[r.carrier_id] = None
         while len(self._seen) > self._seen_limit:
             self._seen.popitem(last=False)
-        finals = [
+        self._finals.extend(
             Final(r.request_id, r.recipient_seq, r.code, r.done_at, r.resend_status, r.resend_code, r.resend_request_id)
             for r in reports
-        ]
-        try:  # not cut off by a shutdown between the receipts and their journal rows
+        )
+
+    async def flush_finals(self) -> int:
+        """Mark the journal rows of stored results final, in one statement (the poller does it every tick).
+
+        Done after the receipts, not before answering the webhook: a row left 'accepted' by a
+        crash is at worst read again by the gap-filler, and its repeated receipt is dropped."""
+        finals, self._finals = self._finals, []
+        if not finals:
+            return 0
+        try:
             with anyio.CancelScope(shield=True), anyio.move_on_after(10):
                 await self.journal.final(self.name, finals)
-        except GatewayError as exc:  # the receipts are stored; a repeat later is a harmless duplicate
+        except GatewayError as exc:
             log.error("kakao.journal.write_failed", connector=self.name, what="final", error=str(exc))
+            self._finals[:0] = finals[-100_000:]  # tried again next tick
+            return 0
+        return len(finals)
 
     # ---------------------------------------------------------------- polling
     def _due(self, what: str, every: float) -> bool:
@@ -190,6 +207,7 @@ class ResultTracker:
         """One round of every due job; return the number of receipts stored or resends taken."""
         c = self.config
         taken = 0
+        await self.flush_finals()
         if self.may_poll() and (force or self._due("updates", c.results_interval)):
             taken += await self.read_updates()
         if c.fallback_mode == "provider" and self.may_poll() and (force or self._due("resends", 1.0)):
@@ -334,7 +352,8 @@ class ResultTracker:
                 except GatewayError as exc:  # the sink or the journal could not store: try again next round
                     log.error("kakao.poll.store_failed", connector=self.name, error=str(exc))
         finally:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+            with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                await self.flush_finals()
                 try:
                     await self.journal.poll_release(self.name, self.owner)
                 except GatewayError:

@@ -130,9 +130,13 @@ async def test_kill9_between_accept_and_commit_sends_exactly_one_copy(db_url: st
             assert sim.accepted == MESSAGES and sim.requests["send"] == 1  # one copy each, no second request
             assert sim.requests["list"] >= 1  # NHN was asked before anything was sent again
             held = {(r["requestId"], r["recipientSeq"]) for r in sim.records()}
-            rows = await conn.fetch("SELECT request_id, recipient_seq, state FROM gateway.kakao_sends")
+            rows = await conn.fetch("SELECT request_id, recipient_seq FROM gateway.kakao_sends")
             assert {(r["request_id"], r["recipient_seq"]) for r in rows} == held
-            assert {r["state"] for r in rows} == {"final"}
+
+            async def journal_final() -> bool:
+                return await conn.fetchval("SELECT bool_and(state = 'final') FROM gateway.kakao_sends")
+
+            await wait_for("the journal rows marked final", journal_final, timeout=10)
             events = await conn.fetchval("SELECT count(*) FROM gateway.events WHERE reason = 'lease_expired'")
             assert events == MESSAGES
     finally:

@@ -71,7 +71,8 @@ def test_final_results_are_stored_once_and_pending_ones_not_at_all() -> None:
     tracker, journal, _, sink, _ = setup()
     accepted(journal, 1, 2, 3)
     reports = [report("R:1", "1000"), report("R:2", "3019"), report("R:3", "4161")]
-    assert anyio.run(lambda: tracker.deliver(reports, source="webhook")) == 2
+    assert anyio.run(lambda: tracker.deliver(reports, source="poll")) == 2
+    assert anyio.run(tracker.flush_finals) == 2  # the journal rows are marked after the receipts, in one write
     assert {r.carrier_id: r.state for r in sink.receipts} == {
         "R:1": ReceiptState.DELIVERED,
         "R:2": ReceiptState.UNDELIVERABLE,
@@ -110,6 +111,7 @@ def test_provider_mode_follows_nhns_resend_before_the_receipt() -> None:
     adapter.records["R:1"] = report("R:1", "3019", resend_status="RSC04", resend_code="1000", resend_request_id="S1")
     now[0] += timedelta(seconds=2)
     assert anyio.run(tracker.follow_resends) == 1
+    anyio.run(tracker.flush_finals)
     receipt = sink.receipts[-1]
     assert receipt.state is ReceiptState.UNDELIVERABLE and receipt.fallback is False
     assert (receipt.detail["resend_status"], receipt.detail["resend_code"]) == ("RSC04", "1000")
@@ -134,4 +136,5 @@ def test_give_up_after_kakaos_three_days() -> None:
     assert anyio.run(tracker.give_up) == 0
     now[0] = T0 + timedelta(days=3, hours=1, seconds=1)
     assert anyio.run(tracker.give_up) == 1
+    anyio.run(tracker.flush_finals)
     assert sink.receipts[0].state is ReceiptState.UNKNOWN and journal.rows[("kakao", 1)].state == "final"
