@@ -122,7 +122,7 @@ class Journal(Protocol):
     async def stale(self, connector: str, older_than: float, limit: int) -> list[Watched]: ...
 
     async def watching(self, connector: str) -> tuple[int, int, datetime | None]:
-        """(accepted, resending, oldest acceptance)."""
+        """(accepted, resending, the oldest acceptance still without a result)."""
 
     async def prune(self, connector: str, keep_days: int) -> int: ...
 
@@ -288,16 +288,14 @@ class InMemoryJournal:
         self.extra: dict[tuple[str, int], dict[str, Any]] = {}  # resend fields and last look
         self.cursor: dict[str, datetime | None] = {}
         self.now = lambda: datetime.now(UTC)
+        self._carriers: dict[tuple[str, str, int], int] = {}  # (connector, request id, seq) -> message id
 
     def _rows(self, connector: str) -> Iterable[JournalRow]:
         return (r for (c, _), r in self.rows.items() if c == connector)
 
-    def _by_carrier(self, connector: str) -> dict[tuple[str, int], JournalRow]:
-        return {
-            (r.request_id, r.recipient_seq): r
-            for r in self._rows(connector)
-            if r.request_id is not None and r.recipient_seq is not None
-        }
+    def _row(self, connector: str, request_id: str, seq: int) -> JournalRow | None:
+        message_id = self._carriers.get((connector, request_id, seq))
+        return None if message_id is None else self.rows.get((connector, message_id))
 
     def _watched(self, connector: str, r: JournalRow) -> Watched:
         extra = self.extra.get((connector, r.message_id), {})
@@ -337,6 +335,7 @@ class InMemoryJournal:
                     accepted_at=row.accepted_at or self.now(),
                     result_code=code,
                 )
+                self._carriers[(connector, request_id, seq)] = message_id
 
     async def refused(self, connector: str, items: Sequence[tuple[int, str | None]]) -> None:
         for message_id, code in items:
@@ -345,14 +344,12 @@ class InMemoryJournal:
                 self.rows[(connector, message_id)] = replace(row, state="refused", result_code=code)
 
     async def by_carrier(self, connector: str, pairs: Sequence[tuple[str, int]]) -> dict[str, Watched]:
-        index = self._by_carrier(connector)
-        found = (index.get(p) for p in pairs)
+        found = (self._row(connector, rid, seq) for rid, seq in pairs)
         return {w.carrier_id: w for w in (self._watched(connector, r) for r in found if r is not None)}
 
     async def final(self, connector: str, results: Sequence[Final]) -> None:
-        index = self._by_carrier(connector)
         for f in results:
-            row = index.get((f.request_id, f.recipient_seq))
+            row = self._row(connector, f.request_id, f.recipient_seq)
             if row is not None and row.state != "final":
                 self.rows[(connector, row.message_id)] = replace(
                     row, state="final", result_code=f.code or row.result_code, result_at=f.at or self.now()
@@ -363,9 +360,8 @@ class InMemoryJournal:
                         extra[name] = getattr(f, name)
 
     async def resending(self, connector: str, results: Sequence[Final]) -> None:
-        index = self._by_carrier(connector)
         for f in results:
-            row = index.get((f.request_id, f.recipient_seq))
+            row = self._row(connector, f.request_id, f.recipient_seq)
             if row is not None and row.state == "accepted":
                 self.rows[(connector, row.message_id)] = replace(
                     row, state="resending", result_code=f.code, result_at=f.at or self.now()
@@ -385,9 +381,8 @@ class InMemoryJournal:
         return [self._watched(connector, r) for r in rows[:limit]]
 
     async def looked(self, connector: str, items: Sequence[tuple[str, int, str | None]]) -> None:
-        index = self._by_carrier(connector)
         for request_id, seq, status in items:
-            row = index.get((request_id, seq))
+            row = self._row(connector, request_id, seq)
             if row is not None and row.state == "resending":
                 extra = self.extra.setdefault((connector, row.message_id), {})
                 extra["looked"] = self.now()
@@ -405,7 +400,7 @@ class InMemoryJournal:
 
     async def watching(self, connector: str) -> tuple[int, int, datetime | None]:
         rows = [r for r in self._rows(connector) if r.state in ("accepted", "resending")]
-        oldest = min((r.accepted_at for r in rows if r.accepted_at), default=None)
+        oldest = min((r.accepted_at for r in rows if r.accepted_at and r.state == "accepted"), default=None)
         return (
             sum(1 for r in rows if r.state == "accepted"),
             sum(1 for r in rows if r.state == "resending"),

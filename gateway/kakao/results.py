@@ -226,15 +226,22 @@ class ResultTracker:
 
     async def read_updates(self) -> int:
         """Read NHN's result updates from the persisted cursor (one instance at a time)."""
-        interval = self.config.results_interval or 60.0
-        mine, cursor, db_now = await self.journal.poll_claim(self.name, self.owner, max(3 * interval, 30.0))
+        c = self.config
+        interval = c.results_interval or 60.0
+        mine, cursor, _ = await self.journal.poll_claim(self.name, self.owner, max(3 * interval, 30.0))
         if not mine:
             return 0
         now = self.now()
-        if cursor is None:
-            _, _, oldest = await self.journal.watching(self.name)
-            cursor = oldest or db_now
-        since = cursor - OVERLAP
+        accepted, _, oldest = await self.journal.watching(self.name)
+        if not accepted or oldest is None:  # nothing waits for a result: no update before now matters
+            await self.journal.poll_advance(self.name, self.owner, now)
+            return 0
+        # A result is updated after its acceptance: no window needs to start before the oldest
+        # row still waiting. Behind a webhook, give it its chance first.
+        grace = 0.0 if c.results == "poll" else interval
+        if (now - oldest).total_seconds() < grace:
+            return 0
+        since = max(cursor or oldest, oldest) - OVERLAP
         until = min(now, since + MAX_WINDOW)
         kinds = (False, True) if self.has_auth() else (False,)
         reports: list[DeliveryReport] = []

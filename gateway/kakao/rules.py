@@ -47,6 +47,7 @@ __all__ = [
     "LIMITS",
     "MESSAGE_TYPES",
     "QUICK_REPLY_TYPES",
+    "body_limit",
     "has_auth_word",
     "rendered_problems",
     "template_problems",

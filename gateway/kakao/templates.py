@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from gateway.kakao.matching import VARIABLE, CompiledTemplate, compile_text, normalise_newlines, variables_in
-from gateway.kakao.rules import LINK_FIELDS, rendered_problems
+from gateway.kakao.rules import AUTH_WORDS, LINK_FIELDS, body_limit, has_auth_word, rendered_problems
 
 __all__ = [
     "APPROVED",
@@ -170,13 +170,54 @@ class _Substitution:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    template: Template
+    compiled: CompiledTemplate
+    # When no text but the body holds a variable, every message sends the template's own
+    # fields: they are rendered and checked once, here (None: rendered per message).
+    static: Rendered | None
+    static_problems: tuple[str, ...]
+
+
+def _entry(template: Template, *, multiline: bool, max_body_chars: int) -> _Entry:
+    compiled = compile_template(template, multiline=multiline)
+    t = template
+    fields = (t.title, t.header, t.item, t.highlight, t.represent_link, t.buttons, t.quick_replies)
+    if any("#{" in str(value) for value in fields if value):
+        return _Entry(template, compiled, None, ())
+    static = Rendered(
+        template=template,
+        body="",
+        title=template.title,
+        header=template.header,
+        item=template.item,
+        highlight=template.highlight,
+        represent_link=template.represent_link,
+        buttons=template.buttons,
+        quick_replies=template.quick_replies,
+    )
+    problems = rendered_problems(
+        body="",
+        title=static.title,
+        header=static.header,
+        item=static.item,
+        highlight=static.highlight,
+        represent_link=static.represent_link,
+        buttons=static.buttons,
+        quick_replies=static.quick_replies,
+        max_body_chars=max_body_chars,
+    )
+    return _Entry(template, compiled, static, tuple(problems))
+
+
 @dataclass(slots=True)
 class TemplateRegistry:
     """The templates a connector knows, compiled, keyed by (sender_key, template_code)."""
 
     multiline: bool = False
     max_body_chars: int = 1300
-    _compiled: dict[tuple[str, str], tuple[Template, CompiledTemplate]] = field(default_factory=dict)
+    _compiled: dict[tuple[str, str], _Entry] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -184,7 +225,9 @@ class TemplateRegistry:
     ) -> TemplateRegistry:
         registry = cls(multiline=multiline, max_body_chars=max_body_chars)
         for t in templates:
-            registry._compiled[(t.sender_key, t.template_code)] = (t, compile_template(t, multiline=multiline))
+            registry._compiled[(t.sender_key, t.template_code)] = _entry(
+                t, multiline=multiline, max_body_chars=max_body_chars
+            )
         return registry
 
     def __len__(self) -> int:
@@ -192,7 +235,7 @@ class TemplateRegistry:
 
     def get(self, sender_key: str, template_code: str) -> Template | None:
         entry = self._compiled.get((sender_key, template_code))
-        return entry[0] if entry else None
+        return entry.template if entry else None
 
     def check(
         self,
@@ -219,7 +262,7 @@ class TemplateRegistry:
         entry = self._compiled.get((sender_key, template_code))
         if entry is None:
             return TemplateProblem("alimtalk_template_unknown", f"alimtalk_template_unknown: {name} is not registered")
-        template, compiled = entry
+        template, compiled = entry.template, entry.compiled
         if template.status != APPROVED:
             return TemplateProblem(
                 "alimtalk_template_not_approved",
@@ -242,6 +285,14 @@ class TemplateRegistry:
                     f"alimtalk_variables_mismatch: extras.variables[{key!r}] differs from the body ({name})",
                 )
             values[key] = value
+        if entry.static is not None and buttons is None:  # nothing to fill in but the body
+            problems = [*entry.static_problems, *_body_problems(text, template, self.max_body_chars)]
+            if problems:
+                return TemplateProblem("alimtalk_rules", f"alimtalk_rules: {name}: {'; '.join(problems)}")
+            s = entry.static
+            return Rendered(
+                template, text, s.title, s.header, s.item, s.highlight, s.represent_link, s.buttons, s.quick_replies
+            )
         sub = _Substitution(values)
         given = buttons if buttons is not None else template.buttons
         if buttons is not None:
@@ -280,6 +331,17 @@ class TemplateRegistry:
         if problems:
             return TemplateProblem("alimtalk_rules", f"alimtalk_rules: {name}: {'; '.join(problems)}")
         return rendered
+
+
+def _body_problems(body: str, template: Template, max_body_chars: int) -> list[str]:
+    """The rules about the body alone (the other fields were checked once, in ``_entry``)."""
+    problems = []
+    limit = body_limit(bool(template.item), max_body_chars)
+    if len(body) > limit:
+        problems.append(f"the body has {len(body)} characters, at most {limit}")
+    if template.auth and not has_auth_word(body):
+        problems.append("an authentication message must contain one of: " + ", ".join(AUTH_WORDS))
+    return problems
 
 
 @lru_cache(maxsize=4096)

@@ -158,6 +158,12 @@ class _Record:
     resend_at: datetime | None = None
     fields: dict[str, Any] = field(default_factory=dict)  # template fields and buttons of the request
     hooked: bool = False
+    created_text: str = ""  # _ts(created), once per request
+    ready_text: str = ""  # _ts(ready_at)
+
+    def __post_init__(self) -> None:
+        self.created_text = self.created_text or str(self.created_text)
+        self.ready_text = self.ready_text or str(_ts(self.ready_at))
 
     def final(self, now: datetime) -> bool:
         return now >= self.ready_at
@@ -179,7 +185,7 @@ class _Record:
         status, r_code, r_request = self.resend_state(now)
         info = CODES.get(self.code)
         return {
-            "receiveDate": _ts(self.ready_at) if final else None,
+            "receiveDate": self.ready_text if final else None,
             "resendStatus": status,
             "resendStatusName": RESEND_NAMES.get(status, "대체 발송 실패"),
             "resendResultCode": r_code,
@@ -200,8 +206,8 @@ class _Record:
             "templateCode": self.template_code,
             "recipientNo": self.recipient_no,
             "content": self.content,
-            "requestDate": _ts(self.created),
-            "createDate": _ts(self.created),
+            "requestDate": self.created_text,
+            "createDate": self.created_text,
             "receiveDate": r["receiveDate"],
             "resendStatus": r["resendStatus"],
             "resendStatusName": r["resendStatusName"],
@@ -233,9 +239,9 @@ class _Record:
             "templateItem": _item(f.get("templateItem")),
             "templateItemHighlight": _keys(f.get("templateItemHighlight"), ("title", "description", "imageUrl")),
             "templateRepresentLink": _keys(f.get("templateRepresentLink"), _LINKS),
-            "requestDate": _ts(self.created),
+            "requestDate": self.created_text,
             "receiveDate": r["receiveDate"],
-            "createDate": _ts(self.created),
+            "createDate": self.created_text,
             "resendStatus": r["resendStatus"],
             "resendStatusName": r["resendStatusName"],
             "resendResultCode": r["resendResultCode"],
@@ -257,8 +263,8 @@ class _Record:
         return {
             "requestId": self.request_id,
             "recipientSeq": self.seq,
-            "requestDate": _ts(self.created),
-            "createDate": _ts(self.created),
+            "requestDate": self.created_text,
+            "createDate": self.created_text,
             "receiveDate": r["receiveDate"],
             "resendStatus": r["resendStatus"],
             "resendStatusName": r["resendStatusName"],
@@ -271,15 +277,15 @@ class _Record:
 
     def hook(self, app_key: str, hook_id: str, *, bare_date: bool) -> dict[str, Any]:
         """One ``MESSAGE_RESULT_UPDATE`` hook (webhook-message-result-update.hooks.json)."""
-        receive = self.ready_at.strftime("%Y-%m-%d") if bare_date else _ts(self.ready_at)
+        receive = self.ready_text[:10] if bare_date else self.ready_text
         kind = "ALIMTALK_AUTH" if self.auth else "ALIMTALK_NORMAL"
         prefix = "/auth" if self.auth else ""
         return {
             "kakaoMessageType": kind,
             "requestId": self.request_id,
             "recipientSeq": self.seq,
-            "requestDate": _ts(self.created),
-            "createDate": _ts(self.created),
+            "requestDate": self.created_text,
+            "createDate": self.created_text,
             "receiveDate": receive,
             "recipientNo": self.recipient_no,
             "resultCode": self.code,
@@ -606,6 +612,8 @@ class KakaoSimulator:
         now = datetime.now(KST)
         request_id = f"{now:%Y%m%d%H%M%S}{self.rng.getrandbits(40):010x}{self._counter}"
         template = self._templates.get((sender_key, template_code))
+        ready = now + timedelta(seconds=self.result_delay)
+        created_text, ready_text = str(_ts(now)), str(_ts(ready))
         results, records = [], []
         resendable = False
         for seq, given in enumerate(recipients, start=1):
@@ -620,7 +628,6 @@ class KakaoSimulator:
                 self.accepted += 1
                 script = self._scripts.get(number, _Script())
                 result = script.result_code or self.rng.choices(self._mix_codes, self._mix_weights)[0]
-                ready = now + timedelta(seconds=self.result_delay)
                 records.append(
                     _Record(
                         request_id,
@@ -638,6 +645,8 @@ class KakaoSimulator:
                         resend=resend,
                         resend_at=ready + timedelta(seconds=self.resend_delay) if resend else None,
                         fields={k: item[k] for k in _RECORDED if k in item},
+                        created_text=created_text,
+                        ready_text=ready_text,
                     )
                 )
             elif resend and code in ("-3010", "-3011", "-3042", "-3043", "-3046"):

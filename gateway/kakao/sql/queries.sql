@@ -131,10 +131,10 @@ ORDER BY accepted_at
 LIMIT $3;
 
 -- name: journal_watching
--- What the poller watches: accepted without a result, and resends being tracked.
+-- What the poller watches: accepted without a result (and since when), and resends being tracked.
 SELECT count(*) FILTER (WHERE state = 'accepted') AS accepted,
        count(*) FILTER (WHERE state = 'resending') AS resending,
-       min(accepted_at) AS oldest
+       min(accepted_at) FILTER (WHERE state = 'accepted') AS oldest
 FROM gateway.kakao_sends
 WHERE connector = $1 AND state IN ('accepted', 'resending');
 

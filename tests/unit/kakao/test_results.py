@@ -79,23 +79,36 @@ def test_final_results_are_stored_once_and_pending_ones_not_at_all() -> None:
     }
     assert [r.state for r in journal.rows.values()] == ["final", "final", "accepted"]
     assert anyio.run(lambda: tracker.deliver(reports[:2], source="poll")) == 0
-    fresh, fresh_journal, _, fresh_sink, _ = setup()
-    fresh_journal.rows = journal.rows  # another instance: no memory of what was stored, the journal knows
-    assert anyio.run(lambda: fresh.deliver(reports[:2], source="poll")) == 0 and fresh_sink.receipts == []
+    other = ResultTracker(config=tracker.config, adapter=_Adapter(), journal=journal)  # another instance
+    other.sink = FakeSink()
+    assert anyio.run(lambda: other.deliver(reports[:2], source="poll")) == 0 and other.sink.receipts == []
 
 
-def test_the_gap_filler_reads_from_its_cursor_and_takes_only_watched_rows() -> None:
-    """A window from the cursor (with overlap) to now, NORMAL only; only accepted rows get receipts; cursor moves."""
+def test_the_gap_filler_reads_from_the_oldest_waiting_row_and_takes_only_watched_rows() -> None:
+    """A window from max(cursor, oldest waiting acceptance) minus the overlap to now; only accepted rows get
+    receipts; the cursor moves; with nothing waiting NHN is not asked at all."""
     tracker, journal, adapter, sink, now = setup(results="poll", webhook_secret=None, poll_interval_seconds=5)
+    assert anyio.run(tracker.read_updates) == 0 and adapter.windows == []  # nothing waits
     accepted(journal, 1)
     journal.cursor["kakao"] = T0 - timedelta(minutes=10)
     now[0] = T0 + timedelta(seconds=30)
     adapter.updates = [report("R:1", "1000"), report("OTHER:1", "1000"), report("R:9", None)]
     assert anyio.run(tracker.read_updates) == 1
     [(since, until, auth)] = adapter.windows
-    assert since == T0 - timedelta(minutes=12) and until == now[0] and auth is False
+    assert since == T0 - timedelta(minutes=2) and until == now[0] and auth is False
     assert [r.carrier_id for r in sink.receipts] == ["R:1"]
     assert journal.cursor["kakao"] == now[0]
+
+
+def test_behind_a_webhook_the_gap_filler_waits_for_it() -> None:
+    """In webhook mode rows younger than the gap-fill interval are left to the webhook: no query yet."""
+    tracker, journal, adapter, _, now = setup(gap_fill_interval_seconds=60)
+    accepted(journal, 1)
+    now[0] = T0 + timedelta(seconds=30)
+    assert anyio.run(tracker.read_updates) == 0 and adapter.windows == []
+    now[0] = T0 + timedelta(seconds=61)
+    anyio.run(tracker.read_updates)
+    assert len(adapter.windows) == 1
 
 
 def test_provider_mode_follows_nhns_resend_before_the_receipt() -> None:
