@@ -44,7 +44,7 @@ from gateway.kakao.prepare import Prepared, prepare
 from gateway.kakao.provider import ProviderAdapter, TemplateUpdate
 from gateway.kakao.resilience import BreakerState, CircuitBreaker
 from gateway.kakao.results import ResultTracker
-from gateway.kakao.template_store import TemplateStore
+from gateway.kakao.template_store import TemplateStore, status_from_nhn
 from gateway.kakao.templates import TemplateRegistry
 from gateway.kakao.webhook import webhook_handler
 from gateway.port import Connector, OutboundMessage, Outcome, ResultSink, SendResult
@@ -204,7 +204,7 @@ class KakaoConnector(Connector):
         """NHN's template-status hook: update the store, then the registry at once."""
         changed = await self._store.update_statuses(updates)
         for u in updates:
-            metrics.TEMPLATE_UPDATES.labels(self.name, u.status).inc()
+            metrics.TEMPLATE_UPDATES.labels(self.name, status_from_nhn(u.status)).inc()  # bounded: our statuses
         if changed:
             await self.refresh_templates()
         return changed

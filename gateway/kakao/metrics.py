@@ -51,11 +51,11 @@ RESUMED = Counter(
     "Messages found already accepted by NHN and not sent again",
     ["connector", "how"],
 )
-# status: NHN's resendStatus (RSC01..RSC05) or "unknown" when it did not settle in time
+# status: NHN's resendStatus (RSC01..RSC05), "unknown" for anything else or when it did not settle in time
 RESENDS = Counter("gateway_kakao_resends_total", "NHN's own SMS resends followed to their end", ["connector", "status"])
 # state: accepted | resending
 WATCHED = Gauge("gateway_kakao_watched", "Journal rows waiting for a result or a resend", ["connector", "state"])
-# status: our template status after the update
+# status: our template status after the update (approved, requested, reviewing, rejected, suspended)
 TEMPLATE_UPDATES = Counter(
     "gateway_kakao_template_updates_total", "Template status updates from NHN", ["connector", "status"]
 )

@@ -56,6 +56,7 @@ __all__ = ["RESEND_DONE", "ResultTracker"]
 log = structlog.get_logger("gateway.kakao")
 
 RESEND_DONE = frozenset({"RSC01", "RSC04", "RSC05"})  # not a target, resent, resend failed
+RESEND_STATUSES = frozenset({"RSC01", "RSC02", "RSC03", "RSC04", "RSC05"})
 OVERLAP = timedelta(minutes=2)
 MAX_WINDOW = timedelta(days=1)
 _BATCH = 1000
@@ -294,7 +295,8 @@ class ResultTracker:
             return 0
         reports = [r for r, _ in done]
         for r in reports:
-            metrics.RESENDS.labels(self.name, r.resend_status or "unknown").inc()
+            label = r.resend_status if r.resend_status in RESEND_STATUSES else "unknown"  # bounded
+            metrics.RESENDS.labels(self.name, label).inc()
             log.info(
                 "kakao.resend.finished",
                 connector=self.name,
