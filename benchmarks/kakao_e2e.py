@@ -1,10 +1,11 @@
-"""Alimtalk end to end: queue -> engine -> Kakao connector -> provider simulator -> signed
-result webhook -> daemon HTTP -> delivered.
+"""Alimtalk end to end: queue -> engine -> Kakao connector (send journal in PostgreSQL) -> provider
+simulator -> NHN's result webhook (the documented hook, X-Toast-Webhook-Signature) -> daemon HTTP -> delivered.
 
 The simulator runs in its own process and posts results to the daemon's
-webhook; the rate is messages/second from the daemon's start until every
-message is `delivered` from its provider result. (benchmarks/kakao.py measures
-the connector alone.) Prints a summary and ends with one JSON line.
+webhook in NHN's documented shape; the gap-filler reads NHN's result-update
+query behind it. The rate is messages/second from the daemon's start until
+every message is `delivered` from its provider result. (benchmarks/kakao.py
+measures the connector alone.) Prints a summary and ends with one JSON line.
 
     python -m benchmarks.kakao_e2e --messages 20000
 """
@@ -161,7 +162,7 @@ def main() -> None:
     parser.add_argument("--result-delay", type=float, default=0.0, help="seconds until the provider's result")
     args = parser.parse_args()
     r = run_benchmark(run, args)
-    print("Alimtalk end-to-end benchmark (queue -> Kakao connector -> simulator -> webhook -> delivered)")
+    print("Alimtalk end-to-end benchmark (queue -> Kakao connector -> simulator -> NHN's webhook -> delivered)")
     print(f"  messages          {r['messages']:>10}")
     print(f"  end to end        {r['msg_per_s']:>10} msg/s  ({r['elapsed_s']} s)")
     print(f"  sustained 10-90%  {r['sustained_msg_per_s']:>10} msg/s")

@@ -11,7 +11,8 @@ it down; nothing below it looks at ``os.environ``.
     gateway demo           [--messages N] [--database-url URL]
     gateway simulate smsc  [--port P ...]
     gateway simulate kakao [--port P ...]
-    gateway templates sync FILE
+    gateway templates sync FILE [--prune]
+    gateway templates sync --from-nhn [--connector NAME] [--sender-key K ...] [--prune]
     gateway campaign       hold|release|cancel ID [--actor A] [--note T]
     gateway held           list [--campaign C] [--ids] | release (--id N ... | --campaign C | --all)
     gateway policy explain --to N --kind K [--at 2026-07-14T12:00+02:00] [--body T ...]
@@ -193,20 +194,34 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
-    config = _load(args, required=False)
+    config = _load(args, required=bool(args.from_nhn))
     url = _database_url(args, config)
+    if bool(args.file) == bool(args.from_nhn):
+        raise InputError("give either a template FILE or --from-nhn")
 
     async def main() -> int:
         from gateway.db.pool import connect
-        from gateway.kakao import sync_templates
+        from gateway.kakao import NhnAlimtalkAdapter, sync_from_nhn, sync_templates
 
         conn = await connect(url)
         try:
-            result = await sync_templates(conn, Path(args.file))
+            if args.file:
+                result = await sync_templates(conn, Path(args.file), prune=args.prune)
+                print(f"templates synced from {args.file}: {result}")
+                return 0
+            kakao = [c for c in config.connectors if c.type == "kakao"]
+            chosen = [c for c in kakao if args.connector in (None, c.name)]
+            if len(chosen) != 1:
+                names = ", ".join(c.name for c in kakao) or "none"
+                raise ConfigError(f"name one Kakao connector with --connector (configured: {names})")
+            connector = chosen[0]
+            async with NhnAlimtalkAdapter.from_config(connector) as adapter:
+                senders = args.sender_key or list(connector.sender_keys)
+                result = await sync_from_nhn(conn, adapter, senders, prune=args.prune)
+            print(f"templates synced from NHN ({connector.name}): {result}")
+            return 0
         finally:
             await conn.close()
-        print(f"templates synced from {args.file}: {result}")
-        return 0
 
     return _run(main)
 
@@ -428,8 +443,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("templates", help="Alimtalk template registry")
     tsub = p.add_subparsers(dest="templates_command", required=True)
-    t = tsub.add_parser("sync", help="load templates from a YAML or JSON file")
-    t.add_argument("file")
+    t = tsub.add_parser("sync", help="load templates from a YAML or JSON file, or from NHN's template API")
+    t.add_argument("file", nargs="?", help="a YAML or JSON template file")
+    t.add_argument("--from-nhn", action="store_true", help="pull templates and their status from NHN")
+    t.add_argument("--connector", help="the Kakao connector whose NHN account to read (with --from-nhn)")
+    t.add_argument(
+        "--sender-key", action="append", help="a sender profile to read (default: sender_keys, else those known)"
+    )
+    t.add_argument("--prune", action="store_true", help="delete the templates of these sender keys not found")
     with_config(t)
     t.set_defaults(func=cmd_templates)
     return parser

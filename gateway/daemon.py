@@ -197,8 +197,15 @@ def build_connector(config: Any, pool: asyncpg.Pool | None) -> Connector:
 
         return SmppConnector(config)
     if config.type == "kakao":
-        from gateway.kakao import InMemoryTemplateStore, KakaoConnector, PostgresTemplateStore
+        from gateway.kakao import (
+            InMemoryJournal,
+            InMemoryTemplateStore,
+            KakaoConnector,
+            PostgresJournal,
+            PostgresTemplateStore,
+        )
 
-        store = PostgresTemplateStore(pool) if pool is not None else InMemoryTemplateStore(())
-        return KakaoConnector(config, store)
+        if pool is None:
+            return KakaoConnector(config, InMemoryTemplateStore(()), journal=InMemoryJournal())
+        return KakaoConnector(config, PostgresTemplateStore(pool), journal=PostgresJournal(pool))
     raise ConfigError(f"connector {config.name!r}: unknown type {config.type!r}")

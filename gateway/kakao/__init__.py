@@ -1,17 +1,19 @@
-"""KakaoTalk Alimtalk: the connector, its provider adapter (NHN Cloud v2.3), templates.
+"""KakaoTalk Alimtalk: the connector, its provider adapter (NHN Cloud v2.3), templates, the send journal.
 
 Public names are re-exported here (pinned by ``tests/unit/kakao/test_units.py``);
 the modules behind them are private to the package:
 
 * ``config``: :class:`KakaoConnectorConfig`
-* ``connector``: :class:`KakaoConnector` (``prepare``, ``dispatch``, ``results``,
-  ``webhook`` hold its parts)
-* ``provider`` / ``nhn`` / ``transport``: the adapter interface, the NHN API
-  codec and adapter, the aiohttp transport
-* ``codes``: every documented result code and its class
-* ``templates`` / ``template_store``: matching, the registry, stores, file sync
+* ``connector``: :class:`KakaoConnector` (``prepare``, ``batch_sender``,
+  ``results``, ``webhook`` hold its parts)
+* ``provider`` / ``nhn`` / ``transport`` / ``dates``: the adapter interface, the
+  NHN API codec and adapter, the aiohttp transport, NHN's dates
+* ``codes`` (with ``data/codes.json``): every documented result code and its class
+* ``journal``: the send journal (at most one copy per message; the watch list)
+* ``templates`` / ``matching`` / ``rules`` / ``template_store``: the template
+  model, matching and rendering, Kakao's rules, the stores, file and NHN sync
 
-The NHN-compatible provider simulator is ``gateway.simulators.kakao``.
+The NHN provider simulator lives in ``gateway.simulators`` (``gateway simulate kakao``).
 """
 
 from gateway.kakao.codes import CODES, CodeClass, CodeInfo, classify_code
@@ -25,15 +27,19 @@ from gateway.kakao.errors import (
     ProviderUnavailable,
     TemplateFileError,
 )
+from gateway.kakao.journal import InMemoryJournal, Journal, PostgresJournal
 from gateway.kakao.nhn import NhnAlimtalkAdapter, NhnAlimtalkApi
 from gateway.kakao.provider import (
     BatchAnswer,
     DeliveryReport,
+    Found,
+    Hooks,
     ProviderAdapter,
     RecipientAnswer,
     RecipientRequest,
     Resend,
     SendBatch,
+    TemplateUpdate,
     carrier_id,
 )
 from gateway.kakao.template_store import (
@@ -42,6 +48,7 @@ from gateway.kakao.template_store import (
     SyncReport,
     TemplateStore,
     load_template_file,
+    sync_from_nhn,
     sync_templates,
 )
 from gateway.kakao.templates import Template, TemplateRegistry, compile_template
@@ -55,13 +62,18 @@ __all__ = [
     "CodeClass",
     "CodeInfo",
     "DeliveryReport",
+    "Found",
+    "Hooks",
     "HttpRequest",
     "HttpResponse",
+    "InMemoryJournal",
     "InMemoryTemplateStore",
+    "Journal",
     "KakaoConnector",
     "KakaoConnectorConfig",
     "NhnAlimtalkAdapter",
     "NhnAlimtalkApi",
+    "PostgresJournal",
     "PostgresTemplateStore",
     "ProviderAdapter",
     "ProviderError",
@@ -78,10 +90,12 @@ __all__ = [
     "TemplateFileError",
     "TemplateRegistry",
     "TemplateStore",
+    "TemplateUpdate",
     "carrier_id",
     "classify_code",
     "compile_template",
     "load_template_file",
     "sign_body",
+    "sync_from_nhn",
     "sync_templates",
 ]

@@ -1,236 +1,200 @@
-"""Every documented NHN Cloud / Kakao result code, and what the gateway does with it.
+"""Every documented NHN Cloud Alimtalk result code, its class, and what the gateway does with it.
 
-Two code spaces share this table, and they do not overlap:
+The table (``data/codes.json``) holds every row of NHN's error-code document
+(``ko/error-code.md`` of TOAST-DOCS/Alimtalk at ``8dc8f5c5``: 230 API response
+codes and 105 delivery result codes) plus the 43 codes the document once listed
+and withdrew (NHN may still send them). Each row has a class, and three flags:
 
-* NHN API codes (``0``, ``4`` and negative numbers) come back synchronously,
-  in ``header.resultCode`` and ``message.sendResults[].resultCode`` of a send
-  (source: NHN Cloud, KakaoTalk Bizmessage, "Error Codes", API response codes);
-* Kakao delivery codes (four digits, ``1000`` = delivered) come back later, in
-  ``resultCode`` of the message query and of the result webhook (source: the
-  Kakao Bizmessage result codes that NHN passes through).
+* ``fallback_eligible``: an SMS/LMS of the same text makes sense (the failure is
+  specific to Kakao: not reachable on Kakao, Kakao/NHN trouble, our Kakao
+  account or template state, Kakao-only fields);
+* ``ambiguous``: the message may already be on the phone (never resend, never
+  fall back; reconcile by asking NHN);
+* ``scope``: what the code is about (recipient, message, template, account,
+  fallback_config, request, provider, query, management, other_product).
 
-The classifier does not care where a code came from: a relay that answers a
-delivery code synchronously gets the same treatment. What each class means:
+The table is checked row by row against the contract file
+``tests/contract/nhn_alimtalk/codes.json`` by ``tests/unit/kakao/test_codes.py``,
+and docs/kakao.md shows it (checked by a test as well).
 
-=========  ===================================  =====================================
-class      synchronous outcome (SendResult)     receipt (Receipt)
-=========  ===================================  =====================================
-SUCCESS    SUBMITTED                            DELIVERED
-RETRY      RETRY (transient, engine backs off)  FAILED, fallback asked
-THROTTLE   THROTTLED (daily volume, ...)        FAILED, fallback asked
-ACCOUNT    RETRY after a long pause (our keys   FAILED, fallback asked
-           or contract are wrong; the message
-           is not at fault, so it is kept)
-PERMANENT  FAILED                               FAILED / UNDELIVERABLE, no fallback
-FALLBACK   FALLBACK (gateway mode) /            UNDELIVERABLE, fallback asked
-           FAILED (provider mode)
-TEMPLATE   FAILED, or FALLBACK when             FAILED, fallback asked only when
-           ``fallback_on_template_error``       ``fallback_on_template_error``
-AMBIGUOUS  UNKNOWN (it may have gone out)       UNKNOWN, no fallback (a duplicate risk)
-=========  ===================================  =====================================
+What a class does, synchronously (the send answer) and on a delivery result::
 
-At the receipt stage nothing can be retried as Alimtalk any more, so every
-failure that is not the message's own fault asks for the SMS fallback. In
-``fallback_mode = "provider"`` NHN resends by itself and no fallback is asked.
-Unknown codes are treated as PERMANENT (never a silent retry loop) and keep
-their code and message on the event.
+    class          send answer (SendResult)                 delivery result (Receipt)
+    -------------  ---------------------------------------  ---------------------------------------
+    accepted       SUBMITTED (the carrier id is kept)       (not a result: still waiting)
+    delivered      --                                       DELIVERED
+    undeliverable  FAILED, fallback if eligible             UNDELIVERABLE, fallback if eligible
+    failed         FAILED, fallback if eligible;            FAILED, fallback if eligible
+                   account scope: RETRY after a pause
+    retry          RETRY (the fallback is attached, used    FAILED, fallback if eligible
+                   when the queue runs out of attempts)
+    ambiguous      UNKNOWN: NHN is asked before any retry   UNKNOWN, never a fallback
+
+Rules beyond the class:
+
+* **An unknown code** (not in the table) is ``retry``, fallback-eligible, not
+  ambiguous, and is logged so the table can be updated: never a permanent
+  failure, which would lose the message silently.
+* ``4161`` ("message being processed") is not a result: the message stays
+  watched. Every other delivery code is final: a hook with a ``resultCode`` is
+  the final word.
+* Template-scope codes fall back only when ``fallback_on_template_error`` is
+  set (a template mismatch is our bug, and a silent mass fallback hides it).
+* Daily-volume codes (``-1017``) are THROTTLED for
+  ``daily_limit_retry_after_seconds``.
+* In ``fallback_mode = "provider"`` the gateway never asks for a fallback: NHN
+  resends by itself.
 """
 
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass
+from importlib import resources
 
 from gateway.port import Outcome, ReceiptState
 
-__all__ = ["CODES", "CodeClass", "CodeInfo", "classify_code", "receipt_outcome", "send_outcome"]
+__all__ = [
+    "CODES",
+    "NOT_FINAL_CODES",
+    "VOLUME_CODES",
+    "CodeClass",
+    "CodeInfo",
+    "SendDecision",
+    "classify_code",
+    "is_final",
+    "receipt_outcome",
+    "send_outcome",
+]
 
 
 class CodeClass(enum.Enum):
-    SUCCESS = "success"
-    RETRY = "retry"
-    THROTTLE = "throttle"
-    ACCOUNT = "account"
-    PERMANENT = "permanent"
-    FALLBACK = "fallback"
-    TEMPLATE = "template"
-    AMBIGUOUS = "ambiguous"
+    ACCEPTED = "accepted"  # API code 0 only: taken, a delivery result follows
+    DELIVERED = "delivered"  # delivery code 1000 only
+    UNDELIVERABLE = "undeliverable"  # the recipient cannot get it on Kakao
+    FAILED = "failed"  # our request is wrong: the same request gets the same answer
+    RETRY = "retry"  # transient or server side (NHN or Kakao)
 
 
 @dataclass(frozen=True, slots=True)
 class CodeInfo:
     code: str
     cls: CodeClass
-    slug: str  # short machine name, used in reasons: "alimtalk_<slug>"
-    description: str
-    state: ReceiptState | None = None  # receipt state when it differs from the class default
+    fallback_eligible: bool
+    ambiguous: bool
+    scope: str
+    description: str  # English
+    ko: str = ""  # NHN's Korean text, verbatim
+    api_message: str = ""  # the resultMessage NHN documents for an API code
+    table: str = ""  # "api" | "delivery" | "" (not documented)
+    withdrawn: bool = False
+    documented: bool = True
+
+    @property
+    def label(self) -> str:
+        """A short machine word for reasons and logs: the class, or ``ambiguous``."""
+        return "ambiguous" if self.ambiguous else self.cls.value
 
 
-S, R, T, A, P, F, TPL, AMB = (
-    CodeClass.SUCCESS,
-    CodeClass.RETRY,
-    CodeClass.THROTTLE,
-    CodeClass.ACCOUNT,
-    CodeClass.PERMANENT,
-    CodeClass.FALLBACK,
-    CodeClass.TEMPLATE,
-    CodeClass.AMBIGUOUS,
-)
-U = ReceiptState.UNDELIVERABLE
+# 4161 "처리중인 메시지": the message is still being processed, not a result.
+NOT_FINAL_CODES = frozenset({"4161"})
+# -1017 "일별 발송량을 초과한 발송 실패" (withdrawn 2026-01-06, the daily limit still exists).
+VOLUME_CODES = frozenset({"-1017"})
 
-# fmt: off
-_TABLE: tuple[tuple[str, CodeClass, str, str] | tuple[str, CodeClass, str, str, ReceiptState], ...] = (
-    # ---- NHN API response codes (synchronous)
-    ("0",     S,   "accepted",                 "success"),
-    ("4",     P,   "invalid_parameter",        "parameter validation failed (see resultMessage)"),
-    ("-1000", A,   "invalid_app_key",          "invalid appkey"),
-    ("-1001", A,   "invalid_secret_key",       "invalid secret key"),
-    ("-1002", A,   "invalid_sms_app_key",      "invalid SMS appkey (provider resend)"),
-    ("-1003", P,   "invalid_resend_sender",    "invalid SMS sender number for the resend"),
-    ("-1005", AMB, "idempotency_key_reused",   "X-NC-API-IDEMPOTENCY-KEY reused within 10 minutes: a try was taken"),
-    ("-1006", P,   "sender_without_key",       "the sender profile has no sender key"),
-    ("-1014", F,   "sender_inactive",          "the sender profile is not activated"),
-    ("-1016", P,   "message_not_found",        "message not found"),
-    ("-1017", T,   "daily_volume_exceeded",    "daily sending volume exceeded"),
-    ("-1019", P,   "invalid_unsubscribe_no",   "invalid 080 opt-out number for the resend"),
-    ("-1020", P,   "invalid_uuid",             "invalid UUID"),
-    ("-1027", F,   "sender_blocked",           "the sender profile is blocked"),
-    ("-1028", TPL, "variable_too_different",   "variables differ by over 14 characters (first-time sender limit)"),
-    ("-1030", A,   "identity_not_verified",    "the account has not verified its identity"),
-    ("-1031", P,   "all_recipients_failed",    "every recipient of the request failed"),
-    ("-2000", P,   "field_too_long",           "a field exceeds its maximum length"),
-    ("-2001", P,   "field_blank",              "a required field is blank"),
-    ("-2002", P,   "field_null",               "a required field is null"),
-    ("-2003", P,   "field_too_small",          "a field is below its minimum"),
-    ("-2004", P,   "field_out_of_bounds",      "a field is outside its allowed length"),
-    ("-2005", P,   "field_out_of_range",       "a field is outside its allowed range"),
-    ("-2017", P,   "sender_not_found",         "the sender profile does not exist"),
-    ("-2018", P,   "invalid_button",           "invalid button parameter"),
-    ("-2019", P,   "body_too_long",            "template body over 1,000 characters"),
-    ("-2025", P,   "schedule_in_past",         "scheduled date is in the past"),
-    ("-2026", P,   "schedule_too_far",         "scheduled date is too far ahead"),
-    ("-2027", P,   "bad_date_format",          "date format cannot be parsed"),
-    ("-2028", P,   "invalid_request_id",       "invalid request ID"),
-    ("-2033", TPL, "invalid_template_item",    "invalid template item parameter"),
-    ("-2502", P,   "resend_not_configured",    "resend requested but failed-delivery resend is not configured"),
-    ("-2999", P,   "all_recipients_failed",    "every recipient of the request failed"),
-    ("-3000", P,   "button_link_required",     "button name / mobile link required for this template"),
-    ("-3003", TPL, "template_not_found",       "template does not exist"),
-    # ---- Kakao delivery result codes (message query, result webhook)
-    ("1000",  S,   "delivered",                "delivered"),
-    ("1001",  P,   "no_json_body",             "request body is not JSON"),
-    ("1002",  A,   "invalid_hub_partner_key",  "invalid hub partner key"),
-    ("1003",  P,   "invalid_sender_key",       "invalid sender profile key"),
-    ("1004",  P,   "missing_json_element",     "a required element is missing from the request"),
-    ("1006",  F,   "sender_deleted",           "the sender profile was deleted"),
-    ("1007",  F,   "sender_stopped",           "the sender profile is stopped (blocked)"),
-    ("1011",  A,   "contract_not_found",       "no contract found for the sender"),
-    ("1012",  P,   "invalid_user_key",         "invalid user key format"),
-    ("1013",  P,   "invalid_app_link",         "invalid app link"),
-    ("1014",  A,   "invalid_business_number",  "invalid business registration number"),
-    ("1015",  F,   "talk_user_not_found",      "the KakaoTalk user id was not found"),
-    ("1016",  A,   "business_number_mismatch", "business registration number does not match"),
-    ("1021",  F,   "channel_blocked",          "the KakaoTalk channel is blocked"),
-    ("1022",  F,   "channel_deactivated",      "the KakaoTalk channel is deactivated"),
-    ("1023",  F,   "channel_deleted",          "the KakaoTalk channel was deleted"),
-    ("1024",  F,   "channel_deleting",         "the KakaoTalk channel is being deleted"),
-    ("1025",  F,   "channel_spam",             "the KakaoTalk channel is blocked for spam"),
-    ("1030",  P,   "invalid_parameter",        "invalid parameter"),
-    ("3000",  R,   "kakao_unexpected_error",   "unexpected error at Kakao"),
-    ("3005",  AMB, "ack_timeout",              "sent, but the receipt was not confirmed"),
-    ("3006",  R,   "kakao_send_failed",        "Kakao failed to send (internal error)"),
-    ("3008",  P,   "invalid_phone_number",     "invalid phone number", U),
-    ("3010",  P,   "json_parse_error",         "JSON parse error"),
-    ("3011",  P,   "message_not_found",        "message not found"),
-    ("3012",  AMB, "serial_number_duplicated", "duplicate message serial number"),
-    ("3013",  P,   "message_empty",            "message is empty"),
-    ("3014",  P,   "message_too_long",         "message over the length limit"),
-    ("3015",  TPL, "template_not_found",       "template not found at Kakao"),
-    ("3016",  TPL, "template_mismatch",        "message does not match its template"),
-    ("3018",  F,   "cannot_send",              "the message cannot be sent to this user"),
-    ("3019",  F,   "not_kakao_user",           "the recipient is not a KakaoTalk user"),
-    ("3020",  F,   "user_blocked_alimtalk",    "the user blocked Alimtalk"),
-    ("3021",  F,   "kakao_version_unsupported", "the user's KakaoTalk version does not support Alimtalk"),
-    ("3022",  R,   "send_time_unavailable",    "sending is not available at this time"),
-    ("3024",  P,   "invalid_image",            "invalid image"),
-    ("3025",  TPL, "variable_too_long",        "a variable exceeds its maximum length"),
-    ("3026",  P,   "invalid_button_extra",     "invalid button chat extra / event"),
-    ("3027",  TPL, "button_mismatch",          "buttons do not match the template"),
-    ("3028",  TPL, "title_mismatch",           "emphasis title does not match the template"),
-    ("3029",  TPL, "title_too_long",           "emphasis title too long"),
-    ("3030",  TPL, "message_type_mismatch",    "message type does not match the template"),
-    ("3031",  TPL, "header_mismatch",          "header does not match the template"),
-    ("3032",  TPL, "header_too_long",          "header too long"),
-    ("3033",  TPL, "highlight_mismatch",       "item highlight does not match the template"),
-    ("3034",  TPL, "highlight_title_too_long", "item highlight title too long"),
-    ("3035",  TPL, "highlight_desc_too_long",  "item highlight description too long"),
-    ("3036",  TPL, "item_list_mismatch",       "item list does not match the template"),
-    ("3037",  TPL, "item_desc_too_long",       "item description too long"),
-    ("3038",  TPL, "item_summary_mismatch",    "item summary does not match the template"),
-    ("3039",  TPL, "item_summary_too_long",    "item summary description too long"),
-    ("3040",  TPL, "item_summary_invalid",     "invalid item summary description"),
-    ("4000",  AMB, "result_not_found",         "no delivery history for the message"),
-    ("4001",  AMB, "unknown_message_status",   "unknown message status"),
-    ("9998",  R,   "kakao_unavailable",        "Kakao system is not in service"),
-    ("9999",  R,   "kakao_system_error",       "Kakao system error"),
-    # ---- gateway-defined: answers that carry no provider code
-    ("http_401", A, "http_unauthorized",       "HTTP 401 without a result code"),
-    ("http_403", A, "http_forbidden",          "HTTP 403 without a result code"),
-    ("CANCEL",   P, "cancelled",               "the request was cancelled at the provider"),
-)
-# fmt: on
 
-CODES: dict[str, CodeInfo] = {}
-for _row in _TABLE:
-    _info = CodeInfo(_row[0], _row[1], _row[2], _row[3], _row[4] if len(_row) > 4 else None)
-    if _info.code in CODES:
-        raise RuntimeError(f"result code {_info.code} is listed twice")
-    CODES[_info.code] = _info
+def _load() -> dict[str, CodeInfo]:
+    raw = json.loads(resources.files("gateway.kakao").joinpath("data/codes.json").read_text("utf-8"))
+    table: dict[str, CodeInfo] = {}
+    for row in raw["codes"]:
+        info = CodeInfo(
+            code=row["code"],
+            cls=CodeClass(row["class"]),
+            fallback_eligible=row["fallback_eligible"],
+            ambiguous=row["ambiguous"],
+            scope=row["scope"],
+            description=row["en"].replace("<br>", "; "),
+            ko=row["ko"],
+            api_message=row["api_message"],
+            table=row["table"],
+            withdrawn=row["withdrawn"],
+        )
+        if info.code in table:
+            raise RuntimeError(f"result code {info.code} is listed twice in data/codes.json")
+        table[info.code] = info
+    return table
+
+
+CODES: dict[str, CodeInfo] = _load()
 
 
 def classify_code(code: str | int | None) -> CodeInfo:
-    """The table entry for a code; unknown codes are PERMANENT ``unknown_code``."""
+    """The table entry for a code; an unknown code is ``retry``, fallback-eligible, never permanent."""
     key = "" if code is None else str(code).strip()
     info = CODES.get(key)
     if info is not None:
         return info
-    return CodeInfo(key, CodeClass.PERMANENT, "unknown_code", "code not in the documented table")
+    return CodeInfo(
+        key,
+        CodeClass.RETRY,
+        fallback_eligible=True,
+        ambiguous=False,
+        scope="unknown",
+        description="a code NHN's documents do not list",
+        documented=False,
+    )
 
 
-def send_outcome(info: CodeInfo, *, fallback_mode: str, fallback_on_template_error: bool) -> tuple[Outcome, bool]:
-    """The outcome of a synchronous per-recipient code, and whether it asks for the fallback."""
-    cls = info.cls
-    if cls is CodeClass.SUCCESS:
-        return Outcome.SUBMITTED, False
-    if cls in (CodeClass.RETRY, CodeClass.ACCOUNT):
-        return Outcome.RETRY, False
-    if cls is CodeClass.THROTTLE:
-        return Outcome.THROTTLED, False
-    if cls is CodeClass.AMBIGUOUS:
-        return Outcome.UNKNOWN, False
-    gateway = fallback_mode == "gateway"
-    if cls is CodeClass.FALLBACK:
-        return Outcome.FAILED, gateway
-    if cls is CodeClass.TEMPLATE:
-        return Outcome.FAILED, gateway and fallback_on_template_error
-    return Outcome.FAILED, False
+def is_final(code: str | int | None) -> bool:
+    """Is a result carrying this code the final word on the message? (Every code but 0 and 4161.)"""
+    if code is None or str(code).strip() == "":
+        return False
+    key = str(code).strip()
+    return key not in NOT_FINAL_CODES and classify_code(key).cls is not CodeClass.ACCEPTED
+
+
+def _fallback(info: CodeInfo, *, fallback_mode: str, fallback_on_template_error: bool) -> bool:
+    if fallback_mode != "gateway" or not info.fallback_eligible or info.ambiguous:
+        return False
+    return info.scope != "template" or fallback_on_template_error
+
+
+@dataclass(frozen=True, slots=True)
+class SendDecision:
+    """What a synchronous per-recipient (or whole-request) code comes to."""
+
+    outcome: Outcome
+    fallback: bool  # attach the message's fallback (FAILED: enqueued at once; RETRY: when attempts run out)
+    pause: str | None = None  # "account" | "volume": retry after the configured long pause
+
+
+def send_outcome(info: CodeInfo, *, fallback_mode: str, fallback_on_template_error: bool) -> SendDecision:
+    """The outcome of a code in a send answer (see the module docstring)."""
+    fallback = _fallback(info, fallback_mode=fallback_mode, fallback_on_template_error=fallback_on_template_error)
+    if info.cls is CodeClass.ACCEPTED:
+        return SendDecision(Outcome.SUBMITTED, False)
+    if info.ambiguous or info.cls is CodeClass.DELIVERED or info.code in NOT_FINAL_CODES:
+        return SendDecision(Outcome.UNKNOWN, False)
+    if info.code in VOLUME_CODES:
+        return SendDecision(Outcome.THROTTLED, False, pause="volume")
+    if info.cls is CodeClass.RETRY:
+        return SendDecision(Outcome.RETRY, fallback)
+    if info.scope == "account":
+        return SendDecision(Outcome.RETRY, fallback, pause="account")
+    return SendDecision(Outcome.FAILED, fallback)
 
 
 def receipt_outcome(
     info: CodeInfo, *, fallback_mode: str, fallback_on_template_error: bool
-) -> tuple[ReceiptState, bool]:
-    """The receipt state of a final delivery code, and whether the engine should fall back."""
-    cls = info.cls
-    if cls is CodeClass.SUCCESS:
+) -> tuple[ReceiptState | None, bool]:
+    """The receipt state of a delivery result (None: not a result yet) and whether it asks for the fallback."""
+    if info.code in NOT_FINAL_CODES or info.cls is CodeClass.ACCEPTED:
+        return None, False
+    if info.cls is CodeClass.DELIVERED:
         return ReceiptState.DELIVERED, False
-    if cls is CodeClass.AMBIGUOUS:
+    if info.ambiguous:
         return ReceiptState.UNKNOWN, False
-    gateway = fallback_mode == "gateway"
-    if cls is CodeClass.FALLBACK:
-        return info.state or ReceiptState.UNDELIVERABLE, gateway
-    if cls is CodeClass.PERMANENT:
-        return info.state or ReceiptState.FAILED, False
-    if cls is CodeClass.TEMPLATE:
-        return info.state or ReceiptState.FAILED, gateway and fallback_on_template_error
-    # RETRY, THROTTLE, ACCOUNT: Kakao could not deliver it, and it is not the message's fault
-    return info.state or ReceiptState.FAILED, gateway
+    fallback = _fallback(info, fallback_mode=fallback_mode, fallback_on_template_error=fallback_on_template_error)
+    if info.cls is CodeClass.UNDELIVERABLE:
+        return ReceiptState.UNDELIVERABLE, fallback
+    return ReceiptState.FAILED, fallback

@@ -1,14 +1,14 @@
 """Typed configuration of one Kakao Alimtalk connector (one provider account).
 
-In the TOML file (every key but ``name``, ``base_url``, ``app_key`` and
-``secret_key`` has the default shown)::
+In the TOML file (every key but ``name``, ``app_key`` and ``secret_key`` has the
+default shown)::
 
     [[connectors]]
     type = "kakao"
     name = "kakao-nhn"
     channel = "alimtalk"
     provider = "nhn"
-    base_url = "https://api-alimtalk.cloud.toast.com"
+    base_url = "https://kakaotalk-bizmessage.api.nhncloudservice.com"
     app_key = "..."
     secret_key = "..."
     # batching and HTTP
@@ -30,20 +30,25 @@ In the TOML file (every key but ``name``, ``base_url``, ``app_key`` and
     account_error_retry_after_seconds = 300.0
     daily_limit_retry_after_seconds = 3600.0
     # content rules
-    max_body_chars = 1000
+    max_body_chars = 1300                 # NHN: 1,300 (700 with an item list)
     template_refresh_seconds = 60.0
     template_variables_multiline = false
+    sender_keys = []                      # sender profiles `gateway templates sync --from-nhn` reads
     # fallback
     fallback_mode = "gateway"             # or "provider": NHN's own resendParameter
     fallback_on_template_error = false
     # results
     results = "webhook"                   # or "poll"
-    webhook_auth = "hmac"                 # or "token" (NHN's X-Toast-Webhook-Signature)
+    webhook_auth = "token"                # NHN's static X-Toast-Webhook-Signature; "hmac" for a signing relay
     webhook_secret = "..."                # required when results = "webhook"
-    webhook_signature_header = ""         # "" = X-Webhook-Signature (hmac) / X-Toast-Webhook-Signature (token)
+    webhook_signature_header = ""         # "" = X-Toast-Webhook-Signature (token) / X-Webhook-Signature (hmac)
     webhook_max_body_bytes = 1048576
-    poll_interval_seconds = 5.0
-    poll_give_up_seconds = 86400.0
+    poll_interval_seconds = 5.0           # results = "poll": how often NHN's result-update query is read
+    gap_fill_interval_seconds = 60.0      # results = "webhook": the same query behind the webhook (0 = off)
+    poll_give_up_seconds = 262800.0       # 3 days + 1 hour: Kakao may deliver for 3 days (code 3005)
+    resend_wait_seconds = 600.0           # provider fallback mode: how long NHN's SMS resend is followed
+    resend_check_seconds = 15.0
+    journal_retention_days = 7
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ from pydantic import Field, SecretStr, model_validator
 
 from gateway.configbase import ConfigModel
 
+DEFAULT_BASE_URL = "https://kakaotalk-bizmessage.api.nhncloudservice.com"
+
 __all__ = ["KakaoConnectorConfig"]
 
 
@@ -62,7 +69,7 @@ class KakaoConnectorConfig(ConfigModel):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     channel: Literal["alimtalk"] = "alimtalk"
     provider: Literal["nhn"] = "nhn"
-    base_url: str = Field(pattern=r"^https?://")
+    base_url: str = Field(DEFAULT_BASE_URL, pattern=r"^https?://")
     app_key: str = Field(min_length=1)
     secret_key: SecretStr
 
@@ -87,9 +94,10 @@ class KakaoConnectorConfig(ConfigModel):
     daily_limit_retry_after_seconds: float = Field(3600.0, gt=0)
 
     # content rules
-    max_body_chars: int = Field(1000, ge=1, le=1000)
+    max_body_chars: int = Field(1300, ge=1, le=1300)  # NHN: 1,300 (700 with an item list, always applied)
     template_refresh_seconds: float = Field(60.0, gt=0)
     template_variables_multiline: bool = False
+    sender_keys: tuple[str, ...] = ()
 
     # fallback
     fallback_mode: Literal["gateway", "provider"] = "gateway"
@@ -97,12 +105,16 @@ class KakaoConnectorConfig(ConfigModel):
 
     # results
     results: Literal["webhook", "poll"] = "webhook"
-    webhook_auth: Literal["hmac", "token"] = "hmac"
+    webhook_auth: Literal["hmac", "token"] = "token"
     webhook_secret: SecretStr | None = None
     webhook_signature_header: str = ""
     webhook_max_body_bytes: int = Field(1_048_576, ge=1024)
     poll_interval_seconds: float = Field(5.0, gt=0)
-    poll_give_up_seconds: float = Field(86_400.0, gt=0)
+    gap_fill_interval_seconds: float = Field(60.0, ge=0)
+    poll_give_up_seconds: float = Field(3 * 86_400.0 + 3600.0, gt=0)
+    resend_wait_seconds: float = Field(600.0, ge=0)
+    resend_check_seconds: float = Field(15.0, gt=0)
+    journal_retention_days: int = Field(7, ge=1, le=90)
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> KakaoConnectorConfig:
@@ -116,3 +128,8 @@ class KakaoConnectorConfig(ConfigModel):
         if self.webhook_signature_header:
             return self.webhook_signature_header
         return "X-Webhook-Signature" if self.webhook_auth == "hmac" else "X-Toast-Webhook-Signature"
+
+    @property
+    def results_interval(self) -> float:
+        """Seconds between two reads of NHN's result-update query (0: never)."""
+        return self.poll_interval_seconds if self.results == "poll" else self.gap_fill_interval_seconds

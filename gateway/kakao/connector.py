@@ -2,29 +2,30 @@
 
 Flow of one message::
 
-    send() --prepare()--> refused at once (FAILED / FALLBACK, no request)
+    send() --prepare()--> refused at once (FAILED, maybe with its fallback; no request)
        |
        v  (bounded queue: send() blocks while it is full -> backpressure)
     batcher --groups by (sender profile, template), up to max_batch, at most
        |       batch_linger_seconds old--> batches (unbuffered)
        v
-    workers x max_concurrent_requests --BatchSender (retries, breaker)--> SendResult
+    workers x max_concurrent_requests --BatchSender (journal, lookups, retries, breaker)--> SendResult
                                                    |
-                         results: webhook (http_routes) or poller (ResultTracker)
+                  results: webhook (http_routes) and the poller (ResultTracker), both
+                  working from the send journal in PostgreSQL (gateway.kakao.journal)
 
 Every message taken by ``send`` gets exactly one ``sink.submit_result``.
-The provider adapter (with its HTTP session), the template store, the clock,
-the random source and the sleep function are passed in; by default the NHN
-adapter is built from the configuration when ``run`` starts.
+The provider adapter (with its HTTP session), the template store, the send
+journal, the clock, the random source and the sleep function are passed in; by
+default the NHN adapter is built from the configuration when ``run`` starts,
+and the journal is in memory (the daemon passes :class:`PostgresJournal`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
@@ -37,13 +38,14 @@ from gateway.errors import ConnectorClosed, ConnectorError, GatewayError
 from gateway.kakao import metrics
 from gateway.kakao.batch_sender import BatchSender
 from gateway.kakao.config import KakaoConnectorConfig
+from gateway.kakao.journal import InMemoryJournal, Journal
 from gateway.kakao.nhn import NhnAlimtalkAdapter
 from gateway.kakao.prepare import Prepared, prepare
-from gateway.kakao.provider import ProviderAdapter, SendBatch
+from gateway.kakao.provider import ProviderAdapter, TemplateUpdate
 from gateway.kakao.reasons import KakaoReason
 from gateway.kakao.resilience import BreakerState, CircuitBreaker
 from gateway.kakao.results import ResultTracker
-from gateway.kakao.template_store import TemplateStore
+from gateway.kakao.template_store import TemplateStore, status_from_nhn
 from gateway.kakao.templates import TemplateRegistry
 from gateway.kakao.webhook import webhook_handler
 from gateway.port import Connector, OutboundMessage, Outcome, ResultSink, SendResult
@@ -52,7 +54,7 @@ __all__ = ["KakaoConnector"]
 
 log = structlog.get_logger("gateway.kakao")
 
-_Group = tuple[str, str]  # (sender_key, template_code)
+_Group = tuple[str, str, bool]  # (sender_key, template_code, auth)
 
 
 class KakaoConnector(Connector):
@@ -64,6 +66,7 @@ class KakaoConnector(Connector):
         templates: TemplateStore,
         *,
         adapter: ProviderAdapter | None = None,
+        journal: Journal | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[Any]] = anyio.sleep,
@@ -76,7 +79,10 @@ class KakaoConnector(Connector):
         self._clock = clock
         self._rng = rng if rng is not None else random.Random()
         self._sleep = sleep
-        self.registry = TemplateRegistry(multiline=config.template_variables_multiline)
+        self.journal: Journal = journal if journal is not None else InMemoryJournal()
+        self.registry = TemplateRegistry(
+            multiline=config.template_variables_multiline, max_body_chars=config.max_body_chars
+        )
         self.breaker = CircuitBreaker(
             failure_threshold=config.breaker_failure_threshold,
             open_seconds=config.breaker_open_seconds,
@@ -85,22 +91,32 @@ class KakaoConnector(Connector):
             on_change=lambda s: metrics.BREAKER_OPEN.labels(config.name).set(0 if s is BreakerState.CLOSED else 1),
         )
         self.batch_sender = BatchSender(
-            config=config, adapter=self._adapter, breaker=self.breaker, rng=self._rng, sleep=sleep
+            config=config,
+            adapter=self._adapter,
+            breaker=self.breaker,
+            journal=self.journal,
+            rng=self._rng,
+            sleep=sleep,
         )
         self.tracker = ResultTracker(
             config=config,
             adapter=self._adapter,
+            journal=self.journal,
             clock=clock,
             may_poll=lambda: self.breaker.state is not BreakerState.OPEN,
+            has_auth=lambda: self._has_auth,
             sleep=sleep,
         )
+        self._has_auth = False
         self._sink: ResultSink | None = None
         self._inbox: MemoryObjectSendStream[Prepared] | None = None
         self._running = False
         self._closing = False
         self._outstanding = 0
         self._idle = anyio.Event()
-        self._handler = webhook_handler(config=config, adapter=self._adapter, tracker=self.tracker)
+        self._handler = webhook_handler(
+            config=config, adapter=self._adapter, tracker=self.tracker, templates=self.template_updates
+        )
         self._result_counters = {o: metrics.RESULTS.labels(config.name, o.value) for o in Outcome}
 
     # ---------------------------------------------------------------- lifecycle
@@ -117,8 +133,7 @@ class KakaoConnector(Connector):
                         tg.start_soon(self._worker, batch_recv.clone())
                     batch_recv.close()
                     tg.start_soon(self._template_refresher)
-                    if c.results == "poll":
-                        tg.start_soon(self.tracker.poll_loop)
+                    tg.start_soon(self.tracker.poll_loop)
                     self._sink = sink
                     self.tracker.sink = sink
                     self._inbox = inbox_send
@@ -166,9 +181,10 @@ class KakaoConnector(Connector):
         """``POST results``: mount under ``/reports/{name}/`` (see gateway.kakao.webhook)."""
         return [web.post("/results", self._handler)]
 
-    def watch(self, carrier_ids: Iterable[str]) -> None:
-        """Poll results of messages submitted before a restart (``results = "poll"``)."""
-        self.tracker.watch(carrier_ids)
+    @property
+    def receipt_timeout(self) -> float:
+        """The queue's receipt timeout: after the poller's own give-up (Kakao's 3 days), never before it."""
+        return self.config.poll_give_up_seconds + 3600.0
 
     @property
     def outstanding(self) -> int:
@@ -178,9 +194,21 @@ class KakaoConnector(Connector):
     # ---------------------------------------------------------------- templates
     async def refresh_templates(self) -> int:
         templates = await self._store.load()
-        self.registry = TemplateRegistry.build(templates, multiline=self.config.template_variables_multiline)
+        self.registry = TemplateRegistry.build(
+            templates, multiline=self.config.template_variables_multiline, max_body_chars=self.config.max_body_chars
+        )
+        self._has_auth = any(t.auth for t in templates)
         log.info("kakao.templates.loaded", connector=self.name, templates=len(self.registry))
         return len(self.registry)
+
+    async def template_updates(self, updates: Sequence[TemplateUpdate]) -> int:
+        """NHN's template-status hook: update the store, then the registry at once."""
+        changed = await self._store.update_statuses(updates)
+        for u in updates:
+            metrics.TEMPLATE_UPDATES.labels(self.name, status_from_nhn(u.status)).inc()  # bounded: our statuses
+        if changed:
+            await self.refresh_templates()
+        return changed
 
     async def _first_template_load(self) -> None:
         attempt = 0
@@ -227,7 +255,7 @@ class KakaoConnector(Connector):
                             await batches.send(groups.pop(g))
                         return
                 while item is not None:
-                    key = (item.sender_key, item.template_code)
+                    key = (item.sender_key, item.template_code, item.auth)
                     group = groups.setdefault(key, [])
                     if not group:
                         deadlines[key] = anyio.current_time() + c.batch_linger_seconds
@@ -245,19 +273,10 @@ class KakaoConnector(Connector):
             async for items in batches:
                 await self._process(items)
 
-    def _idempotency_key(self, items: Sequence[Prepared]) -> str:
-        digest = hashlib.sha256(self.name.encode())
-        for i in items:
-            digest.update(f"|{i.message.id}.{i.message.attempts}".encode())
-        return f"gw-{digest.hexdigest()[:40]}"
-
     async def _process(self, items: list[Prepared]) -> None:
         first = items[0]
-        batch = SendBatch(
-            first.sender_key, first.template_code, tuple(i.request for i in items), self._idempotency_key(items)
-        )
         try:
-            results = await self.batch_sender.dispatch(batch, items)
+            results = await self.batch_sender.send(items)
         except Exception as exc:  # a bug must not lose the messages: report them as UNKNOWN
             log.exception("kakao.batch.crashed", connector=self.name, recipients=len(items))
             results = [
@@ -266,8 +285,6 @@ class KakaoConnector(Connector):
                 )
                 for i in items
             ]
-        if self.config.results == "poll":
-            self.tracker.watch(cid for r in results if r.outcome is Outcome.SUBMITTED for cid in r.carrier_ids)
         log.debug("kakao.batch.done", connector=self.name, template=first.template_code, recipients=len(items))
         for result in results:
             self._report(result)

@@ -11,11 +11,16 @@ __all__ = [
     "RECEIPTS",
     "REQUESTS",
     "REQUEST_SECONDS",
+    "RESENDS",
     "RESULTS",
+    "RESUMED",
+    "TEMPLATE_UPDATES",
+    "WATCHED",
     "WEBHOOKS",
 ]
 
-# outcome: ok | rejected | unavailable | throttled | protocol_error | parked
+# kind: send | lookup | results | resend; outcome: ok | rejected | unavailable | throttled |
+# protocol_error | parked | ambiguous | error
 REQUESTS = Counter(
     "gateway_kakao_requests_total",
     "HTTP requests to the Alimtalk provider, by outcome",
@@ -40,3 +45,17 @@ RECEIPTS = Counter("gateway_kakao_receipts_total", "Delivery results stored", ["
 # status: ok | unauthorized | too_large | bad_request | not_ready
 WEBHOOKS = Counter("gateway_kakao_webhook_requests_total", "Result webhook requests", ["connector", "status"])
 BREAKER_OPEN = Gauge("gateway_kakao_breaker_open", "1 while the circuit breaker is open or half-open", ["connector"])
+# how: journal (the journal knew its ids) | lookup (NHN's list query found it)
+RESUMED = Counter(
+    "gateway_kakao_resumed_total",
+    "Messages found already accepted by NHN and not sent again",
+    ["connector", "how"],
+)
+# status: NHN's resendStatus (RSC01..RSC05), "unknown" for anything else or when it did not settle in time
+RESENDS = Counter("gateway_kakao_resends_total", "NHN's own SMS resends followed to their end", ["connector", "status"])
+# state: accepted | resending
+WATCHED = Gauge("gateway_kakao_watched", "Journal rows waiting for a result or a resend", ["connector", "state"])
+# status: our template status after the update (approved, requested, reviewing, rejected, suspended)
+TEMPLATE_UPDATES = Counter(
+    "gateway_kakao_template_updates_total", "Template status updates from NHN", ["connector", "status"]
+)

@@ -1,59 +1,98 @@
 """NHN Cloud KakaoTalk Bizmessage, Alimtalk API v2.3: requests, answers, webhook bodies.
 
 :class:`NhnAlimtalkApi` is sans-I/O: it builds :class:`HttpRequest` objects and
-reads :class:`HttpResponse` objects, nothing else. :class:`NhnAlimtalkAdapter`
-puts it on a transport. What is used of the API:
+reads :class:`HttpResponse` objects, nothing else; :class:`NhnAlimtalkAdapter`
+puts it on a transport. Every shape is the one NHN documents (fixtures in
+``tests/contract/nhn_alimtalk/``, from TOAST-DOCS/Alimtalk ``ko/alimtalk-api-guide.md``
+and ``ko/webhook-api-guide.md``), and the parsers read no field NHN does not
+document (checked by the contract tests). Calls used, all under
+``/alimtalk/v2.3/appkeys/{appkey}`` with ``X-Secret-Key``:
 
-* ``POST /alimtalk/v2.3/appkeys/{appkey}/raw-messages`` (raw-message form: the
-  body is sent already rendered) with ``X-Secret-Key``; body ``senderKey``,
-  ``templateCode``, ``recipientList[{recipientNo, content, buttons,
-  resendParameter{isResend, resendType, resendTitle, resendContent,
-  resendSendNo}, recipientGroupingKey}]`` (at most 1,000 recipients); answer
-  ``header{isSuccessful, resultCode, resultMessage}``, ``message{requestId,
-  sendResults[{recipientSeq, recipientNo, resultCode, resultMessage,
-  recipientGroupingKey}]}``.
-* ``GET /alimtalk/v2.3/appkeys/{appkey}/messages?requestId=..&pageNum=..&pageSize=..``
-  answer ``messageSearchResultResponse{messages[{requestId, recipientSeq,
-  messageStatus, resultCode, resultCodeName, receiveDate, resendStatus,
-  recipientGroupingKey}], totalCount}``. ``messageStatus`` COMPLETED / FAILED /
-  CANCEL is final; anything else is still pending.
-* Webhook (NHN's envelope): ``{hooksId, webhookConfigId, productName, appKey,
-  event, hooks[...]}``; ``MESSAGE_RESULT_UPDATE`` hooks carry the same fields as
-  a queried message. Other events are acknowledged and ignored.
+* ``POST /raw-messages`` (``/auth/raw-messages`` for authentication templates):
+  ``senderKey, templateCode, senderGroupingKey, recipientList[{recipientNo, content,
+  templateTitle, templateHeader, templateItem, templateItemHighlight,
+  templateRepresentLink, buttons, quickReplies, resendParameter,
+  recipientGroupingKey}]``, header ``X-NC-API-IDEMPOTENCY-KEY``. The answer
+  ``header{resultCode, resultMessage, isSuccessful}``, ``message{requestId,
+  senderGroupingKey, sendResults[{recipientSeq, recipientNo, resultCode,
+  resultMessage, recipientGroupingKey}]}`` is read whatever the HTTP status
+  (NHN documents none); ``sendResults`` are paired with the request by
+  ``recipientGroupingKey`` (ours are unique), then by ``recipientSeq``, and a
+  recipient the answer does not mention is *unknown*, never guessed.
+* ``GET /messages?startRequestDate&endRequestDate&senderGroupingKey`` (and
+  ``/auth/messages``): what NHN accepted under one provider key;
+* ``GET /message-results?startUpdateDate&endUpdateDate&alimtalkMessageType``:
+  every result updated in a window (no ``totalCount``: paged until a short page);
+* ``GET /messages/{requestId}/{recipientSeq}``: one record with ``resendStatus``,
+  ``resendResultCode``, ``resendRequestId``;
+* ``GET /senders/{senderKey}/templates`` and ``.../templates/{templateCode}``.
 
-Idempotency: every HTTP try of one batch carries the same
-``X-NC-API-IDEMPOTENCY-KEY`` (NHN refuses a repeat within 10 minutes with
--1005, which the code table maps to UNKNOWN: an earlier try was taken). Each
-recipient's ``recipientGroupingKey`` is the message's idempotency key when it
-has one of at most 100 characters, else ``gw-{message id}``, so results can be
-traced back upstream in NHN's console too.
+Webhooks: NHN's envelope ``{hooksId, webhookConfigId, productName, appKey,
+event, hooks[]}``. A ``MESSAGE_RESULT_UPDATE`` hook carries ``kakaoMessageType,
+requestId, recipientSeq, requestDate, createDate, receiveDate, recipientNo,
+resultCode, senderGroupingKey, recipientGroupingKey, isAddedChannel, _links,
+hookId`` and **no** ``messageStatus``: a hook with a ``resultCode`` is a result
+(:mod:`gateway.kakao.codes` says which codes are final). Hooks of other products
+(``FRIENDTALK_*``, ``BRAND_MESSAGE_*``, ``ALIMTALK_MASS``) and of another app key
+are ignored. The template status hook (its event name is undocumented) is
+recognised by its fields: ``senderKey, templateCode, status``.
 
-Dates without an offset are read as Korea Standard Time (UTC+9).
+Dates: :mod:`gateway.kakao.dates` (Korea Standard Time).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
+from gateway.kakao.codes import is_final
+from gateway.kakao.config import DEFAULT_BASE_URL
+from gateway.kakao.dates import format_minute, parse_nhn_date
 from gateway.kakao.errors import ProviderProtocolError, ProviderRejected, ProviderThrottled, ProviderUnavailable
 from gateway.kakao.provider import (
     BatchAnswer,
     DeliveryReport,
+    Found,
+    Hooks,
     ProviderAdapter,
     RecipientAnswer,
+    RecipientRequest,
     SendBatch,
+    TemplateUpdate,
     carrier_id,
 )
 from gateway.kakao.transport import AiohttpTransport, HttpRequest, HttpResponse, Transport
 
-__all__ = ["FINAL_STATUSES", "NhnAlimtalkAdapter", "NhnAlimtalkApi", "parse_retry_after"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "IDEMPOTENCY_HEADER",
+    "PROVIDER_RESENDS",
+    "NhnAlimtalkAdapter",
+    "NhnAlimtalkApi",
+    "parse_retry_after",
+]
 
-KST = timezone(timedelta(hours=9))
-FINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCEL"})
 IDEMPOTENCY_HEADER = "X-NC-API-IDEMPOTENCY-KEY"
+ALIMTALK_KINDS = frozenset({"ALIMTALK_NORMAL", "ALIMTALK_AUTH"})
+# Refusals NHN resends by SMS itself when resend is on ("This message can be resend
+# by sms service if the resend setting is on": -3010, -3011 since 2018-11-13,
+# -3042, -3043, -3046 since 2024-01-23).
+PROVIDER_RESENDS = frozenset({"-3010", "-3011", "-3042", "-3043", "-3046"})
+PAGE_SIZE = 1000
+MAX_PAGES = 100
+
+# The documented keys of a button and of a quick reply in the raw send (send-raw-messages.shape.json).
+BUTTON_KEYS = (
+    "ordering", "type", "name", "linkMo", "linkPc", "schemeIos", "schemeAndroid", "chatExtra", "chatEvent",
+    "bizFormId", "pluginId", "relayId", "oneClickId", "productId", "target", "telNumber",
+)  # fmt: skip
+QUICK_REPLY_KEYS = (
+    "ordering", "type", "name", "linkMo", "linkPc", "schemeIos", "schemeAndroid", "chatExtra", "chatEvent",
+    "bizFormId", "target",
+)  # fmt: skip
+LINK_KEYS = ("linkMo", "linkPc", "schemeIos", "schemeAndroid")
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -67,32 +106,60 @@ def parse_retry_after(value: str | None) -> float | None:
     return seconds if seconds >= 0 else None
 
 
-def parse_date(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().replace("T", " ")
-    for fmt in ("%Y-%m-%d %H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"):
-        try:
-            parsed = datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=KST)
-    return None
-
-
-def _json(response: HttpResponse, what: str) -> Any:
+def _maybe_json(response: HttpResponse) -> Any:
     try:
         return json.loads(response.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ProviderProtocolError(f"{what}: HTTP {response.status} answer is not JSON") from exc
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def _header(data: Any) -> tuple[bool, str, str] | None:
     header = data.get("header") if isinstance(data, dict) else None
     if not isinstance(header, dict):
         return None
-    ok = header.get("isSuccessful") is True
-    return ok, str(header.get("resultCode", "")), str(header.get("resultMessage", ""))
+    code = header.get("resultCode")
+    return header.get("isSuccessful") is True, "" if code is None else str(code), str(header.get("resultMessage") or "")
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _seq(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _code(value: Any) -> str | None:
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _shaped(items: Sequence[Mapping[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Buttons / quick replies with only the documented keys, numbered when they carry no ordering."""
+    out = []
+    for n, item in enumerate(items, start=1):
+        shaped = {k: item[k] for k in keys if item.get(k) not in (None, "")}
+        shaped.setdefault("ordering", n)
+        out.append(shaped)
+    return out
+
+
+def _check_transient(response: HttpResponse, what: str) -> None:
+    if response.status == 429:
+        raise ProviderThrottled(f"{what}: HTTP 429", retry_after=parse_retry_after(response.headers.get("retry-after")))
+    if response.status >= 500 and _header(_maybe_json(response)) is None:
+        # 503 is "not taken"; a 502/504 from a proxy may come after NHN took the request
+        raise ProviderUnavailable(
+            f"{what}: HTTP {response.status}", maybe_sent=response.status != 503, status=response.status
+        )
 
 
 class NhnAlimtalkApi:
@@ -106,103 +173,230 @@ class NhnAlimtalkApi:
     def _headers(self) -> dict[str, str]:
         return {"Content-Type": "application/json;charset=UTF-8", "X-Secret-Key": self._secret_key}
 
+    def _get(self, path: str, params: Mapping[str, str]) -> HttpRequest:
+        return HttpRequest("GET", f"{self._base}{path}", self._headers(), dict(params), None)
+
+    @staticmethod
+    def _read(response: HttpResponse, what: str) -> tuple[dict[str, Any], tuple[bool, str, str]]:
+        """The JSON body and its header, whatever the HTTP status; raises when there is no header."""
+        _check_transient(response, what)
+        data = _maybe_json(response)
+        header = _header(data)
+        if header is None:
+            if response.status >= 400:
+                raise ProviderRejected(
+                    f"{what}: HTTP {response.status} without a result code",
+                    code=f"http_{response.status}",
+                    status=response.status,
+                )
+            raise ProviderProtocolError(f"{what}: HTTP {response.status} answer has no JSON header")
+        assert isinstance(data, dict)
+        return data, header
+
+    def _answer(self, response: HttpResponse, what: str) -> dict[str, Any]:
+        """The JSON body of a successful answer; raises for a failure header or an unreadable answer."""
+        data, (ok, code, message) = self._read(response, what)
+        if not ok:
+            raise ProviderRejected(
+                f"{what}: {code} {message}", code=code, provider_message=message, status=response.status
+            )
+        assert isinstance(data, dict)
+        return data
+
     # ---------------------------------------------------------------- send
+    @staticmethod
+    def _recipient(r: RecipientRequest, resend_off: bool) -> dict[str, Any]:
+        item: dict[str, Any] = {"recipientNo": r.recipient_no, "content": r.content}
+        if r.title:
+            item["templateTitle"] = r.title
+        if r.header:
+            item["templateHeader"] = r.header
+        if r.item:
+            item["templateItem"] = dict(r.item)
+        if r.highlight:
+            item["templateItemHighlight"] = {k: v for k, v in r.highlight.items() if v not in (None, "")}
+        if r.represent_link:
+            item["templateRepresentLink"] = {k: r.represent_link[k] for k in LINK_KEYS if r.represent_link.get(k)}
+        if r.buttons:
+            item["buttons"] = _shaped(r.buttons, BUTTON_KEYS)
+        if r.quick_replies:
+            item["quickReplies"] = _shaped(r.quick_replies, QUICK_REPLY_KEYS)
+        if r.resend is not None:
+            resend: dict[str, Any] = {
+                "isResend": True,
+                "resendType": r.resend.type,
+                "resendContent": r.resend.content,
+                "resendSendNo": r.resend.sender,
+            }
+            if r.resend.title:
+                resend["resendTitle"] = r.resend.title
+            item["resendParameter"] = resend
+        elif resend_off:
+            # NHN resends by SMS on its own when the console has resend on (isResend
+            # "콘솔에서 대체 발송 설정 시, 기본으로 대체 발송됩니다"): the gateway's own
+            # fallback would then be a second SMS.
+            item["resendParameter"] = {"isResend": False}
+        if r.grouping_key:
+            item["recipientGroupingKey"] = r.grouping_key
+        return item
+
     def send_request(self, batch: SendBatch) -> HttpRequest:
-        recipients = []
-        for r in batch.recipients:
-            item: dict[str, Any] = {"recipientNo": r.recipient_no, "content": r.content}
-            if r.buttons:
-                item["buttons"] = [dict(b) for b in r.buttons]
-            if r.resend is not None:
-                resend: dict[str, Any] = {
-                    "isResend": True,
-                    "resendType": r.resend.type,
-                    "resendContent": r.resend.content,
-                    "resendSendNo": r.resend.sender,
-                }
-                if r.resend.title:
-                    resend["resendTitle"] = r.resend.title
-                item["resendParameter"] = resend
-            if r.grouping_key:
-                item["recipientGroupingKey"] = r.grouping_key
-            recipients.append(item)
-        body = {"senderKey": batch.sender_key, "templateCode": batch.template_code, "recipientList": recipients}
+        body = {
+            "senderKey": batch.sender_key,
+            "templateCode": batch.template_code,
+            "senderGroupingKey": batch.idempotency_key,
+            "recipientList": [self._recipient(r, batch.resend_off) for r in batch.recipients],
+        }
         headers = self._headers()
         headers[IDEMPOTENCY_HEADER] = batch.idempotency_key
         encoded = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        return HttpRequest("POST", f"{self._base}/raw-messages", headers, {}, encoded)
+        path = "/auth/raw-messages" if batch.auth else "/raw-messages"
+        return HttpRequest("POST", f"{self._base}{path}", headers, {}, encoded)
 
     def parse_send_response(self, batch: SendBatch, response: HttpResponse) -> BatchAnswer:
         what = "alimtalk send"
-        _raise_for_transient(response, what)
-        if response.status >= 400:
-            data = _maybe_json(response)
-            header = _header(data)
-            code, message = (header[1], header[2]) if header else (f"http_{response.status}", "")
-            raise ProviderRejected(
-                f"{what}: HTTP {response.status} {code} {message}".strip(),
-                code=code,
-                provider_message=message,
-                status=response.status,
-            )
-        data = _json(response, what)
-        header = _header(data)
-        if header is None:
-            raise ProviderProtocolError(f"{what}: answer has no header")
-        ok, code, message = header
-        body = data.get("message") if isinstance(data.get("message"), dict) else {}
+        data, (ok, code, message) = self._read(response, what)
+        raw = data.get("message")
+        body: dict[str, Any] = raw if isinstance(raw, dict) else {}
         results = body.get("sendResults")
-        if not ok and not results:
-            raise ProviderRejected(
-                f"{what}: {code} {message}", code=code, provider_message=message, status=response.status
-            )
-        if not isinstance(results, list) or len(results) != len(batch.recipients):
-            got = len(results) if isinstance(results, list) else "no"
-            raise ProviderProtocolError(f"{what}: {got} sendResults for {len(batch.recipients)} recipients")
-        request_id = body.get("requestId")
-        answers = []
-        for index, (sent, result) in enumerate(zip(batch.recipients, results, strict=True)):
-            if not isinstance(result, dict):
-                raise ProviderProtocolError(f"{what}: sendResults[{index}] is not an object")
-            key = result.get("recipientGroupingKey")
-            if key is not None and sent.grouping_key is not None and key != sent.grouping_key:
-                raise ProviderProtocolError(f"{what}: sendResults[{index}] answers another recipient")
-            r_code = str(result.get("resultCode", ""))
+        if not isinstance(results, list) or not results:
+            if not ok:
+                raise ProviderRejected(
+                    f"{what}: {code} {message}", code=code, provider_message=message, status=response.status
+                )
+            raise ProviderProtocolError(f"{what}: a successful answer without sendResults")
+        request_id = _text(body.get("requestId"))
+        paired = self._pair(batch, results)
+        answers: list[RecipientAnswer] = []
+        missing: list[int] = []
+        for index in range(len(batch.recipients)):
+            result = paired.get(index)
+            if result is None:
+                missing.append(index)
+                continue
+            r_code = _code(result.get("resultCode")) or ""
+            seq = _seq(result.get("recipientSeq"))
             cid = None
-            if r_code == "0":
-                seq = result.get("recipientSeq")
-                if not isinstance(request_id, str) or not request_id or not isinstance(seq, int):
-                    raise ProviderProtocolError(f"{what}: accepted recipient {index} has no requestId/recipientSeq")
+            if request_id is not None and seq is not None and (r_code == "0" or r_code in PROVIDER_RESENDS):
                 cid = carrier_id(request_id, seq)
-            answers.append(RecipientAnswer(index, r_code, str(result.get("resultMessage", "")), cid))
-        return BatchAnswer(request_id if isinstance(request_id, str) else None, code, message, tuple(answers))
+            elif r_code == "0":  # accepted, but the answer does not say under which id
+                missing.append(index)
+                continue
+            answers.append(RecipientAnswer(index, r_code, str(result.get("resultMessage") or ""), cid))
+        return BatchAnswer(request_id, code, message, tuple(answers), tuple(missing))
 
-    # ---------------------------------------------------------------- results
-    def query_request(self, request_id: str, *, page: int = 1, page_size: int = 1000) -> HttpRequest:
-        params = {"requestId": request_id, "pageNum": str(page), "pageSize": str(page_size)}
-        return HttpRequest("GET", f"{self._base}/messages", self._headers(), params, None)
+    @staticmethod
+    def _pair(batch: SendBatch, results: list[Any]) -> dict[int, Mapping[str, Any]]:
+        """sendResults by recipient index: by our unique grouping key, else by recipientSeq."""
+        by_key = {r.grouping_key: i for i, r in enumerate(batch.recipients) if r.grouping_key}
+        paired: dict[int, Mapping[str, Any]] = {}
+        rest: list[Mapping[str, Any]] = []
+        for result in results:
+            if not isinstance(result, dict):
+                continue
+            key = result.get("recipientGroupingKey")
+            index = by_key.get(key) if isinstance(key, str) else None
+            if index is not None and index not in paired:
+                paired[index] = result
+            else:
+                rest.append(result)
+        for result in rest:
+            seq = _seq(result.get("recipientSeq"))
+            if seq is None or not 1 <= seq <= len(batch.recipients) or seq - 1 in paired:
+                continue
+            key = result.get("recipientGroupingKey")
+            wanted = batch.recipients[seq - 1].grouping_key
+            if isinstance(key, str) and key and wanted and key != wanted:
+                continue  # it names another recipient: never guess
+            paired[seq - 1] = result
+        return paired
 
-    def parse_query_response(self, response: HttpResponse) -> tuple[list[DeliveryReport], int]:
-        """The reports of one page and the total count."""
-        what = "alimtalk result query"
-        _raise_for_transient(response, what)
-        data = _json(response, what)
-        header = _header(data)
-        if header is None:
-            raise ProviderProtocolError(f"{what}: answer has no header")
-        ok, code, message = header
-        if not ok or response.status >= 400:
-            raise ProviderRejected(
-                f"{what}: {code} {message}", code=code, provider_message=message, status=response.status
-            )
+    # ---------------------------------------------------------------- lookups
+    def list_request(self, key: str, since: datetime, until: datetime, *, auth: bool, page: int = 1) -> HttpRequest:
+        params = {
+            "startRequestDate": format_minute(since),
+            "endRequestDate": format_minute(until),
+            "senderGroupingKey": key,
+            "pageNum": str(page),
+            "pageSize": str(PAGE_SIZE),
+        }
+        return self._get("/auth/messages" if auth else "/messages", params)
+
+    def parse_list_response(self, response: HttpResponse) -> tuple[list[Found], int]:
+        what = "alimtalk list query"
+        data = self._answer(response, what)
         page = data.get("messageSearchResultResponse")
         if not isinstance(page, dict) or not isinstance(page.get("messages"), list):
             raise ProviderProtocolError(f"{what}: no messageSearchResultResponse.messages")
-        reports = [self._report(item, what) for item in page["messages"]]
+        found = []
+        for item in page["messages"]:
+            if not isinstance(item, dict):
+                continue
+            key, request_id, seq = (
+                _text(item.get("recipientGroupingKey")),
+                _text(item.get("requestId")),
+                _seq(item.get("recipientSeq")),
+            )
+            if key is None or request_id is None or seq is None:
+                continue
+            found.append(Found(key, request_id, seq, _code(item.get("resultCode")), _text(item.get("messageStatus"))))
         total = page.get("totalCount")
-        return reports, total if isinstance(total, int) else len(reports)
+        return found, total if isinstance(total, int) and not isinstance(total, bool) else len(page["messages"])
 
-    def parse_webhook(self, body: bytes) -> list[DeliveryReport]:
+    def results_request(self, since: datetime, until: datetime, *, auth: bool, page: int = 1) -> HttpRequest:
+        params = {
+            "startUpdateDate": format_minute(since),
+            "endUpdateDate": format_minute(until),
+            "alimtalkMessageType": "AUTH" if auth else "NORMAL",
+            "pageNum": str(page),
+            "pageSize": str(PAGE_SIZE),
+        }
+        return self._get("/message-results", params)
+
+    def parse_results_response(self, response: HttpResponse, *, auth: bool = False) -> list[DeliveryReport]:
+        what = "alimtalk result updates"
+        data = self._answer(response, what)
+        messages = data.get("messages")
+        if not isinstance(messages, list):
+            raise ProviderProtocolError(f"{what}: no messages list")
+        return [r for r in (self._query_report(item, auth=auth) for item in messages) if r is not None]
+
+    def one_request(self, request_id: str, recipient_seq: int, *, auth: bool) -> HttpRequest:
+        prefix = "/auth/messages" if auth else "/messages"
+        return self._get(f"{prefix}/{request_id}/{recipient_seq}", {})
+
+    def parse_one_response(self, response: HttpResponse, *, auth: bool = False) -> DeliveryReport | None:
+        what = "alimtalk message query"
+        data = self._answer(response, what)
+        item = data.get("message")
+        return self._query_report(item, auth=auth) if isinstance(item, dict) else None
+
+    @staticmethod
+    def _query_report(item: Any, *, auth: bool) -> DeliveryReport | None:
+        """A row of a result query: ``requestId, recipientSeq, receiveDate, resendStatus,
+        resendResultCode, resendRequestId, resultCode, resultCodeName``."""
+        if not isinstance(item, dict):
+            return None
+        request_id, seq = _text(item.get("requestId")), _seq(item.get("recipientSeq"))
+        if request_id is None or seq is None:
+            return None
+        code = _code(item.get("resultCode"))
+        return DeliveryReport(
+            carrier_id=carrier_id(request_id, seq),
+            request_id=request_id,
+            recipient_seq=seq,
+            code=code,
+            message=str(item.get("resultCodeName") or ""),
+            final=is_final(code),
+            done_at=parse_nhn_date(item.get("receiveDate")),
+            resend_status=_text(item.get("resendStatus")),
+            resend_code=_code(item.get("resendResultCode")),
+            resend_request_id=_text(item.get("resendRequestId")),
+            auth=auth,
+        )
+
+    # ---------------------------------------------------------------- webhook
+    def parse_webhook(self, body: bytes) -> Hooks:
         what = "alimtalk webhook"
         try:
             data = json.loads(body)
@@ -210,53 +404,82 @@ class NhnAlimtalkApi:
             raise ProviderProtocolError(f"{what}: body is not JSON") from exc
         if not isinstance(data, dict) or not isinstance(data.get("hooks"), list):
             raise ProviderProtocolError(f"{what}: expected an object with a 'hooks' list")
-        if data.get("event", "MESSAGE_RESULT_UPDATE") != "MESSAGE_RESULT_UPDATE":
-            return []
-        return [self._report(hook, what) for hook in data["hooks"]]
+        event = str(data.get("event") or "")
+        hooks = data["hooks"]
+        app_key = data.get("appKey")
+        if isinstance(app_key, str) and app_key and app_key != self.app_key:
+            return Hooks(ignored=len(hooks), event=event, detail={"other_app_key": True})
+        reports: list[DeliveryReport] = []
+        templates: list[TemplateUpdate] = []
+        ignored = 0
+        for hook in hooks:
+            if not isinstance(hook, dict):
+                raise ProviderProtocolError(f"{what}: a hook is not an object")
+            if "requestId" in hook:
+                kind = hook.get("kakaoMessageType")
+                if kind is not None and kind not in ALIMTALK_KINDS:
+                    ignored += 1
+                    continue
+                reports.append(self._hook_report(hook, what))
+            elif "templateCode" in hook and "status" in hook:
+                templates.append(self._template_update(hook, what))
+            else:
+                ignored += 1
+        return Hooks(tuple(reports), tuple(templates), ignored, event)
 
     @staticmethod
-    def _report(item: Any, what: str) -> DeliveryReport:
-        if not isinstance(item, dict):
-            raise ProviderProtocolError(f"{what}: a result is not an object")
-        request_id, seq = item.get("requestId"), item.get("recipientSeq")
-        if isinstance(seq, str) and seq.isdigit():
-            seq = int(seq)
-        if not isinstance(request_id, str) or not request_id or not isinstance(seq, int) or isinstance(seq, bool):
-            raise ProviderProtocolError(f"{what}: a result lacks requestId/recipientSeq")
-        status = str(item.get("messageStatus") or "")
-        raw_code = item.get("resultCode")
-        code = str(raw_code) if raw_code not in (None, "") else None
-        final = status in FINAL_STATUSES
-        if final and code is None:
-            code = "1000" if status == "COMPLETED" else status
-        message = item.get("resultMessage") or item.get("resultCodeName") or ""
+    def _hook_report(hook: Mapping[str, Any], what: str) -> DeliveryReport:
+        request_id, seq = _text(hook.get("requestId")), _seq(hook.get("recipientSeq"))
+        if request_id is None or seq is None:
+            raise ProviderProtocolError(f"{what}: a result hook lacks requestId/recipientSeq")
+        code = _code(hook.get("resultCode"))
         return DeliveryReport(
             carrier_id=carrier_id(request_id, seq),
             request_id=request_id,
             recipient_seq=seq,
-            code=code if final else None,
-            message=str(message),
-            final=final,
-            done_at=parse_date(item.get("receiveDate") or item.get("resultDate")),
-            resend_status=item.get("resendStatus") if isinstance(item.get("resendStatus"), str) else None,
-            grouping_key=item.get("recipientGroupingKey")
-            if isinstance(item.get("recipientGroupingKey"), str)
-            else None,
+            code=code,
+            message="",
+            final=is_final(code),
+            done_at=parse_nhn_date(hook.get("receiveDate")),
+            grouping_key=_text(hook.get("recipientGroupingKey")),
+            hook_id=_text(hook.get("hookId")),
+            auth=hook.get("kakaoMessageType") == "ALIMTALK_AUTH",
         )
 
+    @staticmethod
+    def _template_update(hook: Mapping[str, Any], what: str) -> TemplateUpdate:
+        sender, code, status = _text(hook.get("senderKey")), _text(hook.get("templateCode")), _text(hook.get("status"))
+        if sender is None or code is None or status is None:
+            raise ProviderProtocolError(f"{what}: a template hook lacks senderKey/templateCode/status")
+        comments = hook.get("comments")
+        texts = (
+            tuple(str(c.get("content")) for c in comments if isinstance(c, dict) and c.get("content"))
+            if isinstance(comments, list)
+            else ()
+        )
+        return TemplateUpdate(sender, code, status, texts, parse_nhn_date(hook.get("updateDate")))
 
-def _maybe_json(response: HttpResponse) -> Any:
-    try:
-        return json.loads(response.body)
-    except (ValueError, UnicodeDecodeError):
-        return None
+    # ---------------------------------------------------------------- templates
+    def templates_request(self, sender_key: str, *, page: int = 1) -> HttpRequest:
+        return self._get(f"/senders/{sender_key}/templates", {"pageNum": str(page), "pageSize": str(PAGE_SIZE)})
 
+    def parse_templates_response(self, response: HttpResponse) -> tuple[list[dict[str, Any]], int]:
+        what = "alimtalk template list"
+        data = self._answer(response, what)
+        page = data.get("templateListResponse")
+        if not isinstance(page, dict) or not isinstance(page.get("templates"), list):
+            raise ProviderProtocolError(f"{what}: no templateListResponse.templates")
+        items = [t for t in page["templates"] if isinstance(t, dict)]
+        total = page.get("totalCount")
+        return items, total if isinstance(total, int) and not isinstance(total, bool) else len(items)
 
-def _raise_for_transient(response: HttpResponse, what: str) -> None:
-    if response.status == 429:
-        raise ProviderThrottled(f"{what}: HTTP 429", retry_after=parse_retry_after(response.headers.get("retry-after")))
-    if response.status >= 500:
-        raise ProviderUnavailable(f"{what}: HTTP {response.status}", maybe_sent=False, status=response.status)
+    def template_request(self, sender_key: str, template_code: str) -> HttpRequest:
+        return self._get(f"/senders/{sender_key}/templates/{template_code}", {})
+
+    def parse_template_response(self, response: HttpResponse) -> dict[str, Any] | None:
+        data = self._answer(response, "alimtalk template query")
+        item = data.get("templates")
+        return item if isinstance(item, dict) else None
 
 
 class NhnAlimtalkAdapter(ProviderAdapter):
@@ -296,16 +519,52 @@ class NhnAlimtalkAdapter(ProviderAdapter):
         response = await self.transport.request(self.api.send_request(batch))
         return self.api.parse_send_response(batch, response)
 
-    async def fetch_results(self, request_id: str) -> Sequence[DeliveryReport]:
-        reports: list[DeliveryReport] = []
-        page = 1
-        while True:
-            request = self.api.query_request(request_id, page=page, page_size=self.max_batch)
-            found, total = self.api.parse_query_response(await self.transport.request(request))
-            reports.extend(found)
-            if not found or len(reports) >= total or page >= 100:
-                return reports
-            page += 1
+    async def find_sent(self, key: str, *, since: datetime, until: datetime, auth: bool = False) -> list[Found]:
+        # NHN's window is at most 30 days and nothing older than 90 days is kept.
+        until = max(until, since)
+        since = max(since, until - timedelta(days=29))
+        found: list[Found] = []
+        for page in range(1, MAX_PAGES + 1):
+            request = self.api.list_request(key, since, until, auth=auth, page=page)
+            items, total = self.api.parse_list_response(await self.transport.request(request))
+            found.extend(items)
+            if not items or page * PAGE_SIZE >= total:
+                break
+        return found
 
-    def parse_webhook(self, body: bytes) -> Sequence[DeliveryReport]:
+    async def fetch_updates(self, since: datetime, until: datetime, *, auth: bool = False) -> list[DeliveryReport]:
+        reports: list[DeliveryReport] = []
+        for page in range(1, MAX_PAGES + 1):
+            request = self.api.results_request(since, until, auth=auth, page=page)
+            response = await self.transport.request(request)
+            items = self.api.parse_results_response(response, auth=auth)
+            reports.extend(items)
+            if len(items) < PAGE_SIZE:
+                break
+        return reports
+
+    async def fetch_one(self, request_id: str, recipient_seq: int, *, auth: bool = False) -> DeliveryReport | None:
+        response = await self.transport.request(self.api.one_request(request_id, recipient_seq, auth=auth))
+        try:
+            return self.api.parse_one_response(response, auth=auth)
+        except ProviderRejected as exc:
+            if exc.code == "-1016":  # "메시지가 존재하지 않음": NHN does not know it
+                return None
+            raise
+
+    def parse_webhook(self, body: bytes) -> Hooks:
         return self.api.parse_webhook(body)
+
+    async def list_templates(self, sender_key: str) -> list[dict[str, Any]]:
+        templates: list[dict[str, Any]] = []
+        for page in range(1, MAX_PAGES + 1):
+            request = self.api.templates_request(sender_key, page=page)
+            items, total = self.api.parse_templates_response(await self.transport.request(request))
+            templates.extend(items)
+            if not items or page * PAGE_SIZE >= total:
+                break
+        return templates
+
+    async def get_template(self, sender_key: str, template_code: str) -> dict[str, Any] | None:
+        response = await self.transport.request(self.api.template_request(sender_key, template_code))
+        return self.api.parse_template_response(response)

@@ -5,19 +5,26 @@ Every refusal here is final at once and no request is made:
 * ``alimtalk_wrong_channel``: the message is not for the alimtalk channel;
 * ``alimtalk_advertising``: Alimtalk carries informational messages only (the
   policy layer checks too; this is defence in depth);
-* ``alimtalk_no_template_code`` / ``alimtalk_bad_buttons`` / ``alimtalk_bad_fallback``:
-  the extras are unusable;
-* ``alimtalk_body_too_long``: over ``max_body_chars`` (1,000) characters;
+* ``alimtalk_no_template_code`` / ``alimtalk_bad_buttons`` / ``alimtalk_bad_variables``
+  / ``alimtalk_bad_fallback``: the extras are unusable;
+* ``alimtalk_body_too_long``: over ``max_body_chars`` (1,300; 700 with an item list);
 * template problems (:mod:`gateway.kakao.templates`): unknown template, not
-  approved, body or buttons not matching. These are FAILED, carrying the
-  message's fallback (:mod:`gateway.kakao.fallback`) when
+  approved, body or buttons not matching, a variable without a value, one of
+  Kakao's rules broken (:mod:`gateway.kakao.rules`). These are FAILED, carrying
+  the message's fallback (:mod:`gateway.kakao.fallback`) when
   ``fallback_on_template_error`` is set in gateway fallback mode.
 
-Message extras used: ``template_code`` (required), ``buttons`` (optional list;
-the template's registered buttons are sent when absent), ``fallback``
+Message extras used: ``template_code`` (required), ``variables`` (optional
+``{name: value}`` for the variables of the title, header, item list, highlight and
+links that the body does not give), ``buttons`` (optional list; the template's
+buttons, with their link variables filled, are sent when absent), ``fallback``
 (``{"text", "sender", "type": "SMS"|"LMS", "title"}``, read here only in
 provider fallback mode, where it becomes NHN's ``resendParameter``).
 Everything else in the extras is left alone.
+
+Each recipient carries ``recipientGroupingKey = "gw-{message id}"``: the
+message's own id, how NHN's records are matched back to it (list queries,
+the console), stable across every attempt.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from typing import Any
 from gateway.kakao.config import KakaoConnectorConfig
 from gateway.kakao.fallback import fallback_for, parse_fallback
 from gateway.kakao.provider import RecipientRequest, Resend
-from gateway.kakao.templates import TemplateRegistry, normalise_newlines
+from gateway.kakao.templates import TemplateProblem, TemplateRegistry, normalise_newlines
 from gateway.port import Fallback, OutboundMessage, Outcome, SendResult
 
 __all__ = ["Prepared", "grouping_key", "prepare", "recipient_no"]
@@ -40,6 +47,9 @@ _TEMPLATE_SLUGS = frozenset(
         "alimtalk_template_not_approved",
         "alimtalk_template_mismatch",
         "alimtalk_buttons_mismatch",
+        "alimtalk_variables_mismatch",
+        "alimtalk_variable_missing",
+        "alimtalk_rules",
     }
 )
 
@@ -50,6 +60,7 @@ class Prepared:
     sender_key: str
     template_code: str
     request: RecipientRequest
+    auth: bool = False  # the template goes through NHN's authentication-message endpoint
 
 
 def recipient_no(recipient: str) -> str:
@@ -61,10 +72,7 @@ def recipient_no(recipient: str) -> str:
 
 
 def grouping_key(message: OutboundMessage) -> str:
-    """The message's idempotency key when it fits NHN's 100 characters, else ``gw-{id}``."""
-    key = message.idempotency_key
-    if key and len(key) <= 100:
-        return key
+    """The ``recipientGroupingKey`` of a message: ``gw-{message id}`` (NHN allows 100 characters)."""
     return f"gw-{message.id}"
 
 
@@ -101,6 +109,16 @@ def prepare(
         return _failed(
             message, "alimtalk_bad_buttons: extras.buttons must be a list of objects", slug="alimtalk_bad_buttons"
         )
+    variables = extras.get("variables")
+    if variables is not None and (
+        not isinstance(variables, dict)
+        or not all(isinstance(k, str) and isinstance(v, (str, int, float)) for k, v in variables.items())
+    ):
+        return _failed(
+            message,
+            "alimtalk_bad_variables: extras.variables must map names to text",
+            slug="alimtalk_bad_variables",
+        )
     body = normalise_newlines(message.body)
     if len(body) > config.max_body_chars:
         return _failed(
@@ -109,15 +127,12 @@ def prepare(
             f" (template {template_code!r})",
             slug="alimtalk_body_too_long",
         )
-    problem = registry.check(message.sender, template_code, body, buttons)
-    if problem is not None:
+    rendered = registry.render(message.sender, template_code, body, buttons, variables)
+    if isinstance(rendered, TemplateProblem):
         fallback = None
-        if problem.slug in _TEMPLATE_SLUGS and config.fallback_on_template_error and config.fallback_mode == "gateway":
+        if rendered.slug in _TEMPLATE_SLUGS and config.fallback_on_template_error and config.fallback_mode == "gateway":
             fallback = fallback_for(message)
-        return _failed(message, problem.reason, slug=problem.slug, fallback=fallback)
-    if buttons is None:
-        compiled = registry.get(message.sender, template_code)
-        buttons = list(compiled.template.buttons) if compiled is not None else []
+        return _failed(message, rendered.reason, slug=rendered.slug, fallback=fallback)
     resend = None
     if config.fallback_mode == "provider" and extras.get("fallback") is not None:
         resend = _resend(extras["fallback"])
@@ -130,12 +145,18 @@ def prepare(
     request = RecipientRequest(
         message_id=message.id,
         recipient_no=recipient_no(message.recipient),
-        content=body,
-        buttons=tuple(buttons),
+        content=rendered.body,
+        buttons=rendered.buttons,
         resend=resend,
         grouping_key=grouping_key(message),
+        title=rendered.title,
+        header=rendered.header,
+        item=rendered.item,
+        highlight=rendered.highlight,
+        represent_link=rendered.represent_link,
+        quick_replies=rendered.quick_replies,
     )
-    return Prepared(message, message.sender, template_code, request)
+    return Prepared(message, message.sender, template_code, request, auth=rendered.template.auth)
 
 
 def _resend(raw: Any) -> Resend | None:

@@ -9,9 +9,9 @@ for a provider's answer), and the provider's own code into ``code``.
   template registry);
 * what became of a request without a per-recipient answer (provider
   unavailable or down, no answer, an unreadable answer, a bug);
-* the provider's answer: ``alimtalk_<slug>`` of its result code
-  (:data:`gateway.kakao.codes.CODES`), ``alimtalk_unknown_code`` for a code
-  outside the documented table.
+* the provider's answer: ``alimtalk_<class>`` of its result code
+  (:data:`gateway.kakao.codes.CODES`: accepted, delivered, undeliverable,
+  failed, retry, or ambiguous); the code itself goes into ``code``.
 """
 
 from __future__ import annotations
@@ -42,13 +42,23 @@ class KakaoReason(enum.StrEnum):
     NO_ANSWER = "alimtalk_no_answer"
     UNREADABLE_ANSWER = "alimtalk_unreadable_answer"
     INTERNAL_ERROR = "alimtalk_internal_error"
-    UNKNOWN_CODE = "alimtalk_unknown_code"
+    # refusals of the full template model (gateway/kakao/templates.py, prepare.py)
+    BAD_VARIABLES = "alimtalk_bad_variables"
+    VARIABLES_MISMATCH = "alimtalk_variables_mismatch"
+    VARIABLE_MISSING = "alimtalk_variable_missing"
+    RULES = "alimtalk_rules"
+    # at most one copy (gateway/kakao/batch_sender.py, journal.py)
+    JOURNAL_UNAVAILABLE = "alimtalk_journal_unavailable"
+    LOOKUP_FAILED = "alimtalk_lookup_failed"
+    NOT_FOUND_AFTER_ANSWER = "alimtalk_not_found_after_answer"
+    THROTTLED = "alimtalk_throttled"
+    REFUSED_PROVIDER_RESENDS = "alimtalk_refused_provider_resends"
 
 
-def code_reason(slug: str) -> str:
-    """The reason for a provider result code's slug: ``alimtalk_<slug>``."""
-    return f"alimtalk_{slug}"
+def code_reason(label: str) -> str:
+    """The reason for a provider result code's class label (:attr:`CodeInfo.label`): ``alimtalk_<label>``."""
+    return f"alimtalk_{label}"
 
 
 register_reasons("kakao", KakaoReason)
-register_reasons("kakao", {code_reason(info.slug) for info in CODES.values()})
+register_reasons("kakao", {code_reason(info.label) for info in CODES.values()} | {code_reason("ambiguous")})

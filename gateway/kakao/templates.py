@@ -1,38 +1,38 @@
-"""Alimtalk templates: matching a rendered body against its registered text.
+"""Alimtalk templates: the model, matching a message against it, rendering what the raw send needs.
 
-A template body is literal text with ``#{name}`` variables. It is compiled once
-into an anchored regular expression; a rendered body matches when it is the
-template text with every variable replaced by *non-empty* text.
+A :class:`Template` is what Kakao approved for one sender profile: the body and
+everything around it (message type, emphasis, title, subtitle, header, item
+list, highlight, image, representative link, buttons, quick replies). NHN's
+raw send wants every text of the message *substituted* and equal to the
+approved template ("본문과 버튼에 치환이 완성된 데이터를 넣어주세요"; -3010 body,
+-3011 buttons, -3042 header, -3043 item list / highlight, -3046 representative link).
 
-Variables do **not** span newlines by default (``multiline=False``): Kakao
-reviews the line structure of a template, and a value that brings its own
-line breaks can smuggle new content lines into an approved template. A
-connector may allow it with ``template_variables_multiline = true``. Line
-endings are normalised (``\\r\\n`` and ``\\r`` become ``\\n``) in both the
-template and the body before matching.
+The upstream service gives the rendered body; the other texts are rendered
+here from the template with the message's variables: the values captured from
+the body (every variable that stands alone between literals) and
+``extras.variables`` (which must agree with the body where both give one).
+A variable that has no value, a link that still holds ``#{...}`` after
+substitution, or any of Kakao's rules (:mod:`gateway.kakao.rules`) broken
+refuses the message before any request.
 
-Matching never backtracks catastrophically: every variable run followed by a
-literal is an atomic group that commits to the *earliest* place the literal
-can follow. For wildcard patterns that is exact (a later place never allows a
-match that the earliest one does not; with single-line variables a literal
-holding a newline has only one reachable place), so the regex costs about
-O(body x template) even on a mismatch. ``explain`` replays the same walk to
-say where a body first departs from its template, naming template text only,
-never the body (the body is personal data).
+Matching itself is :mod:`gateway.kakao.matching`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
+
+from gateway.kakao.matching import VARIABLE, CompiledTemplate, compile_text, normalise_newlines, variables_in
+from gateway.kakao.rules import AUTH_WORDS, LINK_FIELDS, body_limit, has_auth_word, rendered_problems
 
 __all__ = [
     "APPROVED",
     "TEMPLATE_STATUSES",
     "CompiledTemplate",
-    "Mismatch",
+    "Rendered",
     "Template",
     "TemplateProblem",
     "TemplateRegistry",
@@ -42,184 +42,173 @@ __all__ = [
 
 APPROVED = "approved"
 TEMPLATE_STATUSES = ("approved", "requested", "reviewing", "rejected", "suspended")
-
-_VARIABLE = re.compile(r"#\{([^{}\r\n]+)\}")
-
-
-def normalise_newlines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+NHN_STATUS = {"TSC01": "requested", "TSC02": "reviewing", "TSC03": "approved", "TSC04": "rejected"}
 
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    """One registered template of one sender profile (immutable)."""
+    """One registered template of one sender profile (immutable).
+
+    ``buttons``, ``quick_replies``, ``item`` (``{"list": [{"title", "description"}],
+    "summary": {...}}``), ``highlight`` (``{"title", "description", "imageUrl"}``)
+    and ``represent_link`` are in NHN's own JSON shape. ``auth`` sends through
+    NHN's authentication-message endpoint (``/auth/raw-messages``).
+    """
 
     sender_key: str
     template_code: str
     body: str
     buttons: tuple[Mapping[str, Any], ...] = ()
     status: str = APPROVED
+    name: str = ""
+    message_type: str = "BA"
+    emphasis: str = "NONE"
+    title: str | None = None
+    subtitle: str | None = None
+    header: str | None = None
+    extra: str | None = None
+    ad: str | None = None
+    item: Mapping[str, Any] | None = None
+    highlight: Mapping[str, Any] | None = None
+    represent_link: Mapping[str, Any] | None = None
+    image_name: str | None = None
+    image_url: str | None = None
+    quick_replies: tuple[Mapping[str, Any], ...] = ()
+    auth: bool = False
+    security: bool = False
 
     @property
     def variables(self) -> tuple[str, ...]:
-        return tuple(_VARIABLE.findall(self.body))
+        return tuple(variables_in(self.body))
 
-
-@dataclass(frozen=True, slots=True)
-class _Unit:
-    """A run of ``count`` adjacent variables followed by ``literal`` (maybe empty at the end)."""
-
-    names: tuple[str, ...]
-    literal: str
-
-
-@dataclass(frozen=True, slots=True)
-class Mismatch:
-    position: int  # 0-based offset in the body
-    line: int  # 1-based
-    column: int  # 1-based
-    expected: str  # what the template wanted there, described from template text
-
-    def describe(self) -> str:
-        return f"line {self.line}, column {self.column}: expected {self.expected}"
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledTemplate:
-    template: Template
-    pattern: re.Pattern[str]
-    head: str
-    units: tuple[_Unit, ...]
-    multiline: bool
-
-    def matches(self, body: str) -> bool:
-        return self.pattern.match(normalise_newlines(body)) is not None
-
-    def explain(self, body: str) -> Mismatch | None:
-        """Where ``body`` first departs from the template; None when it matches."""
-        text = normalise_newlines(body)
-        if self.pattern.match(text) is not None:
-            return None
-        if not text.startswith(self.head):
-            at = _common_prefix(text, self.head)
-            return _mismatch(text, at, _quote(self.head[at:]))
-        pos = len(self.head)
-        same_line = "" if self.multiline else " on the same line"
-        for i, unit in enumerate(self.units):
-            var = "#{" + unit.names[0] + "}"
-            need = len(unit.names)
-            room = self._room(text, pos)
-            if room < need:
-                return _mismatch(text, pos, f"text for {var}")
-            if i < len(self.units) - 1:
-                found = text.find(unit.literal, pos + need, pos + room + len(unit.literal))
-                if found < 0:
-                    at = _furthest(text, unit.literal, pos + need, pos + room)
-                    return _mismatch(text, max(at, pos), f"{_quote(unit.literal)} after {var}{same_line}")
-                pos = found + len(unit.literal)
-                continue
-            if not unit.literal:
-                return _mismatch(text, pos + room, f"end of text after {var}")
-            tail = len(text) - len(unit.literal)
-            if text.endswith(unit.literal) and tail >= pos + need:
-                return _mismatch(text, pos + room, f"no line break inside {var} (values are single-line)")
-            same = _common_suffix(text, unit.literal)
-            at = max(pos + need, len(text) - same - 1)
-            return _mismatch(text, at, f"text ending with {_quote(unit.literal)} after {var}")
-        return _mismatch(text, pos, "end of text")
-
-    def _room(self, text: str, pos: int) -> int:
-        """How many characters a variable starting at ``pos`` may take."""
-        if self.multiline:
-            return len(text) - pos
-        nl = text.find("\n", pos)
-        return (nl if nl >= 0 else len(text)) - pos
-
-
-def _common_prefix(a: str, b: str) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
-
-
-def _prefix_len(text: str, start: int, literal: str) -> int:
-    """Length of the common prefix of text[start:] and literal (binary search on C slices)."""
-    lo, hi = 0, min(len(literal), len(text) - start)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if text[start : start + mid] == literal[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _furthest(text: str, literal: str, first: int, last: int, limit: int = 256) -> int:
-    """Where an attempt to place ``literal`` at first..last gets furthest before differing."""
-    best = first
-    tried = 0
-    p = text.find(literal[0], first, last + 1)
-    while p >= 0 and tried < limit:
-        best = max(best, p + _prefix_len(text, p, literal))
-        tried += 1
-        p = text.find(literal[0], p + 1, last + 1)
-    return best
-
-
-def _common_suffix(a: str, b: str) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[-1 - i] == b[-1 - i]:
-        i += 1
-    return i
-
-
-def _quote(literal: str, limit: int = 30) -> str:
-    shown = literal if len(literal) <= limit else literal[:limit] + "..."
-    return repr(shown) if shown else "end of text"
-
-
-def _mismatch(text: str, position: int, expected: str) -> Mismatch:
-    position = max(0, min(position, len(text)))
-    line = text.count("\n", 0, position) + 1
-    column = position - (text.rfind("\n", 0, position) + 1) + 1
-    return Mismatch(position, line, column, expected)
+    def as_json(self) -> dict[str, Any]:
+        """Everything but the key, status and body, as stored in ``gateway.kakao_templates.spec``."""
+        return {
+            "name": self.name,
+            "message_type": self.message_type,
+            "emphasis": self.emphasis,
+            "title": self.title,
+            "subtitle": self.subtitle,
+            "header": self.header,
+            "extra": self.extra,
+            "ad": self.ad,
+            "item": dict(self.item) if self.item else None,
+            "highlight": dict(self.highlight) if self.highlight else None,
+            "represent_link": dict(self.represent_link) if self.represent_link else None,
+            "image_name": self.image_name,
+            "image_url": self.image_url,
+            "quick_replies": [dict(q) for q in self.quick_replies],
+            "auth": self.auth,
+            "security": self.security,
+        }
 
 
 def compile_template(template: Template, *, multiline: bool = False) -> CompiledTemplate:
-    """Compile a template body into an anchored, atomic regular expression."""
-    body = normalise_newlines(template.body)
-    pieces = _VARIABLE.split(body)  # literal, name, literal, name, ..., literal
-    head = pieces[0]
-    units: list[_Unit] = []
-    names: list[str] = []
-    for i in range(1, len(pieces), 2):
-        name, literal = pieces[i], pieces[i + 1]
-        names.append(name)
-        if literal or i + 2 >= len(pieces):
-            units.append(_Unit(tuple(names), literal))
-            names = []
-    char = "." if multiline else "[^\\n]"
-    parts = ["\\A", re.escape(head)]
-    for n, unit in enumerate(units):
-        count = len(unit.names)
-        if n == len(units) - 1:
-            parts.append(f"{char}{{{count},}}{re.escape(unit.literal)}")
-        else:
-            parts.append(f"(?>{char}{{{count},}}?{re.escape(unit.literal)})")
-    parts.append("\\Z")
-    flags = re.DOTALL if multiline else 0
-    return CompiledTemplate(template, re.compile("".join(parts), flags), head, tuple(units), multiline)
+    """Compile a template's body (see :mod:`gateway.kakao.matching`)."""
+    return compile_text(template.body, multiline=multiline)
 
 
 @dataclass(frozen=True, slots=True)
 class TemplateProblem:
-    """Why a body cannot go out under its template. ``reason`` names template and problem."""
+    """Why a message cannot go out under its template. ``reason`` names template and problem."""
 
-    slug: str  # alimtalk_template_unknown | _not_approved | _mismatch | alimtalk_buttons_mismatch
+    slug: str  # alimtalk_template_unknown | _not_approved | _mismatch | alimtalk_buttons_mismatch | ...
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """The substituted fields of one message, as the raw send wants them."""
+
+    template: Template
+    body: str
+    title: str | None = None
+    header: str | None = None
+    item: Mapping[str, Any] | None = None
+    highlight: Mapping[str, Any] | None = None
+    represent_link: Mapping[str, Any] | None = None
+    buttons: tuple[Mapping[str, Any], ...] = ()
+    quick_replies: tuple[Mapping[str, Any], ...] = ()
+
+
+class _Substitution:
+    """Replaces ``#{name}`` with values, remembering the names that had none."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = values
+        self.missing: list[str] = []
+
+    def text(self, text: Any) -> Any:
+        if not isinstance(text, str) or "#{" not in text:
+            return text
+        return VARIABLE.sub(self._one, text)
+
+    def _one(self, match: Any) -> str:
+        name = match.group(1)
+        value = self.values.get(name)
+        if value is None:
+            if name not in self.missing:
+                self.missing.append(name)
+            return match.group(0)
+        return value
+
+    def mapping(self, item: Mapping[str, Any] | None, keys: Iterable[str]) -> dict[str, Any] | None:
+        if not item:
+            return None
+        wanted = set(keys)
+        return {k: self.text(v) if k in wanted else v for k, v in item.items()}
+
+    def item(self, item: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if not item:
+            return None
+        out: dict[str, Any] = {}
+        entries = item.get("list")
+        if entries:
+            out["list"] = [self.mapping(e, ("title", "description")) for e in entries if isinstance(e, Mapping)]
+        if isinstance(item.get("summary"), Mapping):
+            out["summary"] = self.mapping(item["summary"], ("title", "description"))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    template: Template
+    compiled: CompiledTemplate
+    # When no text but the body holds a variable, every message sends the template's own
+    # fields: they are rendered and checked once, here (None: rendered per message).
+    static: Rendered | None
+    static_problems: tuple[str, ...]
+
+
+def _entry(template: Template, *, multiline: bool, max_body_chars: int) -> _Entry:
+    compiled = compile_template(template, multiline=multiline)
+    t = template
+    fields = (t.title, t.header, t.item, t.highlight, t.represent_link, t.buttons, t.quick_replies)
+    if any("#{" in str(value) for value in fields if value):
+        return _Entry(template, compiled, None, ())
+    static = Rendered(
+        template=template,
+        body="",
+        title=template.title,
+        header=template.header,
+        item=template.item,
+        highlight=template.highlight,
+        represent_link=template.represent_link,
+        buttons=template.buttons,
+        quick_replies=template.quick_replies,
+    )
+    problems = rendered_problems(
+        body="",
+        title=static.title,
+        header=static.header,
+        item=static.item,
+        highlight=static.highlight,
+        represent_link=static.represent_link,
+        buttons=static.buttons,
+        quick_replies=static.quick_replies,
+        max_body_chars=max_body_chars,
+    )
+    return _Entry(template, compiled, static, tuple(problems))
 
 
 @dataclass(slots=True)
@@ -227,49 +216,142 @@ class TemplateRegistry:
     """The templates a connector knows, compiled, keyed by (sender_key, template_code)."""
 
     multiline: bool = False
-    _compiled: dict[tuple[str, str], CompiledTemplate] = field(default_factory=dict)
+    max_body_chars: int = 1300
+    _compiled: dict[tuple[str, str], _Entry] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, templates: Iterable[Template], *, multiline: bool = False) -> TemplateRegistry:
-        registry = cls(multiline=multiline)
+    def build(
+        cls, templates: Iterable[Template], *, multiline: bool = False, max_body_chars: int = 1300
+    ) -> TemplateRegistry:
+        registry = cls(multiline=multiline, max_body_chars=max_body_chars)
         for t in templates:
-            registry._compiled[(t.sender_key, t.template_code)] = compile_template(t, multiline=multiline)
+            registry._compiled[(t.sender_key, t.template_code)] = _entry(
+                t, multiline=multiline, max_body_chars=max_body_chars
+            )
         return registry
 
     def __len__(self) -> int:
         return len(self._compiled)
 
-    def get(self, sender_key: str, template_code: str) -> CompiledTemplate | None:
-        return self._compiled.get((sender_key, template_code))
+    def get(self, sender_key: str, template_code: str) -> Template | None:
+        entry = self._compiled.get((sender_key, template_code))
+        return entry.template if entry else None
 
     def check(
-        self, sender_key: str, template_code: str, body: str, buttons: Sequence[Mapping[str, Any]] | None = None
+        self,
+        sender_key: str,
+        template_code: str,
+        body: str,
+        buttons: Sequence[Mapping[str, Any]] | None = None,
+        variables: Mapping[str, Any] | None = None,
     ) -> TemplateProblem | None:
-        """None when ``body`` (and ``buttons``, if given) may go out under the template."""
+        """None when the message may go out under the template."""
+        found = self.render(sender_key, template_code, body, buttons, variables)
+        return found if isinstance(found, TemplateProblem) else None
+
+    def render(
+        self,
+        sender_key: str,
+        template_code: str,
+        body: str,
+        buttons: Sequence[Mapping[str, Any]] | None = None,
+        variables: Mapping[str, Any] | None = None,
+    ) -> TemplateProblem | Rendered:
+        """The raw-send fields of a message, or why it cannot go out."""
         name = f"template {template_code!r} of sender {sender_key!r}"
-        compiled = self.get(sender_key, template_code)
-        if compiled is None:
+        entry = self._compiled.get((sender_key, template_code))
+        if entry is None:
             return TemplateProblem("alimtalk_template_unknown", f"alimtalk_template_unknown: {name} is not registered")
-        status = compiled.template.status
-        if status != APPROVED:
+        template, compiled = entry.template, entry.compiled
+        if template.status != APPROVED:
             return TemplateProblem(
-                "alimtalk_template_not_approved", f"alimtalk_template_not_approved: {name} has status {status!r}"
+                "alimtalk_template_not_approved",
+                f"alimtalk_template_not_approved: {name} has status {template.status!r}",
             )
-        mismatch = compiled.explain(body)
-        if mismatch is not None:
+        text = normalise_newlines(body)
+        captured = compiled.values(text)
+        if captured is None:
+            mismatch = compiled.explain(text)
+            where = mismatch.describe() if mismatch is not None else "the end"
             return TemplateProblem(
-                "alimtalk_template_mismatch",
-                f"alimtalk_template_mismatch: body does not match {name} at {mismatch.describe()}",
+                "alimtalk_template_mismatch", f"alimtalk_template_mismatch: body does not match {name} at {where}"
             )
+        values = dict(captured)
+        for key, given in (variables or {}).items():
+            value = str(given)
+            if key in captured and captured[key] != value:
+                return TemplateProblem(
+                    "alimtalk_variables_mismatch",
+                    f"alimtalk_variables_mismatch: extras.variables[{key!r}] differs from the body ({name})",
+                )
+            values[key] = value
+        if entry.static is not None and buttons is None:  # nothing to fill in but the body
+            problems = [*entry.static_problems, *_body_problems(text, template, self.max_body_chars)]
+            if problems:
+                return TemplateProblem("alimtalk_rules", f"alimtalk_rules: {name}: {'; '.join(problems)}")
+            s = entry.static
+            return Rendered(
+                template, text, s.title, s.header, s.item, s.highlight, s.represent_link, s.buttons, s.quick_replies
+            )
+        sub = _Substitution(values)
+        given = buttons if buttons is not None else template.buttons
         if buttons is not None:
-            problem = _buttons_problem(compiled.template.buttons, buttons)
+            problem = _buttons_problem(template.buttons, [sub.mapping(b, LINK_FIELDS) or {} for b in buttons])
             if problem:
                 return TemplateProblem("alimtalk_buttons_mismatch", f"alimtalk_buttons_mismatch: {name}: {problem}")
-        return None
+        rendered = Rendered(
+            template=template,
+            body=text,
+            title=sub.text(template.title),
+            header=sub.text(template.header),
+            item=sub.item(template.item),
+            highlight=sub.mapping(template.highlight, ("title", "description")),
+            represent_link=sub.mapping(template.represent_link, LINK_FIELDS),
+            buttons=tuple(sub.mapping(b, LINK_FIELDS) or {} for b in given),
+            quick_replies=tuple(sub.mapping(q, LINK_FIELDS) or {} for q in template.quick_replies),
+        )
+        if sub.missing:
+            return TemplateProblem(
+                "alimtalk_variable_missing",
+                f"alimtalk_variable_missing: no value for {', '.join('#{' + m + '}' for m in sub.missing)}"
+                f" ({name}; give it in extras.variables)",
+            )
+        problems = rendered_problems(
+            body=text,
+            title=rendered.title,
+            header=rendered.header,
+            item=rendered.item,
+            highlight=rendered.highlight,
+            represent_link=rendered.represent_link,
+            buttons=rendered.buttons,
+            quick_replies=rendered.quick_replies,
+            max_body_chars=self.max_body_chars,
+            auth=template.auth,
+        )
+        if problems:
+            return TemplateProblem("alimtalk_rules", f"alimtalk_rules: {name}: {'; '.join(problems)}")
+        return rendered
+
+
+def _body_problems(body: str, template: Template, max_body_chars: int) -> list[str]:
+    """The rules about the body alone (the other fields were checked once, in ``_entry``)."""
+    problems = []
+    limit = body_limit(bool(template.item), max_body_chars)
+    if len(body) > limit:
+        problems.append(f"the body has {len(body)} characters, at most {limit}")
+    if template.auth and not has_auth_word(body):
+        problems.append("an authentication message must contain one of: " + ", ".join(AUTH_WORDS))
+    return problems
+
+
+@lru_cache(maxsize=4096)
+def _link_pattern(link: str) -> CompiledTemplate:
+    return compile_text(link)
 
 
 def _buttons_problem(registered: Sequence[Mapping[str, Any]], given: Sequence[Mapping[str, Any]]) -> str | None:
-    """Buttons must repeat the template's buttons: same count, types and names, in order."""
+    """Buttons given with a message must repeat the template's: same count, types and names, in order,
+    and links that are the template's links with their variables filled in."""
     if not registered:
         return None  # nothing registered to compare with: Kakao has the last word
     if len(given) != len(registered):
@@ -278,4 +360,8 @@ def _buttons_problem(registered: Sequence[Mapping[str, Any]], given: Sequence[Ma
         for key in ("type", "name"):
             if key in want and want.get(key) != got.get(key):
                 return f"button {i} {key} differs from the template ({want.get(key)!r})"
+        for key in LINK_FIELDS:
+            link = want.get(key)
+            if isinstance(link, str) and link and not _link_pattern(link).matches(str(got.get(key) or "")):
+                return f"button {i} {key} is not the template's link {link!r} with its variables filled in"
     return None

@@ -102,6 +102,8 @@ def _retry(
             result.code,
             connector,
             detail={"last_reason": reason, "attempts": message.attempts},
+            # a RETRY's fallback is the one to send when the attempts run out (never after an unknown outcome)
+            fallback=None if may_be_duplicate else result.fallback,
         )
     delay = retry_backoff(retry).delay(message.attempts, rng)
     if result.retry_after is not None:

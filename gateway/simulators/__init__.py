@@ -4,12 +4,13 @@
   ``SmscSession`` of ``gateway.smpp.protocol``) with receipts, MO messages,
   throttling and faults on demand; ``gateway simulate smsc``.
 - ``gateway.simulators.kakao``: an NHN Cloud Alimtalk v2.3 provider (aiohttp)
-  that delivers results to a signed webhook; ``gateway simulate kakao``.
+  that answers and posts only NHN's documented shapes (results to a webhook
+  with NHN's X-Toast-Webhook-Signature); ``gateway simulate kakao``.
 - ``gateway.simulators.demo_peers``: both of them, set up for ``gateway demo``.
 
 The tests, the benchmarks, the fault harness and the demo use them over
 loopback. They may import the production packages (the SMSC simulator uses the
-SMPP core, the Kakao one ``gateway.kakao.webhook.sign_body``); no production
+SMPP core, the Kakao one NHN's code table and dates from ``gateway.kakao``); no production
 package imports them (the import-linter layers in ``pyproject.toml``, checked by
 ``tests/unit/test_layers.py``). Nothing is imported here: each simulator loads
 only what it needs.

@@ -85,6 +85,6 @@ async def demo_peers(database_url: str) -> AsyncIterator[tuple[dict[str, Any], l
         }
         notes = [
             f"SMSC simulator (SMPP 3.4) on 127.0.0.1:{smsc.port}, receipts after 0.3 s",
-            f"Kakao provider simulator on {kakao.base_url}, results by signed webhook",
+            f"Kakao provider simulator on {kakao.base_url}, results by NHN-style webhook (X-Toast-Webhook-Signature)",
         ]
         yield config, notes, http_port

@@ -24,7 +24,7 @@ def test_each_room_registers_its_own_reasons() -> None:
     """The queue, policy, SMPP, Alimtalk and loopback rooms each register theirs (the doc test is not vacuous)."""
     rooms = {room for rs in registered().values() for room in rs}
     assert {"queue", "policy", "smpp", "kakao", "loopback"} <= rooms
-    assert reason_registry.known("ESME_RINVDSTADR") and reason_registry.known("alimtalk_not_kakao_user")
+    assert reason_registry.known("ESME_RINVDSTADR") and reason_registry.known("alimtalk_undeliverable")
     assert reason_registry.known("fr_ad_prefix_missing")  # a family: <cc>_ad_prefix_missing
     assert not reason_registry.known("fra_ad_prefix_missing") and not reason_registry.known("nonsense")
 

@@ -21,7 +21,7 @@ async def test_many_messages_for_one_template_share_few_requests(
     sim: KakaoSimulator, sink: FakeSink, store: InMemoryTemplateStore
 ) -> None:
     """2,500 messages of one sender and template go out as 1,000 + 1,000 + 500 recipients."""
-    connector = KakaoConnector(make_config(sim, batch_linger_seconds=0.2), store)
+    connector = KakaoConnector(make_config(sim, batch_linger_seconds=1.0), store)
     async with running(connector, sink):
         for i in range(2500):
             await connector.send(message(i))
@@ -60,26 +60,25 @@ async def test_template_mismatch_fails_without_any_request(
         await connector.send(message(1, body=body))
         [result] = await sink.wait_results(1)
     assert result.outcome is Outcome.FAILED
-    assert result.reason == "alimtalk_template_mismatch"  # a fixed reason; the place is in the detail
-    assert result.detail is not None
+    assert result.reason == "alimtalk_template_mismatch"
     assert "'ORDER_SHIPPED'" in result.detail["detail"] and "line 1, column" in result.detail["detail"]
-    assert order_body_changed not in str(result.detail)  # the body itself is never in the event
+    assert order_body_changed not in result.detail["detail"]  # the body itself is never in the detail
     assert sim.requests["send"] == 0
 
 
-async def test_body_over_1000_characters_fails_without_any_request(
+async def test_body_over_1300_characters_fails_without_any_request(
     sim: KakaoSimulator, sink: FakeSink, store: InMemoryTemplateStore
 ) -> None:
-    """1,001 characters are refused before any request; exactly 1,000 go out."""
+    """1,301 characters are refused before any request; exactly 1,300 (NHN's limit since 2025-10-28) go out."""
     connector = KakaoConnector(make_config(sim), store)
     async with running(connector, sink):
-        await connector.send(message(1, template="FREE", body="가" * 1001))
+        await connector.send(message(1, template="FREE", body="가" * 1301))
         [result] = await sink.wait_results(1)
         assert result.outcome is Outcome.FAILED
         assert result.reason == "alimtalk_body_too_long"
-        assert result.detail is not None and result.detail["detail"].startswith("1001 characters")
+        assert result.detail["detail"].startswith("1301 characters")
         assert sim.requests["send"] == 0
-        await connector.send(message(2, template="FREE", body="가" * 1000))
+        await connector.send(message(2, template="FREE", body="가" * 1300))
         await sink.wait_results(2)
     assert sink.results[1].outcome is Outcome.SUBMITTED
     assert sim.requests["send"] == 1
@@ -102,13 +101,13 @@ async def test_advertising_is_refused(sim: KakaoSimulator, sink: FakeSink, store
 async def test_unknown_or_unapproved_template_fails(
     sim: KakaoSimulator, sink: FakeSink, store: InMemoryTemplateStore, template: str, reason: str
 ) -> None:
-    """An unknown template or one not approved is FAILED with its fixed reason, the detail naming it; no request."""
+    """An unknown template or one not approved is FAILED with a reason naming it; no request."""
     connector = KakaoConnector(make_config(sim), store)
     async with running(connector, sink):
         await connector.send(message(1, template=template, body="심사 중 값"))
         [result] = await sink.wait_results(1)
     assert result.outcome is Outcome.FAILED
-    assert result.reason == reason and result.detail is not None and repr(template) in result.detail["detail"]
+    assert result.reason == reason and repr(template) in result.detail["detail"]
     assert sim.requests["send"] == 0
 
 
@@ -138,21 +137,21 @@ async def test_not_a_kakao_user_answered_synchronously_asks_fallback(
     assert by_id[1].outcome is Outcome.FAILED
     assert by_id[1].code == "3019"
     assert by_id[1].fallback == SMS_FALLBACK and by_id[1].detail["provider_code"] == "3019"
-    assert by_id[1].reason == "alimtalk_not_kakao_user"
+    assert by_id[1].reason == "alimtalk_undeliverable"
     assert by_id[2].outcome is Outcome.SUBMITTED
     assert sim.requests["send"] == 1
 
 
-async def test_blocked_sender_profile_asks_fallback(
+async def test_blocked_sender_profile_pauses_and_keeps_the_fallback(
     sim: KakaoSimulator, sink: FakeSink, store: InMemoryTemplateStore
 ) -> None:
-    """NHN's -1027 (sender profile blocked) for a recipient fails with its fallback, keeping code and message."""
+    """NHN's -1027 (sender profile blocked: the whole account is broken) pauses the message, fallback kept."""
     sim.script("01011112222", send_code="-1027")
     connector = KakaoConnector(make_config(sim), store)
     async with running(connector, sink):
         await connector.send(message(1, recipient="+821011112222", extras={"fallback": FALLBACK}))
         [result] = await sink.wait_results(1)
-    assert result.outcome is Outcome.FAILED and result.fallback == SMS_FALLBACK
+    assert result.outcome is Outcome.RETRY and result.retry_after == 300.0 and result.fallback == SMS_FALLBACK
     assert result.code == "-1027"
     assert result.detail["provider_message"] == "The sender is blocked status."
 
@@ -178,20 +177,37 @@ async def test_provider_fallback_mode_fills_resend_parameter(
     }
     assert recipient["recipientNo"] == "01099990000"
     assert recipient["recipientGroupingKey"] == "gw-1"
-    assert recipient["buttons"] == [{"ordering": 1, "type": "WL", "name": "배송 조회"}]
+    assert recipient["buttons"] == [
+        {"ordering": 1, "type": "WL", "name": "배송 조회", "linkMo": "https://example.com/t/A-1"}
+    ]
 
 
-async def test_idempotency_key_is_forwarded_as_grouping_key(
+async def test_gateway_fallback_mode_tells_nhn_not_to_resend(
     sim: KakaoSimulator, sink: FakeSink, store: InMemoryTemplateStore
 ) -> None:
-    """Each request carries an idempotency header; a message's own key becomes recipientGroupingKey."""
+    """Gateway mode: every recipient carries isResend false, so a console resend cannot double our SMS."""
+    sim.console_resend = True
+    connector = KakaoConnector(make_config(sim), store)
+    async with running(connector, sink):
+        await connector.send(message(1, extras={"fallback": FALLBACK}))
+        await sink.wait_results(1)
+    [recipient] = sim.sent_bodies[0]["recipientList"]
+    assert recipient["resendParameter"] == {"isResend": False}
+    assert sim.records()[0]["resendStatus"] == "RSC01"  # not a resend target at NHN
+
+
+async def test_our_ids_go_out_as_grouping_keys(
+    sim: KakaoSimulator, sink: FakeSink, store: InMemoryTemplateStore
+) -> None:
+    """The provider key is the idempotency header and senderGroupingKey; the message id the recipientGroupingKey."""
     connector = KakaoConnector(make_config(sim), store)
     async with running(connector, sink):
         await connector.send(message(1, idempotency_key="order-1001-shipped"))
-        await sink.wait_results(1)
+        [result] = await sink.wait_results(1)
     [record] = sim.records()
-    assert record["recipientGroupingKey"] == "order-1001-shipped"
-    assert len(sim.idempotency_keys) == 1 and sim.idempotency_keys[0].startswith("gw-")
+    assert record["recipientGroupingKey"] == "gw-1"
+    [key] = sim.idempotency_keys
+    assert key.startswith("gw-") and record["senderGroupingKey"] == key == result.detail["provider_key"]
 
 
 async def test_wrong_secret_key_defers_instead_of_failing(
@@ -256,3 +272,16 @@ async def test_send_blocks_while_the_connector_is_full(
         assert connector.outstanding == taken
         await sink.wait_results(taken)
     assert {r.outcome for r in sink.results} == {Outcome.SUBMITTED}
+
+
+async def test_otp_templates_go_through_the_authentication_endpoint(sim: KakaoSimulator, sink: FakeSink) -> None:
+    """A template flagged auth is sent to /auth/raw-messages, its results read as ALIMTALK_AUTH / AUTH updates."""
+    store = InMemoryTemplateStore([Template(SENDER, "OTP", "인증번호는 #{code}입니다.", auth=True)])
+    connector = KakaoConnector(make_config(sim, results="poll", webhook_secret=None, poll_interval_seconds=0.05), store)
+    async with running(connector, sink):
+        await connector.send(message(1, template="OTP", body="인증번호는 123456입니다."))
+        [result] = await sink.wait_results(1)
+        [receipt] = await sink.wait_receipts(1)
+    assert result.outcome is Outcome.SUBMITTED and receipt.carrier_id == result.carrier_ids[0]
+    assert sim.requests["send_auth"] == 1 and sim.requests["results_auth"] >= 1
+    assert connector.receipt_timeout == 3 * 86_400 + 2 * 3600  # after the poller's own give-up, never before

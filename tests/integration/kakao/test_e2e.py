@@ -1,4 +1,4 @@
-"""Alimtalk end to end: the daemon, its webhook, the provider simulator, and SMS fallback through the queue."""
+"""Alimtalk end to end: the daemon, its webhook, the provider simulator, the send journal, and SMS fallback."""
 
 from __future__ import annotations
 
@@ -26,10 +26,11 @@ def free_port() -> int:
 
 
 async def test_results_by_webhook_and_fallback_to_sms(db_url: str, db: asyncpg.Connection, tmp_path: Path) -> None:
-    """Delivered results arrive by signed webhook; a not-a-KakaoTalk-user result sends the SMS fallback."""
+    """Results arrive by NHN's webhook; a not-a-KakaoTalk-user result sends the SMS fallback; the journal is final."""
     templates = tmp_path / "t.yaml"
     templates.write_text(
-        f"- sender_key: {SENDER}\n  template_code: ORDER\n  body: '#{{name}}님, 주문이 접수되었습니다.'\n  status: approved\n"
+        f"- sender_key: {SENDER}\n  template_code: ORDER\n"
+        "  body: '#{name}님, 주문이 접수되었습니다.'\n  status: approved\n"
     )
     await sync_templates(db, templates)
     port = free_port()
@@ -92,3 +93,5 @@ async def test_results_by_webhook_and_fallback_to_sms(db_url: str, db: asyncpg.C
     assert int(link) == sms["id"]
     assert sim.webhooks_delivered >= 1
     assert len(rows) == 3
+    journal = await db.fetch("SELECT message_id, state, result_code FROM gateway.kakao_sends ORDER BY message_id")
+    assert [(r["state"], r["result_code"]) for r in journal] == [("final", "1000"), ("final", "3019")]

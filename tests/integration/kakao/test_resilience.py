@@ -35,18 +35,32 @@ async def test_5xx_is_retried_then_succeeds_with_the_same_idempotency_key(
     assert sim.accepted == 5
 
 
-async def test_5xx_until_tries_run_out_gives_retry_not_failed(
+async def test_503_until_tries_run_out_gives_retry_not_failed(
     sim: KakaoSimulator, sink: FakeSink, store: InMemoryTemplateStore
 ) -> None:
-    """When every try answers 5xx the messages go back as RETRY (the provider never took them)."""
-    sim.fail_next(3, status=500)
+    """When every try answers 503 the messages go back as RETRY (the provider never took them)."""
+    sim.fail_next(3, status=503)
     connector = KakaoConnector(make_config(sim, retry_attempts=3, breaker_failure_threshold=10), store)
     async with running(connector, sink):
         await connector.send(message(1))
         [result] = await sink.wait_results(1)
     assert result.outcome is Outcome.RETRY
-    assert result.reason == "alimtalk_provider_unavailable"
-    assert sim.requests["send"] == 3
+    assert result.reason.startswith("alimtalk_provider_unavailable")
+    assert sim.requests["send"] == 3 and sim.requests["list"] == 0
+
+
+async def test_a_gateway_error_that_may_hide_an_acceptance_is_asked_about(
+    sim: KakaoSimulator, sink: FakeSink, store: InMemoryTemplateStore
+) -> None:
+    """502/504 may come after NHN took the request: NHN's list is asked before each new try."""
+    sim.fail_next(1, status=504)
+    connector = KakaoConnector(make_config(sim, breaker_failure_threshold=10), store)
+    async with running(connector, sink):
+        await connector.send(message(1))
+        [result] = await sink.wait_results(1)
+    assert result.outcome is Outcome.SUBMITTED
+    assert sim.requests["list"] == 1 and sim.requests["send"] == 2
+    assert len(set(sim.idempotency_keys)) == 1
 
 
 async def test_short_429_is_waited_out_and_retried(
@@ -100,7 +114,7 @@ async def test_breaker_opens_on_a_5xx_burst_and_parks_messages(
         parked = sink.results[1:]
         assert {r.outcome for r in parked} == {Outcome.RETRY}
         assert all(r.retry_after is not None and 29 <= r.retry_after <= 31 for r in parked)
-        assert all(r.detail == {"parked": True} for r in parked)
+        assert all(r.detail is not None and r.detail["parked"] is True for r in parked)
         assert not sink.by_outcome(Outcome.FAILED)
 
         sim.outage = False
@@ -111,33 +125,34 @@ async def test_breaker_opens_on_a_5xx_burst_and_parks_messages(
     assert connector.breaker.state is BreakerState.CLOSED
 
 
-async def test_lost_answer_is_retried_and_the_provider_refuses_the_duplicate(
+async def test_lost_answer_is_found_at_nhn_and_not_sent_again(
     sim: KakaoSimulator, sink: FakeSink, store: InMemoryTemplateStore
 ) -> None:
-    """A lost answer is retried under the same idempotency key; NHN refuses the repeat: one message, UNKNOWN."""
+    """Accepted, the answer lost: NHN's list query by the provider key finds it; one request, one copy."""
     sim.slow_next(1, 0.5)
     connector = KakaoConnector(make_config(sim, request_timeout_seconds=0.2), store)
     async with running(connector, sink):
         await connector.send(message(1))
         [result] = await sink.wait_results(1)
-    assert result.outcome is Outcome.UNKNOWN
-    assert result.code == "-1005"
-    assert sim.requests["send"] == 2
-    assert sim.idempotency_keys[0] == sim.idempotency_keys[1]
+    assert result.outcome is Outcome.SUBMITTED and result.detail["resumed"] == "lookup"
+    assert sim.requests["send"] == 1 and sim.requests["list"] == 1
     assert sim.accepted == 1
+    [record] = sim.records()
+    assert result.carrier_ids == (f"{record['requestId']}:{record['recipientSeq']}",)
 
 
-async def test_no_answer_on_any_try_is_unknown(
+async def test_no_answer_at_all_is_unknown_and_not_sent_twice(
     sim: KakaoSimulator, sink: FakeSink, store: InMemoryTemplateStore
 ) -> None:
-    """When no try got an answer and one may have reached the provider, the outcome is UNKNOWN."""
+    """No answer from the send nor from the list query: UNKNOWN, and no second request."""
     sim.latency = 0.5
     connector = KakaoConnector(make_config(sim, request_timeout_seconds=0.1, retry_attempts=2), store)
     async with running(connector, sink):
         await connector.send(message(1))
         [result] = await sink.wait_results(1)
     assert result.outcome is Outcome.UNKNOWN
-    assert result.reason == "alimtalk_no_answer"
+    assert result.reason.startswith("alimtalk_lookup_failed")
+    assert sim.requests["send"] == 1
 
 
 def _closed_port() -> int:

@@ -142,3 +142,88 @@ async def test_the_database_refuses_an_unknown_status(db: asyncpg.Connection) ->
             "INSERT INTO gateway.kakao_templates (sender_key, template_code, body, status) "
             "VALUES ('S', 'T', 'b', 'maybe')"
         )
+
+
+RICH = """\
+- sender_key: SK1
+  template_code: RECEIPT-1
+  body: "#{name}님의 결제 내역입니다."
+  message_type: MI
+  extra: "문의: 1588-0000"
+  emphasis: ITEM_LIST
+  header: 결제 완료
+  item:
+    list: [{title: 상품, description: "#{product}"}, {title: 금액, description: "#{amount}원"}]
+    summary: {title: 합계, description: "#{amount}원"}
+  highlight: {title: "#{product}", description: 결제 완료}
+  buttons:
+    - {ordering: 1, type: AC, name: 채널 추가}
+    - {ordering: 2, type: WL, name: 영수증, linkMo: "https://shop.example/r/#{no}"}
+  quick_replies:
+    - {ordering: 1, type: BK, name: 문의하기}
+"""
+
+
+async def test_the_whole_template_model_round_trips(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """Message type, emphasis, header, item list, highlight, buttons and quick replies are stored and loaded."""
+    async with pool.acquire() as conn:
+        await sync_templates(conn, write(tmp_path, "rich.yaml", RICH))
+    [t] = await PostgresTemplateStore(pool).load()
+    assert (t.message_type, t.emphasis, t.header, t.extra) == ("MI", "ITEM_LIST", "결제 완료", "문의: 1588-0000")
+    assert t.item["summary"] == {"title": "합계", "description": "#{amount}원"}
+    assert t.highlight == {"title": "#{product}", "description": "결제 완료"}
+    assert [b["type"] for b in t.buttons] == ["AC", "WL"] and t.quick_replies[0]["name"] == "문의하기"
+
+
+def test_kakaos_rules_are_checked_when_the_file_is_read(tmp_path: Path) -> None:
+    """A channel-add button not first, and a 1,301-character body, are refused with the entry named."""
+    ac = "    - {ordering: 1, type: AC, name: 채널 추가}\n"
+    wl = '    - {ordering: 2, type: WL, name: 영수증, linkMo: "https://shop.example/r/#{no}"}\n'
+    assert ac + wl in RICH
+    broken = RICH.replace(ac + wl, wl + ac)
+    with pytest.raises(TemplateFileError) as info:
+        load_template_file(write(tmp_path, "b.yaml", broken))
+    assert "entry 0 (RECEIPT-1): button 2 (AC, channel add) must be the first button" in str(info.value)
+    long = "- {sender_key: S, template_code: T, body: '" + "가" * 1301 + "'}"
+    with pytest.raises(TemplateFileError, match="at most 1300"):
+        load_template_file(write(tmp_path, "l.yaml", long))
+
+
+async def test_templates_sync_from_nhn_with_status_and_flags(db: asyncpg.Connection) -> None:
+    """NHN's template API: every template of the sender, blocked ones suspended, OTP security templates auth."""
+    from gateway.kakao import NhnAlimtalkAdapter, sync_from_nhn
+    from gateway.simulators.kakao import KakaoSimulator
+    from tests.support.kakao import make_config
+
+    async with KakaoSimulator() as sim:
+        sim.add_template("SK1", "OTP", "인증번호는 #{code}입니다.", securityFlag=True)
+        sim.add_template("SK1", "OLD", "#{name}님", block=True)
+        sim.add_template("SK1", "NEW", "#{name}님 반갑습니다", status="TSC01",
+                         templateItem={"list": [{"title": "a", "description": "b"}, {"title": "c", "description": "d"}],
+                                       "summary": None})  # fmt: skip
+        async with NhnAlimtalkAdapter.from_config(make_config(sim)) as adapter:
+            report = await sync_from_nhn(db, adapter, ["SK1"])
+            assert report.inserted == 3
+            again = await sync_from_nhn(db, adapter, ["SK1"])
+            assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    rows = {r["template_code"]: r for r in await db.fetch("SELECT * FROM gateway.kakao_templates")}
+    assert rows["OTP"]["spec"]["auth"] is True and rows["OTP"]["status"] == "approved"
+    assert rows["OLD"]["status"] == "suspended" and rows["NEW"]["status"] == "requested"
+    assert rows["NEW"]["spec"]["item"]["list"][1] == {"title": "c", "description": "d"}
+    assert {r["source"] for r in rows.values()} == {"nhn"}
+
+
+async def test_template_status_updates_from_nhns_hook(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """The template-status webhook's update reaches the stored template, with Kakao's review comment."""
+    from gateway.kakao import TemplateUpdate
+
+    async with pool.acquire() as conn:
+        await sync_templates(conn, write(tmp_path, "t.yaml", GOOD))
+    store = PostgresTemplateStore(pool)
+    changed = await store.update_statuses(
+        [TemplateUpdate("SK1", "WELCOME", "TSC04", ("변수 설명 부족",)), TemplateUpdate("SK9", "NONE", "TSC03")]
+    )
+    assert changed == 1
+    row = await pool.fetchrow("SELECT status, comments FROM gateway.kakao_templates WHERE template_code = 'WELCOME'")
+    assert row["status"] == "rejected" and row["comments"] == ["변수 설명 부족"]
+    assert await store.update_statuses([TemplateUpdate("SK1", "WELCOME", "TSC04", ("변수 설명 부족",))]) == 0

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.kakao.templates import Template, TemplateRegistry, compile_template
+from gateway.kakao.templates import Rendered, Template, TemplateProblem, TemplateRegistry, compile_template
 
 T = Template("S", "T1", "#{name}님, 주문 #{order}번이 발송되었습니다.\n배송 조회: #{url}")
 
@@ -142,11 +142,12 @@ def test_a_rendered_body_always_matches(case: tuple[str, str]) -> None:
 
 def test_registry_reports_unknown_unapproved_mismatch_and_buttons() -> None:
     """The registry names the template and the problem for each kind of refusal."""
+    link = {"type": "WL", "name": "열기", "linkMo": "https://x.example/#{x}"}
     reg = TemplateRegistry.build(
         [
             T,
             Template("S", "WAIT", "대기 #{x}", status="reviewing"),
-            Template("S", "BTN", "버튼 #{x}", buttons=({"type": "WL", "name": "열기"},)),
+            Template("S", "BTN", "버튼 #{x}", buttons=(link,)),
         ]
     )
     assert reg.check("S", "NONE", "x").slug == "alimtalk_template_unknown"
@@ -154,9 +155,89 @@ def test_registry_reports_unknown_unapproved_mismatch_and_buttons() -> None:
     assert reg.check("S", "T1", "다른 본문").slug == "alimtalk_template_mismatch"
     problem = reg.check("S", "BTN", "버튼 1", [{"type": "WL", "name": "닫기"}])
     assert problem.slug == "alimtalk_buttons_mismatch" and "button 1 name" in problem.reason
-    assert reg.check("S", "BTN", "버튼 1", [{"type": "WL", "name": "열기", "linkMo": "https://x"}]) is None
+    assert reg.check("S", "BTN", "버튼 1", [{"type": "WL", "name": "열기", "linkMo": "https://x.example/1"}]) is None
+    other = reg.check("S", "BTN", "버튼 1", [{"type": "WL", "name": "열기", "linkMo": "https://evil.example/1"}])
+    assert other.slug == "alimtalk_buttons_mismatch" and "linkMo" in other.reason
     assert reg.check("S", "BTN", "버튼 1") is None
     assert (
         reg.check("OTHER", "T1", "홍길동님, 주문 A-1번이 발송되었습니다.\n배송 조회: x").slug
         == "alimtalk_template_unknown"
     )
+
+
+def test_values_are_captured_from_the_body() -> None:
+    """Every variable standing alone between literals gets its value from the body; adjacent ones do not."""
+    assert compile_template(T).values("홍길동님, 주문 A-1번이 발송되었습니다.\n배송 조회: https://x/1") == {
+        "name": "홍길동",
+        "order": "A-1",
+        "url": "https://x/1",
+    }
+    assert compiled("#{a}#{b} 끝").values("12 끝") == {}
+    assert compiled("#{a} 끝").values("다른") is None
+
+
+RICH = Template(
+    "S",
+    "RICH",
+    "#{name}님, 주문 #{order}번이 접수되었습니다.",
+    buttons=(
+        {"ordering": 1, "type": "WL", "name": "주문 보기", "linkMo": "https://shop.example/o/#{order}"},
+        {
+            "ordering": 2,
+            "type": "AL",
+            "name": "앱에서 보기",
+            "schemeIos": "shop://o/#{order}",
+            "schemeAndroid": "shop://o/#{order}",
+        },
+    ),
+    emphasis="ITEM_LIST",
+    header="주문 접수",
+    title="#{total}원",
+    item={
+        "list": [{"title": "상품", "description": "#{product}"}, {"title": "배송", "description": "#{when} 도착"}],
+        "summary": {"title": "합계", "description": "#{total}원"},
+    },
+    highlight={"title": "#{product}", "description": "주문 #{order}"},
+    represent_link={"linkMo": "https://shop.example/o/#{order}"},
+    quick_replies=({"ordering": 1, "type": "WL", "name": "문의", "linkMo": "https://shop.example/q/#{order}"},),
+)
+RICH_BODY = "홍길동님, 주문 A-7번이 접수되었습니다."
+RICH_VARIABLES = {"total": "12,000", "product": "커피", "when": "내일"}
+
+
+def test_every_field_of_a_rich_template_is_rendered() -> None:
+    """Title, header, items, summary, highlight, links of buttons, representative link and quick replies filled in."""
+    rendered = TemplateRegistry.build([RICH]).render("S", "RICH", RICH_BODY, variables=RICH_VARIABLES)
+    assert isinstance(rendered, Rendered)
+    assert (rendered.title, rendered.header) == ("12,000원", "주문 접수")
+    assert rendered.item == {
+        "list": [{"title": "상품", "description": "커피"}, {"title": "배송", "description": "내일 도착"}],
+        "summary": {"title": "합계", "description": "12,000원"},
+    }
+    assert rendered.highlight == {"title": "커피", "description": "주문 A-7"}
+    assert rendered.represent_link == {"linkMo": "https://shop.example/o/A-7"}
+    assert [b.get("linkMo") or b.get("schemeIos") for b in rendered.buttons] == [
+        "https://shop.example/o/A-7",
+        "shop://o/A-7",
+    ]
+    assert rendered.quick_replies[0]["linkMo"] == "https://shop.example/q/A-7"
+
+
+def test_a_variable_without_a_value_or_disagreeing_with_the_body_refuses() -> None:
+    """Missing values are named; extras.variables contradicting the body are refused; never a '#{' sent."""
+    reg = TemplateRegistry.build([RICH])
+    missing = reg.render("S", "RICH", RICH_BODY, variables={"total": "1"})
+    assert isinstance(missing, TemplateProblem) and missing.slug == "alimtalk_variable_missing"
+    assert "#{product}" in missing.reason and "#{when}" in missing.reason
+    clash = reg.render("S", "RICH", RICH_BODY, variables={**RICH_VARIABLES, "order": "B-1"})
+    assert isinstance(clash, TemplateProblem) and clash.slug == "alimtalk_variables_mismatch"
+
+
+def test_rendered_fields_are_checked_against_kakaos_limits() -> None:
+    """A title over 50 characters after substitution, or a web link that loses its scheme, is refused."""
+    reg = TemplateRegistry.build([RICH])
+    long = reg.render("S", "RICH", RICH_BODY, variables={**RICH_VARIABLES, "total": "9" * 60})
+    assert isinstance(long, TemplateProblem) and long.slug == "alimtalk_rules" and "title" in long.reason
+    link = Template("S", "L", "#{x}", buttons=({"type": "WL", "name": "열기", "linkMo": "#{url}"},))
+    bad = TemplateRegistry.build([link]).render("S", "L", "값", variables={"url": "javascript:alert(1)"})
+    assert isinstance(bad, TemplateProblem) and "http://" in bad.reason

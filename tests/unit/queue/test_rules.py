@@ -60,6 +60,17 @@ def test_retries_stop_at_max_attempts() -> None:
     assert t.detail == {"last_reason": "smsc_busy", "attempts": 3}
 
 
+def test_retry_fallback_is_used_when_the_attempts_run_out() -> None:
+    """A RETRY carrying a fallback keeps it for the end: rescheduled without it, settled failed with it."""
+    fb = Fallback("sms", "1588", "fallback text")
+    early = send(msg(attempts=1), SendResult(7, Outcome.RETRY, reason="alimtalk_retry", fallback=fb))
+    assert isinstance(early, Reschedule)
+    last = send(msg(attempts=3), SendResult(7, Outcome.RETRY, reason="alimtalk_retry", fallback=fb))
+    assert isinstance(last, Settle) and (last.state, last.fallback) == (MessageState.FAILED, fb)
+    unknown = send(msg(attempts=3), SendResult(7, Outcome.UNKNOWN, fallback=fb))
+    assert isinstance(unknown, Settle) and unknown.fallback is None  # it may be on the phone already
+
+
 def test_unknown_is_retried_flagged_and_ends_unknown() -> None:
     """UNKNOWN: retried as a possible duplicate; at max attempts it ends unknown, not failed."""
     t = send(msg(), SendResult(7, Outcome.UNKNOWN))
