@@ -35,6 +35,9 @@ class OutboundMessage:
     # connector only before this moment (its deadline, or the end of the quiet-hours
     # window it was allowed in); the last check before sending defers it after that.
     allowed_until: datetime | None = None
+    # An earlier attempt may have reached the peer (its outcome was unknown: a timeout,
+    # a crash, a shutdown). A connector that can look a message up does so before resending.
+    may_be_duplicate: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,6 +137,7 @@ def _message(row: asyncpg.Record) -> OutboundMessage:
         created_at=row["created_at"],
         idempotency_key=row["idempotency_key"],
         send_at=row["send_at"],
+        may_be_duplicate=row["may_be_duplicate"],
     )
 
 
