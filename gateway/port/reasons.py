@@ -31,3 +31,4 @@ class QueueReason(enum.StrEnum):
     NO_RECEIPT = "no_receipt"  # submitted, no receipt within the connector's receipt timeout
     RECEIPT = "receipt"  # a delivery receipt settled it
     FALLBACK_ENQUEUED = "fallback_enqueued"  # its fallback message was enqueued
+    FALLBACK_SKIPPED = "fallback_skipped"  # its fallback was due but not sent (expired, not encodable)

@@ -211,6 +211,9 @@ class InMemoryStore:
         fb = entry.fallback
         if fb is None:
             return
+        if fb.skip_reason is not None:
+            self.events.append(Event(original, "fallback", QueueReason.FALLBACK_SKIPPED, {"why": fb.skip_reason}))
+            return
         mid = self.enqueue(
             fb.channel,
             fb.body,
