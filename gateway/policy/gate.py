@@ -72,6 +72,10 @@ _CLEANUP_SECONDS = 600.0
 _RELEASED_MAX = 100_000  # ids remembered for the last check; a bound, not a working size
 
 
+def _one(message: OutboundMessage) -> int:
+    return 1
+
+
 def _lock_key(recipient: str) -> int:
     return int.from_bytes(hashlib.blake2b(recipient.encode(), digest_size=8).digest(), "big", signed=True)
 
@@ -166,7 +170,11 @@ class PolicyDbGate:
 
     # ------------------------------------------------------------------ decide
     async def decide(
-        self, batch: Sequence[tuple[OutboundMessage, bool | None]], now: datetime
+        self,
+        batch: Sequence[tuple[OutboundMessage, bool | None]],
+        now: datetime,
+        *,
+        units: Callable[[OutboundMessage], int] | None = None,
     ) -> list[tuple[OutboundMessage, Decision]]:
         campaigns = sorted({m.campaign_id for m, _ in batch if m.campaign_id is not None})
         if campaigns:
