@@ -60,6 +60,7 @@ __all__ = [
     "Unsubscribe",
     "WebhookBody",
     "digits",
+    "national",
     "kst_text",
     "parse_date",
     "recipient_fields",
@@ -427,10 +428,21 @@ def digits(number: str) -> str:
     return "".join(ch for ch in number if ch.isdigit())
 
 
+def national(number: str) -> str:
+    """A Korean number as NHN wants it, digits only: ``+82 10-...`` → ``010...``, ``+82 1544-...`` → ``1544...``
+    (representative numbers 15YY/16YY/18YY have no leading 0); other numbers keep their digits."""
+    if not number.startswith("+82"):
+        return digits(number)
+    rest = digits(number)[2:]
+    if len(rest) == 8 and rest[:2] in ("15", "16", "18"):
+        return rest
+    return "0" + rest
+
+
 def recipient_fields(recipient: str) -> tuple[str | None, str | None]:
     """``(recipientNo, internationalRecipientNo)``: ``+8210...`` → ``010...``; other ``+`` numbers keep their country code."""
     if recipient.startswith("+82"):
-        return "0" + digits(recipient)[2:], None
+        return national(recipient), None
     if recipient.startswith("+"):
         return None, digits(recipient)
     return digits(recipient), None

@@ -35,7 +35,7 @@ from gateway.korean import (
     parse_request,
     pictures_problem,
 )
-from gateway.nhn_sms.api import SendRecipient, digits, recipient_fields
+from gateway.nhn_sms.api import SendRecipient, digits, national, recipient_fields
 from gateway.nhn_sms.config import NhnSmsConnectorConfig
 from gateway.nhn_sms.numbers import NumberBook
 from gateway.port import OutboundMessage, Outcome, SendResult
@@ -47,7 +47,7 @@ _INTERNATIONAL_GSM_MAX = 765  # 5 parts of 153 septets (international-sending-po
 _INTERNATIONAL_UCS2_MAX = 335  # 5 parts of 67
 # "(광고)" first; "무료수신거부"/"무료거부" and an 080 number last; spaces, brackets and "-" allowed.
 _AD_PREFIX = re.compile(r"^\s*\(광고\)")
-_AD_OPTOUT = re.compile(r"무\s*료\s*(?:수\s*신\s*)?거\s*부\s*[\]\)]?\s*[:：]?\s*(080[\d\s-]{7,12}\d)\s*\W*$")
+_AD_OPTOUT = re.compile(r"무\s*료\s*(?:수\s*신\s*)?거\s*부\s*[\]\)]?\s*[:：]?\s*(080[\d\s-]{6,12}\d)\s*\W*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +83,8 @@ def grouping_key(config: NhnSmsConnectorConfig, message: OutboundMessage) -> str
 
 
 def send_no(sender: str) -> str:
-    """NHN's ``sendNo``: digits only; ``+82 ...`` becomes ``0...``."""
-    if sender.startswith("+82"):
-        return "0" + digits(sender)[2:]
-    return digits(sender)
+    """NHN's ``sendNo``: digits only, in national form (``+82 1544-6859`` → ``15446859``, ``+82 2-...`` → ``02...``)."""
+    return national(sender)
 
 
 def _refuse(message: OutboundMessage, slug: str, reason: str, detail: Mapping[str, Any] | None = None) -> SendResult:

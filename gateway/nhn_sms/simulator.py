@@ -96,7 +96,7 @@ _API_MESSAGES = {
     "-6004": "Call rejection numbers are empty or unsubscribed.",
 }
 _AD_PREFIX = re.compile(r"^\s*\(광고\)")
-_AD_OPTOUT = re.compile(r"무\s*료\s*(?:수\s*신\s*)?거\s*부\s*[\]\)]?\s*[:：]?\s*(080[\d\s-]{7,12}\d)\s*\W*$")
+_AD_OPTOUT = re.compile(r"무\s*료\s*(?:수\s*신\s*)?거\s*부\s*[\]\)]?\s*[:：]?\s*(080[\d\s-]{6,12}\d)\s*\W*$")
 _QUERY_DATE = "%Y-%m-%d %H:%M:%S"
 
 
