@@ -22,7 +22,7 @@ from tests.support.nhn_sms import WEBHOOK_SECRET, example_jpeg
 pytestmark = pytest.mark.anyio
 
 KAKAO = "SENDERKEY0000000000000000000000000000001"
-NOTICE_96 = "[공지] 내일 10:00~12:00 시스템 점검으로 앱을 쓸 수 없습니다. 이용에 참고해 주세요 :) 감사합니다!"
+NOTICE_96 = "[Notice] 10/21 02:00-04:00 서버 점검으로 앱 접속이 안 됩니다. 양해 부탁드립니다. (help: 1588-00)"
 
 
 def free_port() -> int:

@@ -94,3 +94,13 @@ def test_pictures_are_checked_before_any_request() -> None:
     missing = message(3, "x", extras={"attachments": [9]})
     result = prepare(missing, planned(missing), numbers=book(), pictures={})
     assert isinstance(result, SendResult) and result.reason == "bad_pictures: attachment(s) [9] do not exist"
+
+
+def test_rate_limit_cost_counts_lms_by_message_and_sms_abroad_by_part() -> None:
+    """Connector.cost: a Korean SMS, LMS or MMS costs 1; an international SMS its billed parts; a refusal 1."""
+    from gateway.nhn_sms import NhnSmsConnector
+
+    connector = NhnSmsConnector(CONFIG)
+    assert connector.cost(message(1, "가" * 900)) == 1
+    assert connector.cost(message(2, "x" * 400, recipient="+14155550100")) == 3
+    assert connector.cost(message(3, "😀")) == 1

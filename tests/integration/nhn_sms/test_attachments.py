@@ -1,0 +1,78 @@
+"""MMS pictures in PostgreSQL: the JPEG check the database runs, and NHN uploads shared by instances."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from gateway.korean import jpeg_size
+from gateway.nhn_sms import NhnSmsConnector, PostgresAttachmentStore
+from gateway.nhn_sms.simulator import NhnSmsSimulator
+from tests.support.nhn_sms import Sink, example_jpeg, jpeg, make_config, message, running
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_the_database_reads_jpegs_as_the_daemon_does(db: asyncpg.Connection) -> None:
+    """gateway.jpeg_size() and gateway.korean.jpeg_size agree on real, rewritten, padded, cut and foreign bytes."""
+    samples = [
+        example_jpeg(),
+        jpeg(width=1000, height=1000),
+        jpeg(width=1001, height=3),
+        jpeg(size=250_000),
+        example_jpeg()[:200],
+        b"\x89PNG\r\n\x1a\n" + bytes(64),
+        b"\xff\xd8\xff\xd9",
+    ]
+    for data in samples:
+        row = await db.fetchrow("SELECT width, height FROM gateway.jpeg_size($1)", data)
+        expected = jpeg_size(data)
+        assert (row["width"], row["height"]) == (expected if expected else (None, None))
+
+
+async def test_pictures_refused_by_the_database(db: asyncpg.Connection) -> None:
+    """Too large, too many pixels, not a JPEG, bad names: named constraints on INSERT."""
+    cases = [
+        (jpeg(size=301 * 1024), "a.jpg", "attachments_too_large"),
+        (jpeg(width=1001), "a.jpg", "attachments_too_many_pixels"),
+        (b"GIF89a" + bytes(40), "a.jpg", "attachments_not_jpeg"),
+        (example_jpeg(), "a.png", "attachments_file_name"),
+        (example_jpeg(), "x" * 42 + ".jpg", "attachments_file_name"),
+    ]
+    for data, name, constraint in cases:
+        with pytest.raises(asyncpg.CheckViolationError) as exc:
+            await db.execute("INSERT INTO gateway.attachments (file_name, data) VALUES ($1, $2)", name, data)
+        assert exc.value.constraint_name == constraint
+
+
+async def test_two_instances_upload_a_picture_once(pool: asyncpg.Pool) -> None:
+    """A second instance (a second connector on the same database) reuses the fileId the first recorded."""
+    pid = await pool.fetchval(
+        "INSERT INTO gateway.attachments (file_name, data) VALUES ('p.jpg', $1) RETURNING id", example_jpeg()
+    )
+    sink = Sink()
+    async with NhnSmsSimulator(seed=1) as sim:
+        for n in (1, 2):
+            connector = NhnSmsConnector(make_config(sim, results="sweep"), attachments=PostgresAttachmentStore(pool))
+            async with running(connector, sink):
+                await connector.send(message(n, f"사진 {n}", extras={"attachments": [pid]}))
+                await sink.wait_results(n)
+    assert sim.uploads == 1 and sim.accepted == 2
+    assert await pool.fetchval("SELECT count(*) FROM gateway.nhn_sms_uploads") == 1
+
+
+async def test_old_pictures_no_live_message_names_are_dropped(pool: asyncpg.Pool) -> None:
+    """Housekeeping deletes pictures past the retention unless a live outbox row still names them."""
+    store = PostgresAttachmentStore(pool)
+    ids = [
+        await pool.fetchval("INSERT INTO gateway.attachments (file_name, data) VALUES ('p.jpg', $1) RETURNING id", example_jpeg())
+        for _ in range(3)
+    ]
+    await pool.execute("UPDATE gateway.attachments SET created_at = now() - interval '40 days' WHERE id = ANY($1)", ids[:2])
+    await pool.execute(
+        "INSERT INTO gateway.outbox (channel, sender, recipient, body, extras) VALUES ('sms', '15446859', "
+        "'+821012345678', 'x', $1)", {"attachments": [ids[0]]},
+    )
+    assert await store.drop_old(30) == 1
+    left = {r["id"] for r in await pool.fetch("SELECT id FROM gateway.attachments")}
+    assert left == {ids[0], ids[2]}
