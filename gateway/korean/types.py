@@ -77,9 +77,13 @@ class Refused:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
+_DEFAULT = TypeRequest()
+
+
 def parse_request(extras: Mapping[str, Any] | None) -> TypeRequest:
     """Read ``extras.type``, ``extras.title`` and ``extras.attachments``; raise SpecError when malformed."""
-    extras = extras or {}
+    if not extras or ("type" not in extras and "title" not in extras and "attachments" not in extras):
+        return _DEFAULT
     raw_type = extras.get("type", "auto")
     if not isinstance(raw_type, str) or raw_type.lower() not in MessageType._value2member_map_:
         raise SpecError(f"extras.type must be one of auto, sms, lms, mms, not {raw_type!r}")
@@ -99,6 +103,8 @@ def parse_request(extras: Mapping[str, Any] | None) -> TypeRequest:
 def _default_title(body: str, limit: int) -> str:
     """The body's first non-empty line, cut to whole characters within ``limit`` bytes."""
     line = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
+    if line.isascii():
+        return line[:limit]
     out, used = [], 0
     for ch in line:
         n = korean_bytes(ch, ucs2_fallback=True)
@@ -137,14 +143,20 @@ def choose_type(
                 {"type": str(wants)},
             )
         return Chosen(MessageType.SMS)
-    bad = unencodable(body)
-    if bad and not ucs2:
-        return Refused(
-            "unencodable",
-            f"unencodable: EUC-KR (CP949) cannot carry {describe_characters(bad)}",
-            {"characters": [f"U+{ord(ch):04X}" for ch in dict.fromkeys(ch for _, ch in bad)], "positions": [p for p, _ in bad][:20]},
-        )
-    size = korean_bytes(body, ucs2_fallback=ucs2)
+    try:
+        size = len(body.encode("cp949"))
+    except UnicodeEncodeError:
+        bad = unencodable(body)
+        if not ucs2:
+            return Refused(
+                "unencodable",
+                f"unencodable: EUC-KR (CP949) cannot carry {describe_characters(bad)}",
+                {
+                    "characters": [f"U+{ord(ch):04X}" for ch in dict.fromkeys(ch for _, ch in bad)],
+                    "positions": [p for p, _ in bad][:20],
+                },
+            )
+        size = korean_bytes(body, ucs2_fallback=True)
     if request.attachments:
         if wants in (MessageType.SMS, MessageType.LMS):
             return Refused(
