@@ -58,9 +58,26 @@ LMS_TEXT = (
 
 def start_simulator(webhook_port: int, result_delay: float) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "simulate", "nhn-sms", "--", "--port", "0", "--result-delay",
-         str(result_delay), "--mix", "delivered=1", "--send-no", SENDER, "--webhook-url",
-         f"http://127.0.0.1:{webhook_port}/reports/nhn-sms/results", "--webhook-secret", SECRET],
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "simulate",
+            "nhn-sms",
+            "--",
+            "--port",
+            "0",
+            "--result-delay",
+            str(result_delay),
+            "--mix",
+            "delivered=1",
+            "--send-no",
+            SENDER,
+            "--webhook-url",
+            f"http://127.0.0.1:{webhook_port}/reports/nhn-sms/results",
+            "--webhook-secret",
+            SECRET,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -105,15 +122,25 @@ async def run(args: argparse.Namespace) -> dict:
                     )
             finally:
                 await conn.close()
-            config = parse_config({
-                "http": {"port": port},
-                "engine": {"claim_batch": 2000, "max_in_flight": 20000},
-                "policy": {"fatigue": {"enabled": False}, "dedupe": {"enabled": False}},
-                "connectors": [{"type": "nhn_sms", "name": "nhn-sms", "base_url": base_url,
-                                "app_key": "sim-sms-app-key", "secret_key": "sim-sms-secret",
-                                "webhook_secret": SECRET, "queue_size": 20000,
-                                "max_concurrent_requests": args.concurrency}],
-            })
+            config = parse_config(
+                {
+                    "http": {"port": port},
+                    "engine": {"claim_batch": 2000, "max_in_flight": 20000},
+                    "policy": {"fatigue": {"enabled": False}, "dedupe": {"enabled": False}},
+                    "connectors": [
+                        {
+                            "type": "nhn_sms",
+                            "name": "nhn-sms",
+                            "base_url": base_url,
+                            "app_key": "sim-sms-app-key",
+                            "secret_key": "sim-sms-secret",
+                            "webhook_secret": SECRET,
+                            "queue_size": 20000,
+                            "max_concurrent_requests": args.concurrency,
+                        }
+                    ],
+                }
+            )
             from gateway.daemon import Daemon
 
             daemon = Daemon(config, database_url=url)
@@ -172,8 +199,10 @@ def main() -> None:
     print(f"  end to end        {r['msg_per_s']:>10} msg/s  ({r['elapsed_s']} s)")
     print(f"  sustained 10-90%  {r['sustained_msg_per_s']:>10} msg/s")
     print(f"  peak RSS          {r['peak_rss_mib']:>10} MiB")
-    print(f"  CPU seconds       {r['daemon_cpu_s']:>10} daemon, {r['simulator_cpu_s']} simulator (the rest of 2 cores:"
-          " PostgreSQL)")
+    print(
+        f"  CPU seconds       {r['daemon_cpu_s']:>10} daemon, {r['simulator_cpu_s']} simulator (the rest of 2 cores:"
+        " PostgreSQL)"
+    )
     print(json.dumps(r))
 
 

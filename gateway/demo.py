@@ -116,8 +116,8 @@ def sample_traffic(
                         "type": "LMS",
                         "title": "주문 접수",
                         "sender": NHN_SENDER if nhn_picture is not None else "15880000",
-                        "text": f"[쇼핑] 주문 {i}번이 접수되었습니다. 카카오톡을 쓰지 않으시는 분께 문자로 알려 드립니다."
-                        " 주문 내역은 앱에서 확인하실 수 있습니다.",
+                        "text": f"[쇼핑] 주문 {i}번이 접수되었습니다. 카카오톡을 쓰지 않으시는 분께"
+                        " 문자로 알려 드립니다. 주문 내역은 앱에서 확인하실 수 있습니다.",
                     },
                 },
             )
@@ -209,8 +209,8 @@ async def run_demo(args: argparse.Namespace) -> int:
     finally:
         await conn.close()
 
-    async with _peers(args.loopback, url) as (peer_config, notes, http_port):
-        peer_config = dict(peer_config)
+    async with _peers(args.loopback, url) as (peers, notes, http_port):
+        peer_config = dict(peers)
         picture = peer_config.pop("demo_picture", None)
         data = {
             "instance_name": "demo",

@@ -106,7 +106,10 @@ class CircuitBreaker:
         self._state = state
         if state is BreakerState.OPEN:
             log.warning(
-                f"{self._prefix}.breaker.opened", connector=self._name, open_seconds=self.open_seconds, failures=self._failures
+                f"{self._prefix}.breaker.opened",
+                connector=self._name,
+                open_seconds=self.open_seconds,
+                failures=self._failures,
             )
         elif state is BreakerState.CLOSED:
             log.info(f"{self._prefix}.breaker.closed", connector=self._name)

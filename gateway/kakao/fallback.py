@@ -46,7 +46,9 @@ __all__ = ["fallback_for", "fallback_problem", "parse_fallback"]
 
 
 def fallback_problem(raw: Any, *, encodable: bool = False) -> str | None:
-    """What is wrong with ``extras.fallback`` (None: usable). ``encodable``: text EUC-KR cannot carry is a problem too."""
+    """What is wrong with ``extras.fallback`` (None: usable).
+
+    ``encodable``: text EUC-KR cannot carry is a problem too (provider mode)."""
     if not isinstance(raw, Mapping):
         return f"extras.fallback must be an object with text, sender, type and title, not {type(raw).__name__}"
     text, sender, kind, title = raw.get("text"), raw.get("sender"), raw.get("type", "SMS"), raw.get("title")

@@ -129,18 +129,15 @@ def choose_type(
     wants = request.type
     if not (korean_recipient and korean_route):
         if wants in (MessageType.LMS, MessageType.MMS) or request.attachments:
-            asked = "pictures" if request.attachments and wants not in (MessageType.LMS, MessageType.MMS) else wants
+            asked = wants.upper() if wants in (MessageType.LMS, MessageType.MMS) else "pictures"
             if not korean_recipient:
                 return Refused(
                     "lms_abroad",
-                    f"lms_abroad: {asked.upper() if isinstance(asked, MessageType) else asked} cannot be sent "
-                    "to a number outside Korea (LMS/MMS are Korean message types)",
+                    f"lms_abroad: {asked} cannot be sent to a number outside Korea (LMS/MMS are Korean message types)",
                     {"type": str(wants)},
                 )
             return Refused(
-                "type_unsupported",
-                f"type_unsupported: this route sends SMS only, not {asked.upper() if isinstance(asked, MessageType) else asked}",
-                {"type": str(wants)},
+                "type_unsupported", f"type_unsupported: this route sends SMS only, not {asked}", {"type": str(wants)}
             )
         return Chosen(MessageType.SMS)
     try:
@@ -166,7 +163,9 @@ def choose_type(
             )
         wants = MessageType.MMS
     elif wants is MessageType.MMS:
-        return Refused("mms_without_pictures", "mms_without_pictures: extras.type is mms but extras.attachments is empty")
+        return Refused(
+            "mms_without_pictures", "mms_without_pictures: extras.type is mms but extras.attachments is empty"
+        )
     if wants is MessageType.AUTO:
         wants = MessageType.SMS if size <= SMS_MAX_BYTES else MessageType.LMS
     limit = SMS_MAX_BYTES if wants is MessageType.SMS else LMS_MAX_BYTES

@@ -49,7 +49,9 @@ class NhnSmsAdapter:
         return self.api.parse_send(request, await self.transport.request(self.api.send_request(request)))
 
     async def upload(self, file_name: str, data: bytes, create_user: str) -> int:
-        return self.api.parse_upload(await self.transport.request(self.api.upload_request(file_name, data, create_user)))
+        return self.api.parse_upload(
+            await self.transport.request(self.api.upload_request(file_name, data, create_user))
+        )
 
     async def lookup(
         self,

@@ -60,8 +60,8 @@ __all__ = [
     "Unsubscribe",
     "WebhookBody",
     "digits",
-    "national",
     "kst_text",
+    "national",
     "parse_date",
     "recipient_fields",
 ]
@@ -189,7 +189,9 @@ def _checked(response: HttpResponse, what: str) -> Any:
     data = _json(response, what)
     ok, code, message = _header(data, what)
     if not ok:
-        raise ProviderRejected(f"{what}: {code} {message}".strip(), code=code, provider_message=message, status=response.status)
+        raise ProviderRejected(
+            f"{what}: {code} {message}".strip(), code=code, provider_message=message, status=response.status
+        )
     return data
 
 
@@ -296,11 +298,15 @@ class NhnSmsApi:
         what = f"nhn send {request.endpoint}"
         data = _json(response, what)
         ok, code, message = _header(data, what)
-        body = data.get("body") if isinstance(data.get("body"), dict) else {}
-        payload = body.get("data") if isinstance(body.get("data"), dict) else {}
+        raw_body = data.get("body")
+        body: dict[str, Any] = raw_body if isinstance(raw_body, dict) else {}
+        raw_payload = body.get("data")
+        payload: dict[str, Any] = raw_payload if isinstance(raw_payload, dict) else {}
         results = payload.get("sendResultList")
         if not ok and not results:
-            raise ProviderRejected(f"{what}: {code} {message}".strip(), code=code, provider_message=message, status=response.status)
+            raise ProviderRejected(
+                f"{what}: {code} {message}".strip(), code=code, provider_message=message, status=response.status
+            )
         if not isinstance(results, list):
             raise ProviderProtocolError(f"{what}: the answer has no sendResultList")
         answers = []
@@ -440,11 +446,10 @@ def national(number: str) -> str:
 
 
 def recipient_fields(recipient: str) -> tuple[str | None, str | None]:
-    """``(recipientNo, internationalRecipientNo)``: ``+8210...`` → ``010...``; other ``+`` numbers keep their country code."""
+    """``(recipientNo, internationalRecipientNo)``: ``+8210...`` → ``010...``; other ``+`` numbers keep
+    their country code."""
     if recipient.startswith("+82"):
         return national(recipient), None
     if recipient.startswith("+"):
         return None, digits(recipient)
     return digits(recipient), None
-
-

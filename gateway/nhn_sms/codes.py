@@ -30,6 +30,7 @@ result still upgrades it). ``-9999`` and ``-2021`` (NHN system errors) are
 before anything is resent.
 """
 
+# ruff: noqa: E501  (the code table below is data: one documented code per line)
 from __future__ import annotations
 
 import enum
@@ -51,7 +52,9 @@ class CodeClass(enum.Enum):
 class CodeInfo:
     code: str
     cls: CodeClass
-    scope: str  # message | recipient | request | account | quota | policy | service | query | not-on-send-path | unknown
+    scope: (
+        str  # message | recipient | request | account | quota | policy | service | query | not-on-send-path | unknown
+    )
     slug: str  # short machine name, used in reasons: "nhn_<slug>"
     description: str  # NHN's English text
     expired: bool = False  # a delivery code that means "expired at the carrier"
@@ -215,7 +218,7 @@ _DELIVERY: tuple[tuple[str, CodeClass, str, str, str] | tuple[str, CodeClass, st
 # fmt: on
 
 API_CODES: dict[str, CodeInfo] = {row[0]: CodeInfo(*row) for row in _API}
-DELIVERY_CODES: dict[str, CodeInfo] = {row[0]: CodeInfo(*row) for row in _DELIVERY}  # type: ignore[arg-type]
+DELIVERY_CODES: dict[str, CodeInfo] = {row[0]: CodeInfo(*row) for row in _DELIVERY}
 
 
 def classify_api(code: str | int | None) -> CodeInfo:
@@ -224,7 +227,9 @@ def classify_api(code: str | int | None) -> CodeInfo:
     info = API_CODES.get(key)
     if info is not None:
         return info
-    return CodeInfo(key, CodeClass.RETRY, "unknown", "unknown_code", f"code {key or '(none)'} is not documented", known=False)
+    return CodeInfo(
+        key, CodeClass.RETRY, "unknown", "unknown_code", f"code {key or '(none)'} is not documented", known=False
+    )
 
 
 def classify_delivery(code: str | int | None) -> CodeInfo:
@@ -233,4 +238,6 @@ def classify_delivery(code: str | int | None) -> CodeInfo:
     info = DELIVERY_CODES.get(key)
     if info is not None:
         return info
-    return CodeInfo(key, CodeClass.RETRY, "unknown", "unknown_code", f"code {key or '(none)'} is not documented", known=False)
+    return CodeInfo(
+        key, CodeClass.RETRY, "unknown", "unknown_code", f"code {key or '(none)'} is not documented", known=False
+    )

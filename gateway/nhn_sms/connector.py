@@ -225,8 +225,10 @@ class NhnSmsConnector(Connector):
         while True:
             wait = 5.0 if (self.numbers.stale or not self.numbers.loaded) else self.config.numbers_refresh_seconds
             await self._sleep(min(wait, self.config.numbers_refresh_seconds))
-            if self.numbers.stale or not self.numbers.loaded or (
-                self._clock() - self.numbers.loaded_at >= self.config.numbers_refresh_seconds
+            if (
+                self.numbers.stale
+                or not self.numbers.loaded
+                or (self._clock() - self.numbers.loaded_at >= self.config.numbers_refresh_seconds)
             ):
                 await self.numbers.refresh()
 
@@ -293,10 +295,10 @@ class NhnSmsConnector(Connector):
         by_id = {i.message.id: i for i in items}
         counts: Counter[tuple[str, str]] = Counter()
         for result in results:
-            item = by_id.get(result.message_id)
-            if item is None:
+            owner = by_id.get(result.message_id)
+            if owner is None:
                 continue
-            counts[(str(item.plan.type), result.outcome.value)] += 1
+            counts[(str(owner.plan.type), result.outcome.value)] += 1
             self._report(result)
         for (kind, outcome), n in counts.items():
             gateway_metrics.SMS_TYPES.labels(self.name, kind, outcome).inc(n)

@@ -108,7 +108,9 @@ def _international_parts(text: str) -> tuple[int, int, str] | None:
 def plan(message: OutboundMessage, config: NhnSmsConnectorConfig) -> Plan | SendResult:
     """The type, endpoint and cost of ``message``, or the FAILED result that refuses it."""
     if message.channel != "sms":
-        return _refuse(message, "wrong_channel", f"wrong_channel: NHN Cloud SMS sends channel sms, not {message.channel!r}")
+        return _refuse(
+            message, "wrong_channel", f"wrong_channel: NHN Cloud SMS sends channel sms, not {message.channel!r}"
+        )
     try:
         request = parse_request(message.extras)
     except SpecError as exc:
@@ -146,10 +148,7 @@ def plan(message: OutboundMessage, config: NhnSmsConnectorConfig) -> Plan | Send
                 f"{_INTERNATIONAL_UCS2_MAX} UCS-2 characters (NHN -2048)",
             )
         cost = parts[0]
-    if choice.type is MessageType.SMS:
-        endpoint = "ad-sms" if ad else "sms"
-    else:
-        endpoint = "ad-mms" if ad else "mms"
+    endpoint = ("ad-" if ad else "") + ("sms" if choice.type is MessageType.SMS else "mms")
     return Plan(choice.type, endpoint, choice.title, choice.bytes, cost, recipient, request.attachments)
 
 

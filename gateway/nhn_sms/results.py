@@ -90,10 +90,14 @@ def receipt_for(connector: str, record: NhnRecord) -> Receipt | None:
     if status in _DUPLICATE:
         return None
     if status in _CANCELLED:
-        return Receipt(connector, key, ReceiptState.FAILED, code=f"status_{status}", done_at=record.done_at, detail=detail)
+        return Receipt(
+            connector, key, ReceiptState.FAILED, code=f"status_{status}", done_at=record.done_at, detail=detail
+        )
     if status in _AD_RESTRICTED or status in _FAILED_NO_CODE:
         detail["retryable"] = True
-        return Receipt(connector, key, ReceiptState.FAILED, code=f"status_{status}", done_at=record.done_at, detail=detail)
+        return Receipt(
+            connector, key, ReceiptState.FAILED, code=f"status_{status}", done_at=record.done_at, detail=detail
+        )
     return None
 
 
@@ -228,5 +232,3 @@ def webhook_handler(
         return web.json_response({"ok": True, "event": hook.event, "received": len(hook.results), "stored": stored})
 
     return handle
-
-

@@ -126,7 +126,9 @@ class BatchSender:
             return [self._coded(i, exc.code, exc.provider_message, stage="upload") for i in items]
         except ProviderThrottled as exc:
             self.breaker.release_probe()
-            return self._all(items, Outcome.THROTTLED, "nhn_throttled: HTTP 429 on upload", retry_after=exc.retry_after or 1.0)
+            return self._all(
+                items, Outcome.THROTTLED, "nhn_throttled: HTTP 429 on upload", retry_after=exc.retry_after or 1.0
+            )
         except ProviderError as exc:
             self.breaker.record_failure()
             self._count("upload", "unavailable")
@@ -149,7 +151,9 @@ class BatchSender:
         except ProviderThrottled as exc:
             self.breaker.release_probe()
             self._count("send", "throttled")
-            return self._all(items, Outcome.THROTTLED, "nhn_throttled: HTTP 429", retry_after=exc.retry_after or 1.0, code="429")
+            return self._all(
+                items, Outcome.THROTTLED, "nhn_throttled: HTTP 429", retry_after=exc.retry_after or 1.0, code="429"
+            )
         except ProviderUnavailable as exc:
             self.breaker.record_failure()
             self._count("send", "unavailable")
@@ -258,7 +262,11 @@ class BatchSender:
                 results.append(self._submitted(item, record.request_id, record.recipient_seq, reconciled=True))
             elif records:  # NHN took the request, and not this recipient: nothing went out for it
                 results.append(
-                    SendResult(item.message.id, Outcome.RETRY, reason=f"nhn_not_taken: the request was taken without it ({why})")
+                    SendResult(
+                        item.message.id,
+                        Outcome.RETRY,
+                        reason=f"nhn_not_taken: the request was taken without it ({why})",
+                    )
                 )
             else:
                 results.append(
@@ -267,7 +275,10 @@ class BatchSender:
                         Outcome.UNKNOWN,
                         reason=f"nhn_no_answer: {why}; not found at NHN after {c.reconcile_tries} look-up(s)",
                         retry_after=max(c.reconcile_grace_seconds, 1.0),
-                        detail={"sender_grouping_key": request.sender_grouping_key, "message_type": str(item.plan.type)},
+                        detail={
+                            "sender_grouping_key": request.sender_grouping_key,
+                            "message_type": str(item.plan.type),
+                        },
                     )
                 )
         log.info(
@@ -301,7 +312,9 @@ class BatchSender:
             if records:
                 first = min(records, key=lambda r: (r.request_id, r.recipient_seq or 0))
                 if len(records) > 1:
-                    log.error("nhn_sms.duplicate_found", connector=self.name, message_id=item.message.id, copies=len(records))
+                    log.error(
+                        "nhn_sms.duplicate_found", connector=self.name, message_id=item.message.id, copies=len(records)
+                    )
                 found[item.message.id] = self._submitted(item, first.request_id, first.recipient_seq, resumed=True)
         if found:
             log.info("nhn_sms.resumed", connector=self.name, messages=len(found))
@@ -309,7 +322,13 @@ class BatchSender:
 
     # ---------------------------------------------------------------- results
     def _submitted(
-        self, item: Prepared, request_id: str | None, seq: int | None, *, reconciled: bool = False, resumed: bool = False
+        self,
+        item: Prepared,
+        request_id: str | None,
+        seq: int | None,
+        *,
+        reconciled: bool = False,
+        resumed: bool = False,
     ) -> SendResult:
         detail: dict[str, Any] = {
             "message_type": str(item.plan.type),
@@ -379,11 +398,21 @@ class BatchSender:
             self.account_error = True
             log.error("nhn_sms.account.rejected", connector=self.name, code=code, provider_message=provider_message)
             return SendResult(
-                item.message.id, Outcome.RETRY, code=code, reason=reason, retry_after=c.account_error_retry_after_seconds, detail=detail
+                item.message.id,
+                Outcome.RETRY,
+                code=code,
+                reason=reason,
+                retry_after=c.account_error_retry_after_seconds,
+                detail=detail,
             )
         if info.scope == "quota":
             return SendResult(
-                item.message.id, Outcome.THROTTLED, code=code, reason=reason, retry_after=c.quota_retry_after_seconds, detail=detail
+                item.message.id,
+                Outcome.THROTTLED,
+                code=code,
+                reason=reason,
+                retry_after=c.quota_retry_after_seconds,
+                detail=detail,
             )
         if info.scope == "request":
             log.error("nhn_sms.request.bug", connector=self.name, code=code, provider_message=provider_message)

@@ -70,8 +70,15 @@ ALIASES = {
     "carrier_error": "3015",
     "timeout": "2000",
 }
-_NAMES = {"1000": "성공", "2003": "단말기 전원 꺼짐", "3001": "가입자 없음", "3012": "스팸", "3015": "전송 경로 없음",
-          "2000": "전송 시간 초과", "E915": "중복 메시지"}
+_NAMES = {
+    "1000": "성공",
+    "2003": "단말기 전원 꺼짐",
+    "3001": "가입자 없음",
+    "3012": "스팸",
+    "3015": "전송 경로 없음",
+    "2000": "전송 시간 초과",
+    "E915": "중복 메시지",
+}
 _API_MESSAGES = {
     "0": "SUCCESS",
     "-1000": "Invalid appKey.",
@@ -161,7 +168,11 @@ class _File:
 
 
 def _header(code: str = "0", message: str | None = None) -> dict[str, Any]:
-    return {"isSuccessful": code == "0", "resultCode": int(code), "resultMessage": message or _API_MESSAGES.get(code, "")}
+    return {
+        "isSuccessful": code == "0",
+        "resultCode": int(code),
+        "resultMessage": message or _API_MESSAGES.get(code, ""),
+    }
 
 
 def _refuse(code: str, message: str | None = None) -> web.Response:
@@ -286,9 +297,7 @@ class NhnSmsSimulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = int(self._runner.addresses[0][1])
         self.base_url = f"http://{self.host}:{self.port}"
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         self._hook_task = asyncio.ensure_future(self._deliver_hooks())
@@ -367,9 +376,9 @@ class NhnSmsSimulator:
         self._counter += 1
         request_id = f"{now_wall:%Y%m%d%H%M%S}{self.rng.getrandbits(40):010x}{self._counter % 10}"[:25]
         results, records = [], []
-        for seq, item in enumerate(recipients, start=1):
+        for seq, raw in enumerate(recipients, start=1):
             self.recipients_received += 1
-            item = item if isinstance(item, dict) else {}
+            item = raw if isinstance(raw, dict) else {}
             number = str(item.get("recipientNo") or "")
             country = str(item.get("countryCode") or "82")
             international = str(item.get("internationalRecipientNo") or "")
@@ -397,9 +406,21 @@ class NhnSmsSimulator:
                     else:
                         self._recent[fingerprint] = now
                 record = _Record(
-                    request_id, seq, endpoint, message_type, str(body.get("sendNo")), number, country or "",
-                    str(body.get("body")), body.get("title"), files, body.get("senderGroupingKey"), key,
-                    now_wall, result, now + self.result_delay,
+                    request_id,
+                    seq,
+                    endpoint,
+                    message_type,
+                    str(body.get("sendNo")),
+                    number,
+                    country or "",
+                    str(body.get("body")),
+                    body.get("title"),
+                    files,
+                    body.get("senderGroupingKey"),
+                    key,
+                    now_wall,
+                    result,
+                    now + self.result_delay,
                 )
                 records.append(record)
             results.append(
@@ -454,7 +475,8 @@ class NhnSmsSimulator:
         if (not mms and len(text) > 255) or (mms and (len(text) > 4000 or len(str(title)) > 120)):
             return "-2015"
         domestic = any(
-            isinstance(r, dict) and (r.get("recipientNo") or str(r.get("internationalRecipientNo", "")).startswith("82"))
+            isinstance(r, dict)
+            and (r.get("recipientNo") or str(r.get("internationalRecipientNo", "")).startswith("82"))
             for r in recipients
         )
         if domestic and (not _cp949_ok(text) or (mms and not _cp949_ok(str(title)))):
@@ -501,7 +523,9 @@ class NhnSmsSimulator:
         self.files[fid] = _File(fid, name, data, time.monotonic())
         self.uploads += 1
         path = f"0/toast-mt-{datetime.now(KST):%Y-%m-%d/%H%M}/{fid}"
-        return web.json_response({"header": _header(), "body": {"data": {"fileId": fid, "fileName": name, "filePath": path}}})
+        return web.json_response(
+            {"header": _header(), "body": {"data": {"fileId": fid, "fileName": name, "filePath": path}}}
+        )
 
     # ---------------------------------------------------------------- queries
     def _view(self, r: _Record, now: float) -> dict[str, Any]:
@@ -510,7 +534,9 @@ class NhnSmsSimulator:
         view: dict[str, Any] = {
             "requestId": r.request_id,
             "requestDate": _dt(r.created),
-            "resultDate": _dt(r.created + timedelta(seconds=max(r.ready_at - now, 0.0) + self.result_delay)) if final else None,
+            "resultDate": _dt(r.created + timedelta(seconds=max(r.ready_at - now, 0.0) + self.result_delay))
+            if final
+            else None,
             "templateId": None,
             "templateName": None,
             "categoryId": None,
@@ -575,7 +601,10 @@ class NhnSmsSimulator:
         page = max(1, int(query.get("pageNum", "1") or 1))
         size = max(1, min(1000, int(query.get("pageSize", "15") or 15)))
         chosen = items[(page - 1) * size : page * size]
-        return {"header": _header(), "body": {"pageNum": page, "pageSize": size, "totalCount": len(items), "data": chosen}}
+        return {
+            "header": _header(),
+            "body": {"pageNum": page, "pageSize": size, "totalCount": len(items), "data": chosen},
+        }
 
     async def _list(self, request: web.Request) -> web.Response:
         self.requests["list"] += 1
@@ -588,7 +617,9 @@ class NhnSmsSimulator:
         if q.get("requestId"):
             records = list(self._by_request.get(q["requestId"], []))
         else:
-            window = self._window(q, "startCreateDate", "endCreateDate") or self._window(q, "startRequestDate", "endRequestDate")
+            window = self._window(q, "startCreateDate", "endCreateDate") or self._window(
+                q, "startRequestDate", "endRequestDate"
+            )
             if window is None:
                 return _refuse("-2011")
             if isinstance(window, str):
@@ -760,7 +791,10 @@ class NhnSmsSimulator:
                     if r.updated is None:
                         r.updated = datetime.now(KST)
                 body = self.webhook_body(chunk)
-                headers = {"Content-Type": "application/json;charset=UTF-8", "X-Toast-Webhook-Signature": self.webhook_secret}
+                headers = {
+                    "Content-Type": "application/json;charset=UTF-8",
+                    "X-Toast-Webhook-Signature": self.webhook_secret,
+                }
                 try:
                     async with self._session.post(self.webhook_url, data=body, headers=headers) as resp:
                         ok = 200 <= resp.status < 300

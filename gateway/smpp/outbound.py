@@ -108,7 +108,7 @@ class Preparer:
         if self._senders is not None and message.sender not in self._senders:
             return _refuse(message, "unknown_sender")
         extras = message.extras
-        if extras and ("type" in extras or "attachments" in extras) or self._korean:
+        if self._korean or (extras and ("type" in extras or "attachments" in extras)):
             refused = self._message_type(message)
             if refused is not None:
                 return refused

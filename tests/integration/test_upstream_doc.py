@@ -47,9 +47,7 @@ async def test_every_sql_example_runs(db: asyncpg.Connection) -> None:
         await db.execute("DROP ROLE IF EXISTS shop_app")
         for block in blocks:
             await run_block(db, block)
-        mms = await db.fetch(
-            "SELECT extras FROM gateway.outbox WHERE extras ? 'attachments' ORDER BY id"
-        )
+        mms = await db.fetch("SELECT extras FROM gateway.outbox WHERE extras ? 'attachments' ORDER BY id")
         assert len(mms) == 2 and mms[0]["extras"]["attachments"] == mms[1]["extras"]["attachments"]
         lms = await db.fetchval("SELECT extras ->> 'title' FROM gateway.outbox WHERE extras ->> 'type' = 'auto'")
         assert lms == "배송 안내"

@@ -65,13 +65,18 @@ async def test_old_pictures_no_live_message_names_are_dropped(pool: asyncpg.Pool
     """Housekeeping deletes pictures past the retention unless a live outbox row still names them."""
     store = PostgresAttachmentStore(pool)
     ids = [
-        await pool.fetchval("INSERT INTO gateway.attachments (file_name, data) VALUES ('p.jpg', $1) RETURNING id", example_jpeg())
+        await pool.fetchval(
+            "INSERT INTO gateway.attachments (file_name, data) VALUES ('p.jpg', $1) RETURNING id", example_jpeg()
+        )
         for _ in range(3)
     ]
-    await pool.execute("UPDATE gateway.attachments SET created_at = now() - interval '40 days' WHERE id = ANY($1)", ids[:2])
+    await pool.execute(
+        "UPDATE gateway.attachments SET created_at = now() - interval '40 days' WHERE id = ANY($1)", ids[:2]
+    )
     await pool.execute(
         "INSERT INTO gateway.outbox (channel, sender, recipient, body, extras) VALUES ('sms', '15446859', "
-        "'+821012345678', 'x', $1)", {"attachments": [ids[0]]},
+        "'+821012345678', 'x', $1)",
+        {"attachments": [ids[0]]},
     )
     assert await store.drop_old(30) == 1
     left = {r["id"] for r in await pool.fetch("SELECT id FROM gateway.attachments")}

@@ -22,6 +22,10 @@ from tests.support.nhn_sms import WEBHOOK_SECRET, example_jpeg
 pytestmark = pytest.mark.anyio
 
 KAKAO = "SENDERKEY0000000000000000000000000000001"
+TEMPLATES = (
+    f"- sender_key: {KAKAO}\n  template_code: ORDER\n"
+    "  body: '#{name}님, 주문이 접수되었습니다.'\n  status: approved\n"
+)
 NOTICE_96 = "[Notice] 10/21 02:00-04:00 서버 점검으로 앱 접속이 안 됩니다. 양해 부탁드립니다. (help: 1588-00)"
 
 
@@ -33,9 +37,15 @@ def free_port() -> int:
 
 def nhn_connector(sim: NhnSmsSimulator, **extra: Any) -> dict[str, Any]:
     return {
-        "type": "nhn_sms", "name": "nhn", "base_url": sim.base_url, "app_key": sim.app_key,
-        "secret_key": sim.secret_key, "webhook_secret": WEBHOOK_SECRET, "batch_linger_seconds": 0.01,
-        "sweep_interval_seconds": 3600.0, **extra,
+        "type": "nhn_sms",
+        "name": "nhn",
+        "base_url": sim.base_url,
+        "app_key": sim.app_key,
+        "secret_key": sim.secret_key,
+        "webhook_secret": WEBHOOK_SECRET,
+        "batch_linger_seconds": 0.01,
+        "sweep_interval_seconds": 3600.0,
+        **extra,
     }
 
 
@@ -50,7 +60,9 @@ async def daemon_running(config: dict[str, Any], db_url: str) -> AsyncIterator[D
             daemon.stop()
 
 
-async def settle(db: asyncpg.Connection, n: int, states: tuple[str, ...] = ("delivered", "failed", "undeliverable")) -> None:
+async def settle(
+    db: asyncpg.Connection, n: int, states: tuple[str, ...] = ("delivered", "failed", "undeliverable")
+) -> None:
     with anyio.fail_after(20):
         while await db.fetchval("SELECT count(*) FROM gateway.message_status WHERE state = ANY($1)", list(states)) < n:
             await anyio.sleep(0.05)
@@ -74,17 +86,24 @@ async def test_sms_lms_and_mms_through_nhn_cloud(db_url: str, db: asyncpg.Connec
         for body, extras in rows:
             await db.execute(
                 "INSERT INTO gateway.outbox (channel, sender, recipient, body, extras) VALUES ('sms', '15446859', "
-                "'+821012345678', $1, $2)", body, extras,
+                "'+821012345678', $1, $2)",
+                body,
+                extras,
             )
-        config = {"http": {"port": port}, "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
-                  "connectors": [nhn_connector(sim)]}
+        config = {
+            "http": {"port": port},
+            "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
+            "connectors": [nhn_connector(sim)],
+        }
         async with daemon_running(config, db_url):
             await settle(db, 4)
     assert len(NOTICE_96.encode("cp949")) == 96
     sent = {r.body: r.message_type for r in sim.records}
     assert sent == {"짧은 안내입니다.": "SMS", NOTICE_96: "LMS", "쿠폰을 보내드립니다.": "MMS"}
     assert sim.requests["send"] == 3 and sim.uploads == 1
-    status = {r["body"]: r for r in await db.fetch("SELECT m.body, m.state, m.reason, m.segments FROM gateway.messages m")}
+    status = {
+        r["body"]: r for r in await db.fetch("SELECT m.body, m.state, m.reason, m.segments FROM gateway.messages m")
+    }
     assert status[NOTICE_96]["state"] == "delivered" and status[NOTICE_96]["segments"] == 1
     assert status["결제 완료 😀"]["state"] == "failed"
     assert status["결제 완료 😀"]["reason"].startswith("unencodable: EUC-KR (CP949) cannot carry U+1F600 GRINNING FACE")
@@ -106,29 +125,42 @@ async def test_sms_lms_and_mms_through_nhn_cloud(db_url: str, db: asyncpg.Connec
 async def test_alimtalk_falls_back_to_lms_through_nhn(db_url: str, db: asyncpg.Connection, tmp_path: Path) -> None:
     """A failed Alimtalk whose fallback text is over 90 bytes is sent as an LMS with its title, by the SMS route."""
     templates = tmp_path / "t.yaml"
-    templates.write_text(
-        f"- sender_key: {KAKAO}\n  template_code: ORDER\n  body: '#{{name}}님, 주문이 접수되었습니다.'\n  status: approved\n"
-    )
+    templates.write_text(TEMPLATES)
     await sync_templates(db, templates)
     port = free_port()
-    text = "홍길동님, 주문이 접수되었습니다. 카카오톡을 쓰지 않으시는 분께 문자로 알려 드립니다. 주문 내역은 앱에서 확인하세요."
+    text = (
+        "홍길동님, 주문이 접수되었습니다. 카카오톡을 쓰지 않으시는 분께 문자로 알려 드립니다. "
+        "주문 내역은 앱에서 확인하세요."
+    )
     async with (
         KakaoSimulator(webhook_url=f"http://127.0.0.1:{port}/reports/kakao/results", webhook_secret="k") as kakao,
-        NhnSmsSimulator(webhook_url=f"http://127.0.0.1:{port}/reports/nhn/results", webhook_secret=WEBHOOK_SECRET) as sim,
+        NhnSmsSimulator(
+            webhook_url=f"http://127.0.0.1:{port}/reports/nhn/results", webhook_secret=WEBHOOK_SECRET
+        ) as sim,
     ):
         kakao.script("01022222222", result_code="not_kakao_user")
         await db.execute(
             "INSERT INTO gateway.outbox (channel, sender, recipient, body, extras) VALUES "
             "('alimtalk', $1, '+821022222222', '홍길동님, 주문이 접수되었습니다.', $2)",
             KAKAO,
-            {"template_code": "ORDER", "fallback": {"type": "SMS", "sender": "15446859", "text": text, "title": "주문 접수"}},
+            {
+                "template_code": "ORDER",
+                "fallback": {"type": "SMS", "sender": "15446859", "text": text, "title": "주문 접수"},
+            },
         )
         config = {
             "http": {"port": port},
             "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
             "connectors": [
-                {"type": "kakao", "name": "kakao", "base_url": kakao.base_url, "app_key": kakao.app_key,
-                 "secret_key": kakao.secret_key, "webhook_secret": "k", "batch_linger_seconds": 0.01},
+                {
+                    "type": "kakao",
+                    "name": "kakao",
+                    "base_url": kakao.base_url,
+                    "app_key": kakao.app_key,
+                    "secret_key": kakao.secret_key,
+                    "webhook_secret": "k",
+                    "batch_linger_seconds": 0.01,
+                },
                 nhn_connector(sim),
             ],
         }
@@ -144,9 +176,7 @@ async def test_alimtalk_falls_back_to_lms_through_nhn(db_url: str, db: asyncpg.C
 async def test_fallbacks_not_sent_leave_an_event(db_url: str, db: asyncpg.Connection, tmp_path: Path) -> None:
     """A due fallback whose text EUC-KR cannot carry, or whose message expired, is skipped with an event saying why."""
     templates = tmp_path / "t.yaml"
-    templates.write_text(
-        f"- sender_key: {KAKAO}\n  template_code: ORDER\n  body: '#{{name}}님, 주문이 접수되었습니다.'\n  status: approved\n"
-    )
+    templates.write_text(TEMPLATES)
     await sync_templates(db, templates)
     port = free_port()
     async with KakaoSimulator(
@@ -161,15 +191,24 @@ async def test_fallbacks_not_sent_leave_an_event(db_url: str, db: asyncpg.Connec
             await db.execute(
                 "INSERT INTO gateway.outbox (channel, sender, recipient, body, extras, expires_at) VALUES "
                 "('alimtalk', $1, $2, '홍길동님, 주문이 접수되었습니다.', $3, now() + $4::text::interval)",
-                KAKAO, number, {"template_code": "ORDER", "fallback": {"sender": "15446859", "text": text}},
+                KAKAO,
+                number,
+                {"template_code": "ORDER", "fallback": {"sender": "15446859", "text": text}},
                 expires or "1 hour",
             )
         config = {
             "http": {"port": port},
             "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
             "connectors": [
-                {"type": "kakao", "name": "kakao", "base_url": kakao.base_url, "app_key": kakao.app_key,
-                 "secret_key": kakao.secret_key, "webhook_secret": "k", "batch_linger_seconds": 0.01},
+                {
+                    "type": "kakao",
+                    "name": "kakao",
+                    "base_url": kakao.base_url,
+                    "app_key": kakao.app_key,
+                    "secret_key": kakao.secret_key,
+                    "webhook_secret": "k",
+                    "batch_linger_seconds": 0.01,
+                },
                 {"type": "loopback", "name": "sms"},
             ],
         }

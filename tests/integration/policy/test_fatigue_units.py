@@ -24,7 +24,9 @@ async def test_a_three_segment_sms_uses_three_of_the_cap_and_an_lms_one(pool: as
     assert [v is ALLOW for _, v in out] == [True, False]
     assert out[1][1].reason == "fatigue"  # type: ignore[union-attr]
     other = "+821099998888"
-    out = await gate.decide([(msg(i, recipient=other, campaign=f"c{i}"), True) for i in (11, 12, 13, 14)], NOW, units=units)
+    out = await gate.decide(
+        [(msg(i, recipient=other, campaign=f"c{i}"), True) for i in (11, 12, 13, 14)], NOW, units=units
+    )
     assert [v is ALLOW for _, v in out] == [True, True, True, False]
     rows = await pool.fetch("SELECT message_id, units FROM gateway.ad_sends ORDER BY message_id")
     assert [(r["message_id"], r["units"]) for r in rows] == [(1, 3), (11, 1), (12, 1), (13, 1)]

@@ -34,7 +34,14 @@ def text_of(n: int) -> str:
 
 
 @pytest.mark.parametrize(
-    ("size", "kind"), [(89, MessageType.SMS), (90, MessageType.SMS), (91, MessageType.LMS), (1999, MessageType.LMS), (2000, MessageType.LMS)]
+    ("size", "kind"),
+    [
+        (89, MessageType.SMS),
+        (90, MessageType.SMS),
+        (91, MessageType.LMS),
+        (1999, MessageType.LMS),
+        (2000, MessageType.LMS),
+    ],
 )
 def test_auto_picks_sms_up_to_90_bytes_and_lms_up_to_2000(size: int, kind: MessageType) -> None:
     """auto: 89 and 90 bytes are an SMS, 91, 1,999 and 2,000 bytes an LMS."""
@@ -116,7 +123,9 @@ def test_not_korean() -> None:
 
 def test_parse_request() -> None:
     """extras.type/title/attachments are read and checked."""
-    assert parse_request({"type": "MMS", "title": "t", "attachments": [3, 4]}) == TypeRequest(MessageType.MMS, "t", (3, 4))
+    assert parse_request({"type": "MMS", "title": "t", "attachments": [3, 4]}) == TypeRequest(
+        MessageType.MMS, "t", (3, 4)
+    )
     for bad in ({"type": "fax"}, {"title": 3}, {"attachments": "3"}, {"attachments": [1, 1]}, {"attachments": [True]}):
         with pytest.raises(SpecError):
             parse_request(bad)

@@ -22,9 +22,22 @@ def test_public_names_are_pinned() -> None:
     """gateway.nhn_sms exports exactly these names."""
     assert sorted(nhn_sms.__all__) == sorted(
         [
-            "API_CODES", "DELIVERY_CODES", "AttachmentStore", "CodeClass", "CodeInfo", "InMemoryAttachmentStore",
-            "NhnRecord", "NhnSmsAdapter", "NhnSmsApi", "NhnSmsConnector", "NhnSmsConnectorConfig",
-            "PostgresAttachmentStore", "SendRecipient", "SendRequest", "classify_api", "classify_delivery",
+            "API_CODES",
+            "DELIVERY_CODES",
+            "AttachmentStore",
+            "CodeClass",
+            "CodeInfo",
+            "InMemoryAttachmentStore",
+            "NhnRecord",
+            "NhnSmsAdapter",
+            "NhnSmsApi",
+            "NhnSmsConnector",
+            "NhnSmsConnectorConfig",
+            "PostgresAttachmentStore",
+            "SendRecipient",
+            "SendRequest",
+            "classify_api",
+            "classify_delivery",
             "receipt_for",
         ]
     )
@@ -32,7 +45,11 @@ def test_public_names_are_pinned() -> None:
 
 @pytest.mark.parametrize(
     ("name", "endpoint"),
-    [("sms_send.example_domestic.json", "sms"), ("mms_send.example_lms.json", "mms"), ("mms_send.example_attachment.json", "mms")],
+    [
+        ("sms_send.example_domestic.json", "sms"),
+        ("mms_send.example_lms.json", "mms"),
+        ("mms_send.example_attachment.json", "mms"),
+    ],
 )
 def test_send_requests_are_the_documented_ones(name: str, endpoint: str) -> None:
     """The request built for the example's inputs is the example's body, but for statsId (which we never send)."""
@@ -57,8 +74,12 @@ def test_send_requests_are_the_documented_ones(name: str, endpoint: str) -> None
 def test_every_documented_send_answer_parses() -> None:
     """The send answers of the SMS, MMS, auth and international examples give one accepted result per recipient."""
     for name in (
-        "sms_send.schema.json", "sms_send.example_domestic.json", "sms_send.example_international.json",
-        "mms_send.schema.json", "mms_send.example_lms.json", "mms_send.example_attachment.json",
+        "sms_send.schema.json",
+        "sms_send.example_domestic.json",
+        "sms_send.example_international.json",
+        "mms_send.schema.json",
+        "mms_send.example_lms.json",
+        "mms_send.example_attachment.json",
         "auth_sms_send.example.json",
     ):
         fx = fixture(name)
@@ -120,12 +141,20 @@ def test_sender_and_optout_numbers() -> None:
 def test_the_documented_webhook_parses_with_its_typo() -> None:
     """The MESSAGE_RESULT_UPDATE example (recipientGropuingKey, _link) in NHN's envelope gives the grouping key."""
     envelope = fixture("hook_envelope.json")["hook"]
-    body = {**envelope, "event": "MESSAGE_RESULT_UPDATE", "hooks": fixture("hook_message_result_update.json")["hook"]["hooks"]}
+    body = {
+        **envelope,
+        "event": "MESSAGE_RESULT_UPDATE",
+        "hooks": fixture("hook_message_result_update.json")["hook"]["hooks"],
+    }
     hook = NhnSmsApi.parse_webhook(json.dumps(body, ensure_ascii=False).encode())
     assert hook.event == "MESSAGE_RESULT_UPDATE"
     (record,) = hook.results
     assert record.grouping_key == "RecipientGroupingKey" and record.result_code == "1000"
-    assert record.message_status == "COMPLETED" and record.done_at is not None and record.done_at.utcoffset().total_seconds() == 9 * 3600  # type: ignore[union-attr]
+    assert (
+        record.message_status == "COMPLETED"
+        and record.done_at is not None
+        and record.done_at.utcoffset().total_seconds() == 9 * 3600
+    )  # type: ignore[union-attr]
     unsub = {**envelope, "hooks": fixture("hook_unsubscribe.json")["hook"]["hooks"]}
     assert NhnSmsApi.parse_webhook(json.dumps(unsub).encode()).unsubscribes[0].unsubscribe_no == "08012341234"
     with pytest.raises(ProviderProtocolError):
@@ -137,5 +166,9 @@ def test_upload_answer() -> None:
     fx = fixture("attachfile_upload.example.json")
     assert API.parse_upload(answer(fx["response"])) == 0
     http = API.upload_request("attachement.jpg", b"\xff\xd8\xff", "CreateUser")
-    assert json.loads(http.body or b"") == {"fileName": "attachement.jpg", "createUser": "CreateUser", "fileBody": "/9j/"}
+    assert json.loads(http.body or b"") == {
+        "fileName": "attachement.jpg",
+        "createUser": "CreateUser",
+        "fileBody": "/9j/",
+    }
     assert http.path == fx["path"]

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.nhn_sms import API_CODES, DELIVERY_CODES, CodeClass, NhnRecord, classify_api, classify_delivery, receipt_for
+from gateway.nhn_sms import (
+    API_CODES,
+    DELIVERY_CODES,
+    CodeClass,
+    NhnRecord,
+    classify_api,
+    classify_delivery,
+    receipt_for,
+)
 from gateway.port import ReceiptState
 from tests.support.nhn_sms import fixture
 
@@ -46,7 +54,7 @@ def test_unknown_codes_are_never_permanent() -> None:
     ],
 )
 def test_delivery_codes_become_receipts(code: str, state: ReceiptState) -> None:
-    """resultCode decides: 1000 delivered, undeliverable codes (2000/1019 expired), failed, retry (FAILED, retryable)."""
+    """resultCode decides: 1000 delivered, undeliverable (2000/1019 expired), failed, retry (FAILED, retryable)."""
     receipt = receipt_for("nhn", NhnRecord("r1", 1, "gw-5", result_code=code, msg_status="3"))
     assert receipt is not None and receipt.state is state and receipt.carrier_id == "gw-5"
     assert receipt.detail is not None and receipt.detail.get("retryable", False) is (code == "3015")

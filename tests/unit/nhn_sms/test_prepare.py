@@ -18,7 +18,7 @@ def book(senders: dict[str, bool] | None = None, optouts: dict[str, bool] | None
     return b
 
 
-def planned(msg):  # noqa: ANN001, ANN201
+def planned(msg):
     p = plan(msg, CONFIG)
     assert isinstance(p, Plan), p
     return p
@@ -40,7 +40,12 @@ def test_international_sms_counts_parts_and_refuses_lms() -> None:
     """Abroad: SMS only, cost = NHN's billed parts (GSM-7 153, UCS-2 67 per part); LMS is refused (-2024)."""
     us = "+14155550100"
     p = planned(message(1, "x" * 161, recipient=us))
-    assert (p.type, p.cost, p.recipient.international_no, p.recipient.recipient_no) == (MessageType.SMS, 2, "14155550100", None)
+    assert (p.type, p.cost, p.recipient.international_no, p.recipient.recipient_no) == (
+        MessageType.SMS,
+        2,
+        "14155550100",
+        None,
+    )
     assert planned(message(2, "한" * 71, recipient=us)).cost == 2
     refused = plan(message(3, "x", recipient=us, extras={"type": "lms"}), CONFIG)
     assert isinstance(refused, SendResult) and refused.reason.startswith("lms_abroad")

@@ -7,8 +7,9 @@ from gateway.smpp.outbound import Preparer
 from tests.support.smpp_connector import config as _config
 
 
-def config(**overrides: object):  # noqa: ANN201
+def config(**overrides: object):
     return _config(2775, **overrides)
+
 
 NOTICE_96 = "[Notice] 10/21 02:00-04:00 서버 점검으로 앱 접속이 안 됩니다. 양해 부탁드립니다. (help: 1588-00)"
 
