@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.kakao.fallback import fallback_for, fallback_problem, parse_fallback
+from gateway.kakao import fallback as rule
+from gateway.kakao.fallback import fallback_for
 from gateway.port import OutboundMessage
 
 LONG = "주문이 접수되었습니다. 카카오톡을 쓰지 않으시는 분께 문자로 알려 드립니다. 주문 내역은 앱에서 확인하세요."
@@ -25,7 +26,7 @@ def test_the_type_follows_the_bytes() -> None:
     assert fb is not None and fb.extras["type"] == "lms" and fb.extras["title"]
     short = fallback_for(alimtalk({"type": "SMS", "sender": "15446859", "text": "가" * 45}))
     assert short is not None and dict(short.extras) == {"type": "sms"}
-    assert parse_fallback({"type": "SMS", "sender": "1", "text": LONG})[0] == "LMS"  # type: ignore[index]
+    assert rule.parse_fallback({"type": "SMS", "sender": "1", "text": LONG})[0] == "LMS"  # type: ignore[index]
 
 
 def test_text_euc_kr_cannot_carry_is_skipped_with_its_reason() -> None:
@@ -33,16 +34,16 @@ def test_text_euc_kr_cannot_carry_is_skipped_with_its_reason() -> None:
     fb = fallback_for(alimtalk({"sender": "15446859", "text": "완료 😀"}))
     assert fb is not None and fb.skip_reason is not None
     assert fb.skip_reason.startswith("not_encodable: EUC-KR (CP949) cannot carry U+1F600 GRINNING FACE")
-    assert fallback_problem({"sender": "1", "text": "완료 😀"}, encodable=True) is not None
+    assert rule.fallback_problem({"sender": "1", "text": "완료 😀"}, encodable=True) is not None
 
 
 def test_malformed_fallbacks_say_what_is_wrong() -> None:
     """Each malformed extras.fallback gets a reason naming the field."""
-    assert fallback_problem("SMS") == "extras.fallback must be an object with text, sender, type and title, not str"
-    assert fallback_problem({"sender": "1"}) == "extras.fallback.text is missing or empty"
+    assert rule.fallback_problem("SMS") == "extras.fallback must be an object with text, sender, type and title, not str"
+    assert rule.fallback_problem({"sender": "1"}) == "extras.fallback.text is missing or empty"
     assert (
-        fallback_problem({"text": "x", "sender": "1", "type": "MMS"})
+        rule.fallback_problem({"text": "x", "sender": "1", "type": "MMS"})
         == "extras.fallback.type must be SMS or LMS, not 'MMS'"
     )
-    assert "has 42 bytes" in (fallback_problem({"text": "x", "sender": "1", "title": "가" * 21}) or "")
-    assert "an LMS holds 2,000" in (fallback_problem({"text": "x" * 2001, "sender": "1"}) or "")
+    assert "has 42 bytes" in (rule.fallback_problem({"text": "x", "sender": "1", "title": "가" * 21}) or "")
+    assert "an LMS holds 2,000" in (rule.fallback_problem({"text": "x" * 2001, "sender": "1"}) or "")
