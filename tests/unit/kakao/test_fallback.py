@@ -39,7 +39,8 @@ def test_text_euc_kr_cannot_carry_is_skipped_with_its_reason() -> None:
 
 def test_malformed_fallbacks_say_what_is_wrong() -> None:
     """Each malformed extras.fallback gets a reason naming the field."""
-    assert rule.fallback_problem("SMS") == "extras.fallback must be an object with text, sender, type and title, not str"
+    expected = "extras.fallback must be an object with text, sender, type and title, not str"
+    assert rule.fallback_problem("SMS") == expected
     assert rule.fallback_problem({"sender": "1"}) == "extras.fallback.text is missing or empty"
     assert (
         rule.fallback_problem({"text": "x", "sender": "1", "type": "MMS"})
