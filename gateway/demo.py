@@ -269,9 +269,9 @@ async def run_demo(args: argparse.Namespace) -> int:
                     print(file=out)
                 daemon.stop()
             elapsed = time.monotonic() - started
-            summary = await watch.fetch(
-                "SELECT state, coalesce(reason, '') AS reason, count(*) AS n FROM gateway.message_status "
-                "GROUP BY 1, 2 ORDER BY 3 DESC"
+            summary = await watch.fetch(  # a reason's first words, before the details after ': '
+                "SELECT state, coalesce(split_part(reason, ': ', 1), '') AS reason, count(*) AS n "
+                "FROM gateway.message_status GROUP BY 1, 2 ORDER BY 3 DESC"
             )
             latency = await watch.fetchrow(
                 "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM final_at - created_at)) AS p50, "

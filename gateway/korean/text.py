@@ -67,16 +67,17 @@ def unencodable(text: str) -> list[tuple[int, str]]:
     return [(pos, ch) for pos, ch in enumerate(text) if _char_bytes(ch) is None]
 
 
-def describe_characters(found: Iterable[tuple[int, str]], *, limit: int = 5) -> str:
-    """``U+1F600 GRINNING FACE '😀' at 12, ...``: each distinct character once, by its Unicode name."""
+def describe_characters(found: Iterable[tuple[int, str]], *, limit: int = 5, positions: bool = False) -> str:
+    """``U+1F600 GRINNING FACE '😀'; ...``: each distinct character once, by its Unicode name
+    (``positions``: and where it is; reasons leave that to the detail, so that they group)."""
     first: dict[str, list[int]] = {}
     for pos, ch in found:
         first.setdefault(ch, []).append(pos)
     parts = []
-    for ch, positions in list(first.items())[:limit]:
+    for ch, at in list(first.items())[:limit]:
         name = unicodedata.name(ch, "") or f"control character {unicodedata.category(ch)}"
-        where = ", ".join(str(p) for p in positions[:3]) + (", ..." if len(positions) > 3 else "")
-        parts.append(f"U+{ord(ch):04X} {name} {ch!r} at {where}")
+        where = ", ".join(str(p) for p in at[:3]) + (", ..." if len(at) > 3 else "")
+        parts.append(f"U+{ord(ch):04X} {name} {ch!r}" + (f" at {where}" if positions else ""))
     more = len(first) - limit
     if more > 0:
         parts.append(f"and {more} more")

@@ -81,7 +81,8 @@ def test_an_emoji_is_refused_with_its_name() -> None:
     """Text with an emoji fails unencodable, naming the character and where it is."""
     choice = korean("결제 완료 😀 감사합니다 ₩")
     assert isinstance(choice, Refused) and choice.slug == "unencodable"
-    assert "U+1F600 GRINNING FACE '😀' at 6" in choice.reason
+    assert choice.reason == "unencodable: EUC-KR (CP949) cannot carry U+1F600 GRINNING FACE '😀'; U+20A9 WON SIGN '₩'"
+    assert choice.detail["positions"] == [6, 14]
     assert "U+20A9 WON SIGN" in choice.reason
     assert choice.detail["characters"] == ["U+1F600", "U+20A9"]
 
