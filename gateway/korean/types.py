@@ -134,10 +134,12 @@ def choose_type(
                 return Refused(
                     "lms_abroad",
                     f"lms_abroad: {asked} cannot be sent to a number outside Korea (LMS/MMS are Korean message types)",
-                    {"type": str(wants)},
+                    {"message_type": str(wants)},
                 )
             return Refused(
-                "type_unsupported", f"type_unsupported: this route sends SMS only, not {asked}", {"type": str(wants)}
+                "type_unsupported",
+                f"type_unsupported: this route sends SMS only, not {asked}",
+                {"message_type": str(wants)},
             )
         return Chosen(MessageType.SMS)
     try:
@@ -151,6 +153,7 @@ def choose_type(
                 {
                     "characters": [f"U+{ord(ch):04X}" for ch in dict.fromkeys(ch for _, ch in bad)],
                     "positions": [p for p, _ in bad][:20],
+                    "message_type": str(wants),
                 },
             )
         size = korean_bytes(body, ucs2_fallback=True)
@@ -159,7 +162,7 @@ def choose_type(
             return Refused(
                 "attachments_need_mms",
                 f"attachments_need_mms: extras.type is {wants} but the message has pictures (use mms or auto)",
-                {"type": str(wants)},
+                {"message_type": str(wants)},
             )
         wants = MessageType.MMS
     elif wants is MessageType.MMS:
@@ -174,7 +177,7 @@ def choose_type(
         return Refused(
             "too_long",
             f"too_long: {size:,} bytes in EUC-KR (CP949); {what} holds {limit:,}",
-            {"bytes": size, "limit": limit, "type": str(wants)},
+            {"bytes": size, "limit": limit, "message_type": str(wants)},
         )
     if wants is MessageType.SMS:
         return Chosen(MessageType.SMS, size)

@@ -182,7 +182,7 @@ class NhnSmsConnector(Connector):
         except BaseException:
             self._outstanding -= 1
             raise
-        kind = str(result.detail.get("type", "-")) if result.detail else "-"
+        kind = str(result.detail.get("message_type", "-")) if result.detail else "-"
         gateway_metrics.SMS_TYPES.labels(self.name, kind, result.outcome.value).inc()
         self._report(result)
 

@@ -151,14 +151,14 @@ class Preparer:
             return _refuse(
                 message,
                 "type_unsupported: SMPP carries no pictures (MMS); route it to an MMS-capable connector",
-                detail={"reason_code": "type_unsupported", "type": "mms"},
+                detail={"reason_code": "type_unsupported", "message_type": "mms"},
             )
         if choice.type is MessageType.LMS and self.config.lms == "refuse":
             return _refuse(
                 message,
                 f"lms_unsupported: {choice.bytes:,} bytes in EUC-KR (CP949) need an LMS; this SMPP connector"
                 ' sends SMS of at most 90 bytes to Korean numbers (lms = "refuse")',
-                detail={"reason_code": "lms_unsupported", "bytes": choice.bytes, "type": "lms"},
+                detail={"reason_code": "lms_unsupported", "bytes": choice.bytes, "message_type": "lms"},
             )
         return None
 

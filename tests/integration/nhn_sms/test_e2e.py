@@ -114,7 +114,7 @@ async def test_sms_lms_and_mms_through_nhn_cloud(db_url: str, db: asyncpg.Connec
             "WHERE detail ? 'message_type' GROUP BY 1, 2"
         )
     }
-    assert types == {("sms", "submitted"): 1, ("lms", "submitted"): 1, ("mms", "submitted"): 1}
+    assert types == {("sms", "submitted"): 1, ("lms", "submitted"): 1, ("mms", "submitted"): 1, ("auto", "failed"): 1}
 
     from gateway.operator.status import collect_status, render_status
 

@@ -26,7 +26,7 @@ def test_a_96_byte_korean_notice_is_not_split_into_two_sms_at_a_korean_carrier()
     refused = Preparer(config(message_types="korean", lms="refuse")).segment(message(NOTICE_96))
     assert isinstance(refused, SendResult) and refused.outcome is Outcome.FAILED
     assert refused.reason.startswith("lms_unsupported: 96 bytes in EUC-KR (CP949) need an LMS")
-    assert refused.detail == {"reason_code": "lms_unsupported", "bytes": 96, "type": "lms"}
+    assert refused.detail == {"reason_code": "lms_unsupported", "bytes": 96, "message_type": "lms"}
 
 
 def test_multipart_sends_what_needs_an_lms_as_concatenated_sms() -> None:
