@@ -100,6 +100,9 @@ class BatchSender:
     # ---------------------------------------------------------------- dispatch
     async def dispatch(self, items: Sequence[Prepared]) -> list[SendResult]:
         """One SendResult per item (in any order)."""
+        if self.breaker.state is BreakerState.OPEN:  # NHN is down: no look-ups either
+            self._count("send", "parked")
+            return self._park(items)
         results: list[SendResult] = []
         todo = list(items)
         resumable = [i for i in todo if i.message.may_be_duplicate]
