@@ -175,3 +175,30 @@ async def test_without_the_webhook_the_sweep_brings_the_results() -> None:
     states = {r.carrier_id: r.state for r in sink.receipts}
     assert states == {"gw-1": ReceiptState.DELIVERED, "gw-2": ReceiptState.UNDELIVERABLE}
     assert len(sink.receipts) == 2 and sim.requests["results"] >= 3
+
+
+async def test_codes_per_recipient_and_for_the_whole_request() -> None:
+    """Bad number FAILED, quota THROTTLED, an undocumented code RETRY (never permanent), keys refused: RETRY, not ready."""
+    sink = Sink()
+    async with NhnSmsSimulator(seed=1) as sim:
+        sim.script("01011111111", send_code="-2019")
+        sim.script("01022222222", send_code="-2052")
+        sim.script("01033333333", send_code="-31337")
+        connector = connector_for(sim, results="sweep")
+        async with running(connector, sink):
+            for n, number in enumerate(("+821011111111", "+821022222222", "+821033333333"), start=1):
+                await connector.send(message(n, recipient=number))
+            await sink.wait_results(3)
+            assert connector.is_ready()
+            sim.secret_key = "rotated"
+            await connector.send(message(4))
+            await sink.wait_results(4)
+            assert not connector.is_ready()
+    outcomes = {r.message_id: (r.outcome, r.code) for r in sink.results}
+    assert outcomes == {
+        1: (Outcome.FAILED, "-2019"),
+        2: (Outcome.THROTTLED, "-2052"),
+        3: (Outcome.RETRY, "-31337"),
+        4: (Outcome.RETRY, "-1000"),
+    }
+    assert sink.of(4).retry_after == 300.0 and sink.of(2).retry_after == 3600.0
