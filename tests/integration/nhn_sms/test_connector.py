@@ -178,7 +178,7 @@ async def test_without_the_webhook_the_sweep_brings_the_results() -> None:
 
 
 async def test_codes_per_recipient_and_for_the_whole_request() -> None:
-    """Bad number FAILED, quota THROTTLED, an undocumented code RETRY (never permanent), keys refused: RETRY, not ready."""
+    """Bad number FAILED, quota THROTTLED, undocumented code RETRY (never permanent), keys refused: RETRY, not ready."""
     sink = Sink()
     async with NhnSmsSimulator(seed=1) as sim:
         sim.script("01011111111", send_code="-2019")
