@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
@@ -92,6 +93,19 @@ class AiohttpTransport(Transport):
         self._timeout = aiohttp.ClientTimeout(total=request_timeout, connect=connect_timeout)
         self._max_response_bytes = max_response_bytes
         self._session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def from_config(cls, config: object) -> AiohttpTransport:
+        """From an HTTP connector's config: ``base_url``, ``max_connections``, ``keepalive_seconds``,
+        ``connect_timeout_seconds``, ``request_timeout_seconds``."""
+        c: Any = config
+        return cls(
+            c.base_url,
+            max_connections=c.max_connections,
+            keepalive_seconds=c.keepalive_seconds,
+            connect_timeout=c.connect_timeout_seconds,
+            request_timeout=c.request_timeout_seconds,
+        )
 
     async def __aenter__(self) -> AiohttpTransport:
         connector = aiohttp.TCPConnector(limit=self._max_connections, keepalive_timeout=self._keepalive)

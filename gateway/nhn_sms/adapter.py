@@ -27,14 +27,8 @@ class NhnSmsAdapter:
 
     @classmethod
     def from_config(cls, config: Any) -> NhnSmsAdapter:
-        transport = AiohttpTransport(
-            config.base_url,
-            max_connections=config.max_connections,
-            keepalive_seconds=config.keepalive_seconds,
-            connect_timeout=config.connect_timeout_seconds,
-            request_timeout=config.request_timeout_seconds,
-        )
-        return cls(NhnSmsApi(config.app_key, config.secret_key.get_secret_value()), transport, owns_transport=True)
+        api = NhnSmsApi(config.app_key, config.secret_key.get_secret_value())
+        return cls(api, AiohttpTransport.from_config(config), owns_transport=True)
 
     async def __aenter__(self) -> NhnSmsAdapter:
         if self._owns_transport:

@@ -6,20 +6,34 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import anyio
-from aiohttp import web
 
 from gateway.korean import Picture
 from gateway.nhn_sms import InMemoryAttachmentStore, NhnSmsConnector, NhnSmsConnectorConfig
 from gateway.nhn_sms.simulator import NhnSmsSimulator
 from gateway.port import InboundMessage, OutboundMessage, Outcome, Receipt, SendResult
+from tests.support.http_connector import running, serve_routes
+
+__all__ = [
+    "SENDER",
+    "WEBHOOK_SECRET",
+    "Sink",
+    "connector_for",
+    "example_jpeg",
+    "fixture",
+    "jpeg",
+    "make_config",
+    "message",
+    "picture",
+    "running",
+    "serve_routes",
+]
 
 CONTRACT = Path(__file__).resolve().parent.parent / "contract" / "nhn_sms"
 SENDER = "15446859"
@@ -140,34 +154,6 @@ def make_config(sim: NhnSmsSimulator | None = None, **overrides: Any) -> NhnSmsC
     }
     values.update(overrides)
     return NhnSmsConnectorConfig(**values)
-
-
-@asynccontextmanager
-async def running(connector: NhnSmsConnector, sink: Sink) -> AsyncIterator[NhnSmsConnector]:
-    async with anyio.create_task_group() as tg:
-        await tg.start(connector.run, sink)
-        try:
-            yield connector
-        finally:
-            tg.cancel_scope.cancel()
-
-
-@asynccontextmanager
-async def serve_routes(connector: NhnSmsConnector) -> AsyncIterator[str]:
-    """Mount the connector's routes as the daemon does, under /reports/{name}/; yield that URL."""
-    app = web.Application()
-    sub = web.Application()
-    sub.add_routes(connector.http_routes())
-    app.add_subapp(f"/reports/{connector.name}", sub)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}/reports/{connector.name}"
-    finally:
-        await runner.cleanup()
 
 
 def connector_for(sim: NhnSmsSimulator, pictures: Sequence[Picture] = (), **overrides: Any) -> NhnSmsConnector:

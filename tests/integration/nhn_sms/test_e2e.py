@@ -49,6 +49,24 @@ def nhn_connector(sim: NhnSmsSimulator, **extra: Any) -> dict[str, Any]:
     }
 
 
+def kakao_connector(sim: KakaoSimulator) -> dict[str, Any]:
+    return {
+        "type": "kakao",
+        "name": "kakao",
+        "base_url": sim.base_url,
+        "app_key": sim.app_key,
+        "secret_key": sim.secret_key,
+        "webhook_secret": "k",
+        "batch_linger_seconds": 0.01,
+    }
+
+
+async def kakao_templates(db: asyncpg.Connection, tmp_path: Path) -> None:
+    templates = tmp_path / "t.yaml"
+    templates.write_text(TEMPLATES)
+    await sync_templates(db, templates)
+
+
 @asynccontextmanager
 async def daemon_running(config: dict[str, Any], db_url: str) -> AsyncIterator[Daemon]:
     daemon = Daemon(parse_config(config), database_url=db_url)
@@ -124,9 +142,7 @@ async def test_sms_lms_and_mms_through_nhn_cloud(db_url: str, db: asyncpg.Connec
 
 async def test_alimtalk_falls_back_to_lms_through_nhn(db_url: str, db: asyncpg.Connection, tmp_path: Path) -> None:
     """A failed Alimtalk whose fallback text is over 90 bytes is sent as an LMS with its title, by the SMS route."""
-    templates = tmp_path / "t.yaml"
-    templates.write_text(TEMPLATES)
-    await sync_templates(db, templates)
+    await kakao_templates(db, tmp_path)
     port = free_port()
     text = (
         "홍길동님, 주문이 접수되었습니다. 카카오톡을 쓰지 않으시는 분께 문자로 알려 드립니다. "
@@ -152,15 +168,7 @@ async def test_alimtalk_falls_back_to_lms_through_nhn(db_url: str, db: asyncpg.C
             "http": {"port": port},
             "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
             "connectors": [
-                {
-                    "type": "kakao",
-                    "name": "kakao",
-                    "base_url": kakao.base_url,
-                    "app_key": kakao.app_key,
-                    "secret_key": kakao.secret_key,
-                    "webhook_secret": "k",
-                    "batch_linger_seconds": 0.01,
-                },
+                kakao_connector(kakao),
                 nhn_connector(sim),
             ],
         }
@@ -175,9 +183,7 @@ async def test_alimtalk_falls_back_to_lms_through_nhn(db_url: str, db: asyncpg.C
 
 async def test_fallbacks_not_sent_leave_an_event(db_url: str, db: asyncpg.Connection, tmp_path: Path) -> None:
     """A due fallback whose text EUC-KR cannot carry, or whose message expired, is skipped with an event saying why."""
-    templates = tmp_path / "t.yaml"
-    templates.write_text(TEMPLATES)
-    await sync_templates(db, templates)
+    await kakao_templates(db, tmp_path)
     port = free_port()
     async with KakaoSimulator(
         webhook_url=f"http://127.0.0.1:{port}/reports/kakao/results", webhook_secret="k", result_delay=1.5
@@ -200,15 +206,7 @@ async def test_fallbacks_not_sent_leave_an_event(db_url: str, db: asyncpg.Connec
             "http": {"port": port},
             "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
             "connectors": [
-                {
-                    "type": "kakao",
-                    "name": "kakao",
-                    "base_url": kakao.base_url,
-                    "app_key": kakao.app_key,
-                    "secret_key": kakao.secret_key,
-                    "webhook_secret": "k",
-                    "batch_linger_seconds": 0.01,
-                },
+                kakao_connector(kakao),
                 {"type": "loopback", "name": "sms"},
             ],
         }
