@@ -27,7 +27,10 @@ Knobs: latency, the delay before results are final, a result mix (codes or
 ``timeout``), per-number scripts (a send code and/or a result code), 5xx
 bursts (``fail_next``), an outage switch, 429s (``throttle_next``), requests
 handled but answered late (``slow_next``: a client that timed out never hears
-it), and NHN's own duplicate filter (``duplicate_filter_seconds``). What the
+it), and NHN's own duplicate filter (``duplicate_filter_seconds``). Where the examples disagree with their own field tables it
+follows the tables and says so: a single MMS look-up has ``recipientSeq``,
+``messageType`` and ``messageCount`` (the 2023 capture in ``mms_get.json``
+still shows the retired ``mtPr``). What the
 documents do not say, it does not invent: a wrong ``X-Secret-Key`` is answered
 like an unknown app key (``-1000``), and every answer is HTTP 200 but for the
 fault knobs. Counters (``requests``, ``recipients_received``, ``accepted``,
@@ -165,6 +168,11 @@ class _File:
     data: bytes
     uploaded: float
     created: datetime = field(default_factory=lambda: datetime.now(KST))
+
+
+def _query_header() -> dict[str, Any]:
+    """Query answers list the header's fields in this order in NHN's examples (sms_list, sms_get, ...)."""
+    return {"resultCode": 0, "resultMessage": "SUCCESS", "isSuccessful": True}
 
 
 def _header(code: str = "0", message: str | None = None) -> dict[str, Any]:
@@ -528,7 +536,7 @@ class NhnSmsSimulator:
         )
 
     # ---------------------------------------------------------------- queries
-    def _view(self, r: _Record, now: float) -> dict[str, Any]:
+    def _view(self, r: _Record, now: float, *, single: bool = False) -> dict[str, Any]:
         final = r.final(now)
         status, status_name = r.msg_status(now)
         view: dict[str, Any] = {
@@ -564,6 +572,8 @@ class NhnSmsSimulator:
                 "adYn": "Y" if r.endpoint.startswith("ad-") else "N",
             }
         )
+        if single:  # the single look-up adds the origin code (and, for SMS, the DLR) to the list's fields
+            view["originCode"] = "123456789"
         if r.message_type != "SMS":
             view["attachFileList"] = [
                 {
@@ -582,6 +592,13 @@ class NhnSmsSimulator:
                 "recipientGroupingKey": r.recipient_key,
             }
         )
+        if single and r.message_type == "SMS":
+            delivered = final and r.code == "1000"
+            view["dlr"] = {
+                "dlrStatus": ("DELIVERED" if delivered else "FAILED") if final else "ACCEPTED",
+                "networkCode": None,
+                "errorCode": ("0" if delivered else "1") if final else None,
+            }
         return view
 
     @staticmethod
@@ -602,7 +619,7 @@ class NhnSmsSimulator:
         size = max(1, min(1000, int(query.get("pageSize", "15") or 15)))
         chosen = items[(page - 1) * size : page * size]
         return {
-            "header": _header(),
+            "header": _query_header(),
             "body": {"pageNum": page, "pageSize": size, "totalCount": len(items), "data": chosen},
         }
 
@@ -647,7 +664,8 @@ class NhnSmsSimulator:
         seq = request.query.get("recipientSeq", "")
         for r in self._by_request.get(request.match_info["request_id"], []):
             if str(r.seq) == seq:
-                return web.json_response({"header": _header(), "body": {"data": self._view(r, time.monotonic())}})
+                view = self._view(r, time.monotonic(), single=True)
+                return web.json_response({"header": _query_header(), "body": {"data": view}})
         return _refuse("-2012" if seq else "-2011", "Invalid requestId or recipientSeq.")
 
     async def _results(self, request: web.Request) -> web.Response:
@@ -712,7 +730,9 @@ class NhnSmsSimulator:
             }
             for number, blocked in self.send_nos.items()
         ]
-        return web.json_response(self._paged(items, request.query))
+        page = self._paged(items, request.query)
+        page["header"] = _header()  # sendNos' example lists isSuccessful first
+        return web.json_response(page)
 
     async def _unsubscribe_nos(self, request: web.Request) -> web.Response:
         self.requests["unsubscribe-nos"] += 1
