@@ -27,11 +27,11 @@ Knobs: latency, the delay before results are final, a result mix (codes or
 ``timeout``), per-number scripts (a send code and/or a result code), 5xx
 bursts (``fail_next``), an outage switch, 429s (``throttle_next``), requests
 handled but answered late (``slow_next``: a client that timed out never hears
-it), and NHN's own duplicate filter (``duplicate_filter_seconds``). Where the examples disagree with their own field tables it
-follows the tables and says so: a single MMS look-up has ``recipientSeq``,
-``messageType`` and ``messageCount`` (the 2023 capture in ``mms_get.json``
-still shows the retired ``mtPr``). What the
-documents do not say, it does not invent: a wrong ``X-Secret-Key`` is answered
+it), and NHN's own duplicate filter (``duplicate_filter_seconds``). Where
+the examples disagree with their own field tables it follows the tables: a
+single MMS look-up has ``recipientSeq``, ``messageType`` and ``messageCount``
+(the 2023 capture in ``mms_get.json`` still shows the retired ``mtPr``). What
+the documents do not say, it does not invent: a wrong ``X-Secret-Key`` is answered
 like an unknown app key (``-1000``), and every answer is HTTP 200 but for the
 fault knobs. Counters (``requests``, ``recipients_received``, ``accepted``,
 ``uploads``, ``batch_sizes``, ``sent_bodies``, ``webhooks_delivered``) let

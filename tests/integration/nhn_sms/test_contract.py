@@ -11,7 +11,7 @@ import pytest
 
 from gateway.nhn_sms.api import kst_text
 from gateway.nhn_sms.simulator import NhnSmsSimulator
-from tests.support.nhn_sms import example_jpeg, fixture
+from tests.support.nhn_sms import fixture
 
 pytestmark = pytest.mark.anyio
 
