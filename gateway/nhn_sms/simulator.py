@@ -405,7 +405,11 @@ class NhnSmsSimulator:
                 code = script.send_code or "0"
             if code == "0":
                 self.accepted += 1
-                result = script.result_code or self.rng.choices(self._mix_codes, self._mix_weights)[0]
+                result = script.result_code or (
+                    self._mix_codes[0]
+                    if len(self._mix_codes) == 1
+                    else self.rng.choices(self._mix_codes, self._mix_weights)[0]
+                )
                 fingerprint = (message_type, body.get("sendNo"), number, body.get("title"), body.get("body"), files)
                 if self.duplicate_filter_seconds:
                     seen = self._recent.get(fingerprint)
@@ -682,33 +686,42 @@ class NhnSmsSimulator:
         if window[1] - window[0] > timedelta(days=1):
             return _refuse("-1005", "Service parameter is invalid.")
         now = time.monotonic()
-        items = []
+        stamp = datetime.now(KST)
+        start, end = window[0], window[1] + timedelta(seconds=1)
+        kind = q.get("messageType")
+        found = []
         for r in self.records:
             if not r.final(now):
                 continue
             if r.updated is None:
-                r.updated = datetime.now(KST)
-            if not window[0] <= r.updated.replace(microsecond=0) <= window[1]:
-                continue
-            if q.get("messageType") and q["messageType"] != r.message_type:
-                continue
-            items.append(
-                {
-                    "messageType": r.message_type,
-                    "requestId": r.request_id,
-                    "recipientSeq": r.seq,
-                    "resultCode": r.code,
-                    "resultCodeName": _NAMES.get(r.code, "실패"),
-                    "requestDate": _dt(r.created),
-                    "resultDate": _dt(r.updated),
-                    "updateDate": _dt(r.updated),
-                    "telecomCode": "10001",
-                    "telecomCodeName": "SKT",
-                    "senderGroupingKey": r.sender_key,
-                    "recipientGroupingKey": r.recipient_key,
-                }
-            )
-        return web.json_response(self._paged(items, q))
+                r.updated = stamp
+            if start <= r.updated < end and (not kind or kind == r.message_type):
+                found.append(r)
+        page = max(1, int(q.get("pageNum", "1") or 1))
+        size = max(1, min(1000, int(q.get("pageSize", "15") or 15)))
+        items = [
+            {
+                "messageType": r.message_type,
+                "requestId": r.request_id,
+                "recipientSeq": r.seq,
+                "resultCode": r.code,
+                "resultCodeName": _NAMES.get(r.code, "실패"),
+                "requestDate": _dt(r.created),
+                "resultDate": _dt(r.updated),  # type: ignore[arg-type]
+                "updateDate": _dt(r.updated),  # type: ignore[arg-type]
+                "telecomCode": "10001",
+                "telecomCodeName": "SKT",
+                "senderGroupingKey": r.sender_key,
+                "recipientGroupingKey": r.recipient_key,
+            }
+            for r in found[(page - 1) * size : page * size]
+        ]
+        return web.json_response(
+            {
+                "header": _query_header(),
+                "body": {"pageNum": page, "pageSize": size, "totalCount": len(found), "data": items},
+            }
+        )
 
     async def _send_nos(self, request: web.Request) -> web.Response:
         self.requests["sendNos"] += 1
@@ -753,19 +766,19 @@ class NhnSmsSimulator:
         return web.json_response(self._paged(items, request.query))
 
     # ---------------------------------------------------------------- webhook
-    def hook_item(self, r: _Record) -> dict[str, Any]:
+    def hook_item(self, r: _Record, received: str | None = None) -> dict[str, Any]:
         self_href = (
             f"https://sms.api.nhncloudservice.com/sms/v2.4/appKeys/{{appKey}}/sender/"
             f"{'sms' if r.message_type == 'SMS' else 'mms'}/{r.request_id}?recipientSeq={r.seq}"
         )
         status = "COMPLETED" if r.code == "1000" else ("DUPLICATED" if r.code == "E915" else "FAILED")
         item: dict[str, Any] = {
-            "hookId": f"{datetime.now(KST):%Y%m%d%H%M%S}{self.rng.getrandbits(40):010x}",
+            "hookId": f"{r.request_id[:14]}{r.seq:05d}{self.rng.getrandbits(24):06x}",
             "senderType": "NORMAL_SMS",
             "requestId": r.request_id,
             "recipientSeq": r.seq,
             "requestDate": _hook_dt(r.created),
-            "receiveDate": _hook_dt(datetime.now(KST)),
+            "receiveDate": received or _hook_dt(datetime.now(KST)),
             "sendNo": r.send_no,
             "recipientNo": r.recipient_no,
             "messageStatus": status,
@@ -782,13 +795,14 @@ class NhnSmsSimulator:
         return item
 
     def webhook_body(self, records: Sequence[_Record]) -> bytes:
+        received = _hook_dt(datetime.now(KST))
         envelope = {
             "hooksId": f"{datetime.now(KST):%Y%m%d%H%M%S}{self.rng.getrandbits(48):012x}",
             "webhookConfigId": "sim",
             "productName": "SMS",
             "appKey": self.app_key,
             "event": "MESSAGE_RESULT_UPDATE",
-            "hooks": [self.hook_item(r) for r in records],
+            "hooks": [self.hook_item(r, received) for r in records],
         }
         return json.dumps(envelope, ensure_ascii=False).encode("utf-8")
 
