@@ -23,6 +23,7 @@ so a row written around the checks still fails with a clear reason.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,9 +103,14 @@ def parse_request(extras: Mapping[str, Any] | None) -> TypeRequest:
 
 def _default_title(body: str, limit: int) -> str:
     """The body's first non-empty line, cut to whole characters within ``limit`` bytes."""
-    line = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
+    line = body.lstrip().partition("\n")[0].strip()
     if line.isascii():
         return line[:limit]
+    try:
+        if len(line.encode("cp949")) <= limit:
+            return line
+    except UnicodeEncodeError:
+        pass
     out, used = [], 0
     for ch in line:
         n = korean_bytes(ch, ucs2_fallback=True)
@@ -115,6 +121,7 @@ def _default_title(body: str, limit: int) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=2048)  # campaign traffic asks about the same text again and again
 def choose_type(
     body: str,
     request: TypeRequest,
