@@ -6,8 +6,9 @@
 --   extras.title        LMS/MMS title (text, at most 120 characters; 40 bytes are sent as standard)
 --   extras.attachments  [id, ...]: 1 to 3 rows of gateway.attachments (an MMS)
 -- The connector decides the type of 'auto' (gateway.korean.choose_type). The
--- shapes are checked here, as named constraints, so an upstream sees a bad row
--- at once; what needs the route (bytes, encodability) is failed by the daemon.
+-- shapes are checked here when a row is inserted, each refusal named like a
+-- constraint, so an upstream sees a bad row at once; what needs the route
+-- (bytes, encodability) is failed by the daemon.
 --
 -- Pictures are rows of gateway.attachments, inserted in the same transaction as
 -- the message (or earlier, and referenced by id from many messages). Their
@@ -84,64 +85,83 @@ COMMENT ON TABLE gateway.attachments IS
     'MMS pictures (JPEG, <= 300 KB, <= 1000x1000 px). Upstream inserts them with or before the message that names them in extras.attachments.';
 
 -- ---------------------------------------------------------------- outbox: type, title, attachments
-ALTER TABLE gateway.outbox
-    ADD CONSTRAINT outbox_type_unknown CHECK (
-        NOT extras ? 'type'
-        OR (jsonb_typeof(extras -> 'type') = 'string' AND lower(extras ->> 'type') IN ('auto', 'sms', 'lms', 'mms'))),
-    ADD CONSTRAINT outbox_title_not_text CHECK (
-        NOT extras ? 'title' OR jsonb_typeof(extras -> 'title') IN ('string', 'null')),
-    ADD CONSTRAINT outbox_title_too_long CHECK (
-        jsonb_typeof(extras -> 'title') IS DISTINCT FROM 'string' OR length(extras ->> 'title') <= 120),
-    ADD CONSTRAINT outbox_attachments_not_ids CHECK (
-        NOT extras ? 'attachments'
-        OR (jsonb_typeof(extras -> 'attachments') = 'array'
-            AND NOT jsonb_path_exists(extras -> 'attachments', '$[*] ? (@.type() != "number" || @ < 1 || @ != @.floor())'))),
-    ADD CONSTRAINT outbox_attachments_too_many CHECK (
-        jsonb_typeof(extras -> 'attachments') IS DISTINCT FROM 'array' OR jsonb_array_length(extras -> 'attachments') <= 3),
-    ADD CONSTRAINT outbox_attachments_need_mms CHECK (
-        jsonb_typeof(extras -> 'attachments') IS DISTINCT FROM 'array'
-        OR jsonb_array_length(extras -> 'attachments') = 0
-        OR (channel = 'sms' AND coalesce(lower(extras ->> 'type'), 'auto') IN ('auto', 'mms'))),
-    ADD CONSTRAINT outbox_mms_without_pictures CHECK (
-        lower(extras ->> 'type') IS DISTINCT FROM 'mms'
-        OR coalesce(jsonb_typeof(extras -> 'attachments') = 'array' AND jsonb_array_length(extras -> 'attachments') > 0,
-                    false));
-
--- The pictures a row names must exist, and fit one MMS together (800 KB).
--- SECURITY DEFINER: an upstream role needs no SELECT on gateway.attachments to name them.
-CREATE FUNCTION gateway.outbox_check_attachments() RETURNS trigger
+-- Checked once, when the row is inserted (a trigger, not CHECK constraints, which PostgreSQL would
+-- evaluate again on every claim and retry of every row); each refusal names its constraint like a
+-- CHECK does (SQLSTATE 23514 check_violation, 23503 for an unknown picture), so an upstream sees
+-- e.g. `outbox_type_unknown` at once. Rows whose extras name none of the keys skip it.
+-- SECURITY DEFINER: an upstream role needs no SELECT on gateway.attachments to name pictures.
+CREATE FUNCTION gateway.outbox_check_types() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, gateway AS $$
 DECLARE
+    x jsonb := NEW.extras;
+    kind text;
+    pictures jsonb := x -> 'attachments';
     wanted bigint[];
     found integer;
     total bigint;
 BEGIN
-    -- A malformed list is left to the CHECK constraints, which name the problem.
-    IF jsonb_typeof(NEW.extras -> 'attachments') <> 'array'
-       OR jsonb_array_length(NEW.extras -> 'attachments') NOT BETWEEN 1 AND 3
-       OR jsonb_path_exists(NEW.extras -> 'attachments', '$[*] ? (@.type() != "number" || @ < 1 || @ != @.floor())') THEN
-        RETURN NEW;
+    IF x ? 'type' THEN
+        IF jsonb_typeof(x -> 'type') <> 'string' OR lower(x ->> 'type') NOT IN ('auto', 'sms', 'lms', 'mms') THEN
+            RAISE EXCEPTION 'extras.type must be auto, sms, lms or mms, not %', x -> 'type'
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'outbox_type_unknown', TABLE = 'outbox', SCHEMA = 'gateway';
+        END IF;
+        kind := lower(x ->> 'type');
     END IF;
-    SELECT array_agg(DISTINCT v::bigint) INTO wanted
-    FROM jsonb_array_elements_text(NEW.extras -> 'attachments') AS v;
-    SELECT count(*), coalesce(sum(a.bytes), 0) INTO found, total
-    FROM gateway.attachments a WHERE a.id = ANY (wanted);
-    IF found < cardinality(wanted) THEN
-        RAISE EXCEPTION 'extras.attachments names % picture(s) not in gateway.attachments', cardinality(wanted) - found
-            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'outbox_attachment_unknown', TABLE = 'outbox',
-                  SCHEMA = 'gateway';
+    IF x ? 'title' THEN
+        IF jsonb_typeof(x -> 'title') NOT IN ('string', 'null') THEN
+            RAISE EXCEPTION 'extras.title must be text'
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'outbox_title_not_text', TABLE = 'outbox', SCHEMA = 'gateway';
+        END IF;
+        IF length(x ->> 'title') > 120 THEN
+            RAISE EXCEPTION 'extras.title has % characters; at most 120', length(x ->> 'title')
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'outbox_title_too_long', TABLE = 'outbox', SCHEMA = 'gateway';
+        END IF;
     END IF;
-    IF total > 819200 THEN
-        RAISE EXCEPTION 'the pictures have % bytes together; an MMS holds at most 819200 (800 KB)', total
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'outbox_attachments_too_large', TABLE = 'outbox',
+    IF x ? 'attachments' THEN
+        IF jsonb_typeof(pictures) <> 'array'
+           OR jsonb_path_exists(pictures, '$[*] ? (@.type() != "number" || @ < 1 || @ != @.floor())') THEN
+            RAISE EXCEPTION 'extras.attachments must be a list of attachment ids'
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'outbox_attachments_not_ids', TABLE = 'outbox',
+                      SCHEMA = 'gateway';
+        END IF;
+        IF jsonb_array_length(pictures) > 3 THEN
+            RAISE EXCEPTION 'extras.attachments names % pictures; an MMS holds at most 3', jsonb_array_length(pictures)
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'outbox_attachments_too_many', TABLE = 'outbox',
+                      SCHEMA = 'gateway';
+        END IF;
+        IF jsonb_array_length(pictures) > 0 THEN
+            IF NEW.channel <> 'sms' OR coalesce(kind, 'auto') NOT IN ('auto', 'mms') THEN
+                RAISE EXCEPTION 'pictures need channel sms and extras.type auto or mms'
+                    USING ERRCODE = 'check_violation', CONSTRAINT = 'outbox_attachments_need_mms', TABLE = 'outbox',
+                          SCHEMA = 'gateway';
+            END IF;
+            SELECT array_agg(DISTINCT v::bigint) INTO wanted FROM jsonb_array_elements_text(pictures) AS v;
+            SELECT count(*), coalesce(sum(a.bytes), 0) INTO found, total
+            FROM gateway.attachments a WHERE a.id = ANY (wanted);
+            IF found < cardinality(wanted) THEN
+                RAISE EXCEPTION 'extras.attachments names % picture(s) not in gateway.attachments',
+                    cardinality(wanted) - found
+                    USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'outbox_attachment_unknown', TABLE = 'outbox',
+                          SCHEMA = 'gateway';
+            END IF;
+            IF total > 819200 THEN
+                RAISE EXCEPTION 'the pictures have % bytes together; an MMS holds at most 819200 (800 KB)', total
+                    USING ERRCODE = 'check_violation', CONSTRAINT = 'outbox_attachments_too_large', TABLE = 'outbox',
+                          SCHEMA = 'gateway';
+            END IF;
+        END IF;
+    END IF;
+    IF kind = 'mms' AND coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(pictures) = 'array' THEN pictures END), 0) = 0 THEN
+        RAISE EXCEPTION 'extras.type is mms but extras.attachments names no picture'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'outbox_mms_without_pictures', TABLE = 'outbox',
                   SCHEMA = 'gateway';
     END IF;
     RETURN NEW;
 END
 $$;
 
-CREATE TRIGGER outbox_check_attachments
+CREATE TRIGGER outbox_check_types
     BEFORE INSERT ON gateway.outbox
     FOR EACH ROW
-    WHEN (NEW.extras ? 'attachments')
-    EXECUTE FUNCTION gateway.outbox_check_attachments();
+    WHEN (NEW.extras ?| ARRAY['type', 'title', 'attachments'])
+    EXECUTE FUNCTION gateway.outbox_check_types();

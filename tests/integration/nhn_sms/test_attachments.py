@@ -81,3 +81,46 @@ async def test_old_pictures_no_live_message_names_are_dropped(pool: asyncpg.Pool
     assert await store.drop_old(30) == 1
     left = {r["id"] for r in await pool.fetch("SELECT id FROM gateway.attachments")}
     assert left == {ids[0], ids[2]}
+
+
+async def test_bad_types_titles_and_picture_lists_are_refused_by_name(db: asyncpg.Connection) -> None:
+    """Each malformed extras.type/title/attachments fails the INSERT with its documented constraint name."""
+    small = await db.fetchval(
+        "INSERT INTO gateway.attachments (file_name, data) VALUES ('a.jpg', $1) RETURNING id", example_jpeg()
+    )
+    heavy = [
+        await db.fetchval(
+            "INSERT INTO gateway.attachments (file_name, data) VALUES ('b.jpg', $1) RETURNING id", jpeg(size=290_000)
+        )
+        for _ in range(3)
+    ]
+    cases = [
+        ({"type": "fax"}, "sms", asyncpg.CheckViolationError, "outbox_type_unknown"),
+        ({"type": 3}, "sms", asyncpg.CheckViolationError, "outbox_type_unknown"),
+        ({"title": ["x"]}, "sms", asyncpg.CheckViolationError, "outbox_title_not_text"),
+        ({"title": "가" * 121}, "sms", asyncpg.CheckViolationError, "outbox_title_too_long"),
+        ({"attachments": "1"}, "sms", asyncpg.CheckViolationError, "outbox_attachments_not_ids"),
+        ({"attachments": [1.5]}, "sms", asyncpg.CheckViolationError, "outbox_attachments_not_ids"),
+        ({"attachments": [small] * 4}, "sms", asyncpg.CheckViolationError, "outbox_attachments_too_many"),
+        ({"type": "lms", "attachments": [small]}, "sms", asyncpg.CheckViolationError, "outbox_attachments_need_mms"),
+        ({"attachments": [small]}, "alimtalk", asyncpg.CheckViolationError, "outbox_attachments_need_mms"),
+        ({"type": "mms"}, "sms", asyncpg.CheckViolationError, "outbox_mms_without_pictures"),
+        ({"attachments": [small + 1000]}, "sms", asyncpg.ForeignKeyViolationError, "outbox_attachment_unknown"),
+        ({"attachments": heavy}, "sms", asyncpg.CheckViolationError, "outbox_attachments_too_large"),
+    ]
+    for extras, channel, error, constraint in cases:
+        with pytest.raises(error) as exc:
+            await db.execute(
+                "INSERT INTO gateway.outbox (channel, sender, recipient, body, extras) "
+                "VALUES ($1, '15446859', '+821012345678', 'x', $2)",
+                channel,
+                extras,
+            )
+        assert exc.value.constraint_name == constraint, extras
+    for extras in ({"type": "MMS", "attachments": [small]}, {"type": "lms", "title": None}, {"attachments": []}, {}):
+        await db.execute(
+            "INSERT INTO gateway.outbox (channel, sender, recipient, body, extras) "
+            "VALUES ('sms', '15446859', '+821012345678', 'x', $1)",
+            extras,
+        )
+    assert await db.fetchval("SELECT count(*) FROM gateway.outbox") == 4
