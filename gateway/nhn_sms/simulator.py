@@ -214,6 +214,7 @@ class NhnSmsSimulator:
         webhook_spelling: str = "example",
         webhook_batch: int = 1000,
         webhook_interval: float = 0.02,
+        webhook_concurrency: int = 8,
         file_ttl: float = 7 * 86400.0,
         duplicate_filter_seconds: float = 0.0,
         seed: int | None = None,
@@ -234,6 +235,7 @@ class NhnSmsSimulator:
         self.webhook_spelling = webhook_spelling
         self.webhook_batch = webhook_batch
         self.webhook_interval = webhook_interval
+        self._hook_slots = asyncio.Semaphore(webhook_concurrency)
         self.file_ttl = file_ttl
         self.duplicate_filter_seconds = duplicate_filter_seconds
         self.rng = random.Random(seed)
@@ -819,28 +821,34 @@ class NhnSmsSimulator:
                 r = self._pending_hooks.popleft()
                 (due if r.final(now) else keep).append(r)
             self._pending_hooks = keep
-            for start in range(0, len(due), self.webhook_batch):
-                chunk = due[start : start + self.webhook_batch]
-                for r in chunk:
-                    if r.updated is None:
-                        r.updated = datetime.now(KST)
-                body = self.webhook_body(chunk)
-                headers = {
-                    "Content-Type": "application/json;charset=UTF-8",
-                    "X-Toast-Webhook-Signature": self.webhook_secret,
-                }
-                try:
-                    async with self._session.post(self.webhook_url, data=body, headers=headers) as resp:
-                        ok = 200 <= resp.status < 300
-                except (TimeoutError, aiohttp.ClientError, OSError):
-                    ok = False
-                if ok:
-                    self.webhooks_delivered += 1
-                    for r in chunk:
-                        r.hooked = True
-                else:  # NHN documents no retries; the simulator tries again, as a kind peer would
-                    self.webhook_failures += 1
-                    self._pending_hooks.extend(chunk)
+            chunks = [due[i : i + self.webhook_batch] for i in range(0, len(due), self.webhook_batch)]
+            # NHN posts from many workers; so does the simulator (at most webhook_concurrency at once)
+            await asyncio.gather(*(self._post_hooks(chunk) for chunk in chunks))
+
+    async def _post_hooks(self, chunk: list[_Record]) -> None:
+        assert self._session is not None
+        async with self._hook_slots:
+            stamp = datetime.now(KST)
+            for r in chunk:
+                if r.updated is None:
+                    r.updated = stamp
+            body = self.webhook_body(chunk)
+            headers = {
+                "Content-Type": "application/json;charset=UTF-8",
+                "X-Toast-Webhook-Signature": self.webhook_secret,
+            }
+            try:
+                async with self._session.post(self.webhook_url or "", data=body, headers=headers) as resp:
+                    ok = 200 <= resp.status < 300
+            except (TimeoutError, aiohttp.ClientError, OSError):
+                ok = False
+        if ok:
+            self.webhooks_delivered += 1
+            for r in chunk:
+                r.hooked = True
+        else:  # NHN documents no retries; the simulator tries again, as a kind peer would
+            self.webhook_failures += 1
+            self._pending_hooks.extend(chunk)
 
 
 def _parse_mix(text: str) -> dict[str, float]:
