@@ -90,6 +90,24 @@ def start_simulator(webhook_port: int, result_delay: float) -> tuple[subprocess.
     raise SystemExit("the NHN SMS simulator did not start")
 
 
+def postgres_cpu(database: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving ``database`` (when the server runs on this machine)."""
+    found = {}
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            title = " ".join(p.info["cmdline"] or ())
+            if title.startswith("postgres:") and f" {database} " in title:
+                found[p.pid] = cpu_seconds(p)
+        except psutil.Error:
+            pass
+    return found
+
+
+def cpu_seconds(p: psutil.Process) -> float:
+    t = p.cpu_times()
+    return t.user + t.system
+
+
 def rows(n: int, personal: bool) -> list[tuple]:
     out = []
     for i in range(n):
@@ -106,10 +124,6 @@ async def run(args: argparse.Namespace) -> dict:
     sim, base_url = start_simulator(port, args.result_delay)
     me, peer = psutil.Process(), psutil.Process(sim.pid)
     cpu: dict[str, float] = {}
-
-    def cpu_seconds(p: psutil.Process) -> float:
-        t = p.cpu_times()
-        return t.user + t.system
 
     try:
         async with scratch_database(args.database_url) as url:
@@ -146,11 +160,14 @@ async def run(args: argparse.Namespace) -> dict:
             daemon = Daemon(config, database_url=url)
             async with anyio.create_task_group() as tg:
                 await tg.start(lambda task_status: daemon.run(task_status=task_status, install_signals=False))
+                database = url.rsplit("/", 1)[1].split("?")[0]
                 cpu0 = (cpu_seconds(me), cpu_seconds(peer))
+                pg0 = postgres_cpu(database)
 
                 def done() -> None:
                     cpu["daemon"] = cpu_seconds(me) - cpu0[0]
                     cpu["simulator"] = cpu_seconds(peer) - cpu0[1]
+                    cpu["postgres"] = sum(t - pg0.get(pid, 0.0) for pid, t in postgres_cpu(database).items())
 
                 elapsed, samples, peak_rss = await track_until(
                     url, "delivered", args.messages, timeout=args.timeout, quiet=args.quiet, on_done=done
@@ -182,6 +199,7 @@ async def run(args: argparse.Namespace) -> dict:
         "peak_rss_mib": round(peak_rss / 2**20, 1),
         "daemon_cpu_s": round(cpu["daemon"], 1),
         "simulator_cpu_s": round(cpu["simulator"], 1),
+        "postgres_cpu_s": round(cpu["postgres"], 1),
         "cpus": os.cpu_count(),
     }
 
@@ -200,8 +218,8 @@ def main() -> None:
     print(f"  sustained 10-90%  {r['sustained_msg_per_s']:>10} msg/s")
     print(f"  peak RSS          {r['peak_rss_mib']:>10} MiB")
     print(
-        f"  CPU seconds       {r['daemon_cpu_s']:>10} daemon, {r['simulator_cpu_s']} simulator (the rest of 2 cores:"
-        " PostgreSQL)"
+        f"  CPU seconds       {r['daemon_cpu_s']:>10} daemon, {r['simulator_cpu_s']} simulator,"
+        f" {r['postgres_cpu_s']} PostgreSQL (the backends serving this database)"
     )
     print(json.dumps(r))
 
