@@ -367,7 +367,7 @@ class Engine:
             return
         now = self._now()
         try:
-            decided = await self._gate.decide(batch, now, units=self._units)
+            decided = await self._gate.decide(batch, now)
         except Exception as exc:  # noqa: BLE001 - e.g. the database went away: give the batch back
             log.warning("engine.policy.failed", error=repr(exc), count=len(batch))
             for message, _ in batch:
@@ -418,11 +418,6 @@ class Engine:
         log.info("engine.last_check", message_id=message.id, decision=decision.action.value, reason=_reason(transition))
         self.writer.add(transition)
         return False
-
-    def _units(self, message: OutboundMessage) -> int:
-        """What ``message`` costs on the route it will take (asked by the policy for fatigue caps)."""
-        connector = self.router.route(message)
-        return max(connector.cost(message), 1) if connector is not None else 1
 
     # ------------------------------------------------------------------ drain
     async def _drain(self) -> None:

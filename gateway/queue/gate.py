@@ -8,7 +8,7 @@ policy's own typed values (:data:`gateway.policy.Decision`);
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -18,20 +18,15 @@ from anyio.abc import TaskStatus
 from gateway.policy.decision import ALLOW, Decision, Expire
 from gateway.port import InboundMessage, OutboundMessage
 
-__all__ = ["NoPolicy", "PolicyGate", "Units"]
-
-
-Units = Callable[[OutboundMessage], int]
+__all__ = ["NoPolicy", "PolicyGate"]
 
 
 class PolicyGate(Protocol):
     async def decide(
-        self, batch: Sequence[tuple[OutboundMessage, bool | None]], now: datetime, *, units: Units | None = None
+        self, batch: Sequence[tuple[OutboundMessage, bool | None]], now: datetime
     ) -> list[tuple[OutboundMessage, Decision]]:
         """One (message, decision) per input, in order; the message may come back
-        enriched (e.g. with its deadline). ``units(message)`` is what the message
-        costs on its route (``Connector.cost``: an SMS its segments, an LMS/MMS 1),
-        for caps that count what a recipient receives (fatigue); None: 1 each."""
+        enriched (e.g. with its deadline)."""
         ...
 
     def recheck(self, message: OutboundMessage, now: datetime) -> Decision:
@@ -55,7 +50,7 @@ class NoPolicy:
     """Expiry only: the engine's default when no policy layer is configured."""
 
     async def decide(
-        self, batch: Sequence[tuple[OutboundMessage, bool | None]], now: datetime, *, units: Units | None = None
+        self, batch: Sequence[tuple[OutboundMessage, bool | None]], now: datetime
     ) -> list[tuple[OutboundMessage, Decision]]:
         out: list[tuple[OutboundMessage, Decision]] = []
         for message, _consent in batch:

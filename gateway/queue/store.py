@@ -325,9 +325,9 @@ class PgStore:
 
     async def _record_sends(self, conn: DbConnection, settles: list[Settle]) -> None:
         """Fatigue counts sends: in the submit's own transaction, the policy's reservations become sends."""
-        sent = [s.id for s in settles if s.state in _SENDS]
+        sent = [s for s in settles if s.state in _SENDS]
         if sent:
-            await conn.execute(Q["record_ad_sends"], sent)
+            await conn.execute(Q["record_ad_sends"], [s.id for s in sent], [min(s.segments, 32767) for s in sent])
 
     async def _reschedule(self, conn: DbConnection, reschedules: list[Reschedule]) -> None:
         done = await conn.fetch(

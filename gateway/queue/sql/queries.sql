@@ -381,6 +381,8 @@ SELECT count(*) FROM ins;
 -- gateway.ad_sends when it allowed each ad (0030); a submit (or an unknown
 -- outcome, which may have reached the phone) makes it a send, in the transaction
 -- that records the submit. Messages without a reservation are not advertising (or
--- fatigue is off): nothing to do. $1 ids of messages settled submitted or unknown.
-UPDATE gateway.ad_sends SET sent = true, sent_at = now()
-WHERE message_id = ANY($1::bigint[]) AND NOT sent;
+-- fatigue is off): nothing to do. $1 ids of messages settled submitted or unknown,
+-- $2 their segments (an SMS counts one per segment, an LMS/MMS one: 0037).
+UPDATE gateway.ad_sends a SET sent = true, sent_at = now(), units = greatest(u.units, 1)
+FROM unnest($1::bigint[], $2::smallint[]) AS u(id, units)
+WHERE a.message_id = u.id AND NOT a.sent;

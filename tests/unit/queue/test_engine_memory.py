@@ -105,7 +105,7 @@ class Refusing:
     """A policy that suppresses every message of campaign 'stop' and allows the rest."""
 
     async def decide(
-        self, batch: Sequence[tuple[OutboundMessage, bool | None]], now: datetime, *, units: object = None
+        self, batch: Sequence[tuple[OutboundMessage, bool | None]], now: datetime
     ) -> list[tuple[OutboundMessage, Decision]]:
         return [(m, Suppress("opted_out") if m.campaign_id == "stop" else ALLOW) for m, _ in batch]
 
