@@ -10,31 +10,23 @@ same text. With ``--personal`` every message has its own text, so every message
 is its own request (OTPs, order notices): that measures HTTP requests per
 second, not recipients. Prints a summary and ends with one JSON line.
 
-    python benchmarks/nhn_sms_e2e.py --messages 100000
-    python benchmarks/nhn_sms_e2e.py --messages 20000 --personal
+    python -m benchmarks.nhn_sms_e2e --messages 100000
+    python -m benchmarks.nhn_sms_e2e --messages 20000 --personal
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import re
+import subprocess
 import sys
-from pathlib import Path
 
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+import anyio
+import psutil
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
-
-import anyio  # noqa: E402
-import psutil  # noqa: E402
-
-sys.path.append(str(_HERE))
-
-from _common import (  # noqa: E402
+from benchmarks._common import (
     COLUMNS,
     add_common_arguments,
     free_port,
@@ -43,9 +35,8 @@ from _common import (  # noqa: E402
     sustained_rate,
     track_until,
 )
-
-from gateway.config import parse_config  # noqa: E402
-from gateway.db.pool import connect  # noqa: E402
+from gateway.config import parse_config
+from gateway.db.pool import connect
 
 SENDER = "15446859"
 SECRET = "bench-nhn-signature"

@@ -189,7 +189,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
         return smsc_main(args.rest) or 0
     if args.what == "nhn-sms":
-        from gateway.nhn_sms.simulator import main as nhn_sms_main
+        from gateway.simulators.nhn_sms import main as nhn_sms_main
 
         return nhn_sms_main(args.rest) or 0
     from gateway.simulators.kakao import main as kakao_main

@@ -8,8 +8,9 @@ the modules behind them are private to the package:
   ``attachments``, ``numbers`` hold its parts)
 * ``api`` / ``adapter``: the sans-I/O codec of the API and its adapter on a transport
 * ``codes``: every documented result code and its class
-* ``simulator``: a provider simulator answering in the documented shapes
-  (``gateway simulate nhn-sms``)
+
+The provider simulator (documented shapes, fault knobs; ``gateway simulate
+nhn-sms``) is :mod:`gateway.simulators.nhn_sms`.
 """
 
 from gateway.nhn_sms.adapter import NhnSmsAdapter

@@ -133,9 +133,7 @@ class InMemoryStore:
         for row in queued[:limit]:
             row.state = MessageState.SENDING
             row.lease_owner = self.owner
-            row.message = replace(
-                row.message, attempts=row.message.attempts + 1, may_be_duplicate=row.may_be_duplicate
-            )
+            row.message = replace(row.message, attempts=row.message.attempts + 1, may_be_duplicate=row.may_be_duplicate)
             claim.messages.append((row.message, row.consent))
         return claim
 

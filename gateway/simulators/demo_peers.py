@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.db.pool import connect
-from gateway.nhn_sms.simulator import NhnSmsSimulator
 from gateway.simulators.kakao import KakaoSimulator
+from gateway.simulators.nhn_sms import NhnSmsSimulator
 from gateway.simulators.smsc import SimulatorConfig, SmscSimulator
 
 KAKAO_SENDER = "demo-sender-key"

@@ -141,8 +141,11 @@ class Preparer:
             return _refuse(message, f"bad_extras: {exc}", detail={"reason_code": "bad_extras"})
         korean = self._korean and is_korean_number(message.recipient)
         choice = choose_type(
-            message.body, request, korean_recipient=korean or is_korean_number(message.recipient),
-            korean_route=korean, ucs2=self._ucs2,
+            message.body,
+            request,
+            korean_recipient=korean or is_korean_number(message.recipient),
+            korean_route=korean,
+            ucs2=self._ucs2,
         )
         if isinstance(choice, Refused):
             return _refuse(message, choice.reason, detail={"reason_code": choice.slug, **choice.detail})

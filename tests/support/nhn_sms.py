@@ -16,8 +16,8 @@ import anyio
 
 from gateway.korean import Picture
 from gateway.nhn_sms import InMemoryAttachmentStore, NhnSmsConnector, NhnSmsConnectorConfig
-from gateway.nhn_sms.simulator import NhnSmsSimulator
 from gateway.port import InboundMessage, OutboundMessage, Outcome, Receipt, SendResult
+from gateway.simulators.nhn_sms import NhnSmsSimulator
 from tests.support.http_connector import running, serve_routes
 
 __all__ = [

@@ -7,7 +7,7 @@ import pytest
 
 from gateway.korean import jpeg_size
 from gateway.nhn_sms import NhnSmsConnector, PostgresAttachmentStore
-from gateway.nhn_sms.simulator import NhnSmsSimulator
+from gateway.simulators.nhn_sms import NhnSmsSimulator
 from tests.support.nhn_sms import Sink, example_jpeg, jpeg, make_config, message, running
 
 pytestmark = pytest.mark.anyio

@@ -5,8 +5,8 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from gateway.nhn_sms.simulator import NhnSmsSimulator
 from gateway.port import Outcome, ReceiptState
+from gateway.simulators.nhn_sms import NhnSmsSimulator
 from tests.support.nhn_sms import WEBHOOK_SECRET, Sink, connector_for, message, picture, running, serve_routes
 
 pytestmark = pytest.mark.anyio

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from gateway.nhn_sms.api import kst_text
-from gateway.nhn_sms.simulator import NhnSmsSimulator
+from gateway.simulators.nhn_sms import NhnSmsSimulator
 from tests.support.nhn_sms import fixture
 
 pytestmark = pytest.mark.anyio

@@ -15,8 +15,8 @@ import pytest
 from gateway.config import parse_config
 from gateway.daemon import Daemon
 from gateway.kakao import sync_templates
-from gateway.kakao.simulator import KakaoSimulator
-from gateway.nhn_sms.simulator import NhnSmsSimulator
+from gateway.simulators.kakao import KakaoSimulator
+from gateway.simulators.nhn_sms import NhnSmsSimulator
 from tests.support.nhn_sms import WEBHOOK_SECRET, example_jpeg
 
 pytestmark = pytest.mark.anyio

@@ -62,7 +62,7 @@ from aiohttp import web
 
 __all__ = ["NhnSmsSimulator", "main"]
 
-log = structlog.get_logger("gateway.nhn_sms.simulator")
+log = structlog.get_logger("gateway.simulators.nhn_sms")
 
 KST = timezone(timedelta(hours=9))
 ALIASES = {
