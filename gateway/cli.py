@@ -11,6 +11,7 @@ it down; nothing below it looks at ``os.environ``.
     gateway demo           [--messages N] [--database-url URL]
     gateway simulate smsc  [--port P ...]
     gateway simulate kakao [--port P ...]
+    gateway simulate nhn-sms [--port P ...]
     gateway templates sync FILE [--prune]
     gateway templates sync --from-nhn [--connector NAME] [--sender-key K ...] [--prune]
     gateway campaign       hold|release|cancel ID [--actor A] [--note T]
@@ -188,6 +189,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         from gateway.simulators.smsc import main as smsc_main
 
         return smsc_main(args.rest) or 0
+    if args.what == "nhn-sms":
+        from gateway.simulators.nhn_sms import main as nhn_sms_main
+
+        return nhn_sms_main(args.rest) or 0
     from gateway.simulators.kakao import main as kakao_main
 
     return kakao_main(args.rest) or 0
@@ -382,8 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loopback", action="store_true", help="use the loopback connector instead of the simulators")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("simulate", help="run a peer simulator (SMSC or Kakao provider)")
-    p.add_argument("what", choices=["smsc", "kakao"])
+    p = sub.add_parser("simulate", help="run a peer simulator (SMSC, Kakao provider or NHN Cloud SMS)")
+    p.add_argument("what", choices=["smsc", "kakao", "nhn-sms"])
     p.add_argument("rest", nargs=argparse.REMAINDER, help="simulator options (see `gateway simulate smsc -- --help`)")
     p.set_defaults(func=cmd_simulate)
 

@@ -22,6 +22,7 @@ from gateway.configbase import ConfigModel
 from gateway.connectors.config import LoopbackConnectorConfig
 from gateway.errors import ConfigError
 from gateway.kakao.config import KakaoConnectorConfig
+from gateway.nhn_sms.config import NhnSmsConnectorConfig
 from gateway.policy.config import PolicyConfig
 from gateway.queue.config import EngineConfig, RetryConfig, RouteRule, RoutingConfig
 from gateway.ratelimit.config import RateLimitConfig
@@ -69,7 +70,7 @@ class LoggingConfig(ConfigModel):
 
 
 ConnectorConfig = Annotated[
-    LoopbackConnectorConfig | SmppConnectorConfig | KakaoConnectorConfig,
+    LoopbackConnectorConfig | SmppConnectorConfig | KakaoConnectorConfig | NhnSmsConnectorConfig,
     Field(discriminator="type"),
 ]
 
@@ -135,7 +136,7 @@ def _format_validation_error(source: str, exc: ValidationError) -> str:
         for part in err["loc"]:
             if isinstance(part, int):
                 loc += f"[{part}]"
-            elif part in ("loopback", "smpp", "kakao") and loc.endswith("]"):
+            elif part in ("loopback", "smpp", "kakao", "nhn_sms") and loc.endswith("]"):
                 continue  # the discriminator tag pydantic adds to the path
             else:
                 loc += f".{part}" if loc else str(part)

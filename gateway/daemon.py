@@ -185,7 +185,7 @@ def build_tokens(config: Config, pool: asyncpg.Pool, owner: str) -> TokenSource:
 
 
 def build_connectors(config: Config, pool: asyncpg.Pool | None) -> dict[str, Connector]:
-    """One connector object per configured connector (SMPP and Kakao are imported only when used)."""
+    """One connector object per configured connector (SMPP, Kakao and NHN SMS are imported only when used)."""
     return {c.name: build_connector(c, pool) for c in config.connectors}
 
 
@@ -208,4 +208,9 @@ def build_connector(config: Any, pool: asyncpg.Pool | None) -> Connector:
         if pool is None:
             return KakaoConnector(config, InMemoryTemplateStore(()), journal=InMemoryJournal())
         return KakaoConnector(config, PostgresTemplateStore(pool), journal=PostgresJournal(pool))
+    if config.type == "nhn_sms":
+        from gateway.nhn_sms import InMemoryAttachmentStore, NhnSmsConnector, PostgresAttachmentStore
+
+        attachments = PostgresAttachmentStore(pool) if pool is not None else InMemoryAttachmentStore()
+        return NhnSmsConnector(config, attachments=attachments)
     raise ConfigError(f"connector {config.name!r}: unknown type {config.type!r}")

@@ -5,8 +5,9 @@ given), migrates a fresh ``gateway_demo`` database, starts the peers (the SMSC
 simulator over real SMPP and the Kakao provider simulator over HTTP when they
 are available, else the loopback connector), enqueues sample traffic — plain
 and long SMS, Korean text, advertising with and without the required prefix,
-scheduled messages, duplicates by idempotency key, bad rows, Alimtalk with SMS
-fallback — runs the daemon with a live progress line, and prints a summary.
+scheduled messages, duplicates by idempotency key, bad rows, Korean SMS, LMS
+and MMS through the NHN Cloud SMS simulator, Alimtalk falling back to LMS —
+runs the daemon with a live progress line, and prints a summary.
 """
 
 from __future__ import annotations
@@ -48,8 +49,14 @@ async def _fresh_database(server_url: str, name: str) -> str:
     return _with_database(server_url, name)
 
 
-def sample_traffic(n: int, *, seed: int = 7, with_alimtalk: bool = False) -> list[dict[str, Any]]:
-    """A realistic mix; roughly 1% of rows are bad on purpose."""
+NHN_SENDER = "15446859"  # the demo routes this sender's SMS to the NHN Cloud SMS connector
+
+
+def sample_traffic(
+    n: int, *, seed: int = 7, with_alimtalk: bool = False, nhn_picture: int | None = None
+) -> list[dict[str, Any]]:
+    """A realistic mix; roughly 1% of rows are bad on purpose. With ``nhn_picture`` (an id in
+    gateway.attachments), a fifth of the rows are Korean SMS, LMS and MMS for the NHN route."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
@@ -83,6 +90,21 @@ def sample_traffic(n: int, *, seed: int = 7, with_alimtalk: bool = False) -> lis
             row["body"] = "This row has a bad recipient."
         else:
             row["body"] = f"Balance alert: {rng.randrange(1000)} EUR"
+        if nhn_picture is not None and r < 0.60 and i % 3 == 0:
+            # Korean traffic for the NHN route: SMS up to 90 bytes, LMS beyond, MMS with a picture
+            row.update(sender=NHN_SENDER, idempotency_key=None)
+            if i % 5 == 0:
+                row["body"] = f"[쇼핑] 주문 {i}번이 배송을 시작했습니다."  # fits 90 bytes: SMS
+            elif i % 5 in (1, 2):
+                row["body"] = (
+                    f"[쇼핑] 주문 {i}번 안내\n주문하신 상품이 오늘 출고되었습니다. 택배사 사정에 따라 "
+                    "배송이 하루 이틀 늦어질 수 있습니다. 배송 조회는 앱의 '주문 내역'에서 하실 수 있습니다."
+                )  # over 90 bytes: LMS, titled by its first line
+            elif i % 5 == 3:
+                row["body"] = "[쇼핑] 겨울 맞이 쿠폰을 보내드립니다. 매장에서 이 화면을 보여 주세요."
+                row["extras"] = {"type": "mms", "title": "쿠폰 도착", "attachments": [nhn_picture]}
+            else:
+                row["body"] = f"[쇼핑] 주문 {i}번 결제 완료 😀"  # an emoji: EUC-KR cannot carry it
         if with_alimtalk and r >= 0.95 and r < 0.99:
             row.update(
                 channel="alimtalk",
@@ -90,7 +112,13 @@ def sample_traffic(n: int, *, seed: int = 7, with_alimtalk: bool = False) -> lis
                 body=f"[쇼핑] 주문 {i}번이 접수되었습니다.",
                 extras={
                     "template_code": "ORDER_RECEIVED",
-                    "fallback": {"type": "SMS", "sender": "15880000", "text": f"[쇼핑] 주문 {i}번 접수"},
+                    "fallback": {
+                        "type": "LMS",
+                        "title": "주문 접수",
+                        "sender": NHN_SENDER if nhn_picture is not None else "15880000",
+                        "text": f"[쇼핑] 주문 {i}번이 접수되었습니다. 카카오톡을 쓰지 않으시는 분께"
+                        " 문자로 알려 드립니다. 주문 내역은 앱에서 확인하실 수 있습니다.",
+                    },
                 },
             )
         rows.append(row)
@@ -181,7 +209,9 @@ async def run_demo(args: argparse.Namespace) -> int:
     finally:
         await conn.close()
 
-    async with _peers(args.loopback, url) as (peer_config, notes, http_port):
+    async with _peers(args.loopback, url) as (peers, notes, http_port):
+        peer_config = dict(peers)
+        picture = peer_config.pop("demo_picture", None)
         data = {
             "instance_name": "demo",
             "http": {"port": http_port},
@@ -190,7 +220,8 @@ async def run_demo(args: argparse.Namespace) -> int:
         }
         config: Config = parse_config(data, source="<demo>")
         with_alimtalk = any(c.channel == "alimtalk" for c in config.connectors)
-        rows = sample_traffic(args.messages, with_alimtalk=with_alimtalk)
+        with_nhn = any(c.type == "nhn_sms" for c in config.connectors)
+        rows = sample_traffic(args.messages, with_alimtalk=with_alimtalk, nhn_picture=picture if with_nhn else None)
         inserted = await _enqueue(url, rows)
         print(f"database: {where}, schema migrated", file=out)
         for note in notes:
@@ -238,9 +269,9 @@ async def run_demo(args: argparse.Namespace) -> int:
                     print(file=out)
                 daemon.stop()
             elapsed = time.monotonic() - started
-            summary = await watch.fetch(
-                "SELECT state, coalesce(reason, '') AS reason, count(*) AS n FROM gateway.message_status "
-                "GROUP BY 1, 2 ORDER BY 3 DESC"
+            summary = await watch.fetch(  # a reason's first words, before the details after ': '
+                "SELECT state, coalesce(split_part(reason, ': ', 1), '') AS reason, count(*) AS n "
+                "FROM gateway.message_status GROUP BY 1, 2 ORDER BY 3 DESC"
             )
             latency = await watch.fetchrow(
                 "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM final_at - created_at)) AS p50, "
@@ -248,12 +279,29 @@ async def run_demo(args: argparse.Namespace) -> int:
                 "FROM gateway.messages WHERE state = 'delivered' AND send_at IS NULL"
             )
             events = await watch.fetchval("SELECT count(*) FROM gateway.events")
+            by_type = await watch.fetch(
+                "SELECT coalesce(connector, '-') AS connector, detail ->> 'message_type' AS type, state, count(*) AS n "
+                "FROM gateway.events WHERE detail ? 'message_type' AND state IN ('submitted', 'failed') "
+                "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+            )
+            fallbacks = await watch.fetch(
+                "SELECT f.extras ->> 'type' AS type, f.state, count(*) AS n FROM gateway.message_status f "
+                "WHERE f.extras ? 'fallback_of' GROUP BY 1, 2 ORDER BY 1, 2"
+            )
         finally:
             await watch.close()
     print(file=out)
     print(f"summary after {elapsed:.1f} s — {inserted} messages enqueued (+ fallbacks), {events} events", file=out)
     for r in summary:
         print(f"  {r['state']:<14} {r['reason']:<30} {r['n']:>7}", file=out)
+    if by_type:
+        print("  by message type (sent / refused):", file=out)
+        for r in by_type:
+            print(f"    {r['connector']:<10} {r['type']:<4} {r['state']:<10} {r['n']:>7}", file=out)
+    if fallbacks:
+        print("  Alimtalk fallbacks:", file=out)
+        for r in fallbacks:
+            print(f"    {r['type'] or 'sms':<4} {r['state']:<14} {r['n']:>7}", file=out)
     if latency and latency["p50"] is not None:
         print(f"  enqueue -> delivered: p50 {latency['p50']:.2f} s, p95 {latency['p95']:.2f} s", file=out)
     print(f"inspect: gateway status --database-url '{url}'", file=out)

@@ -41,4 +41,9 @@ POLICY_DECISIONS = Counter(
     "gateway_policy_decisions_total", "Policy decisions that did not simply allow the message.", ["decision", "reason"]
 )
 DB_ERRORS = Counter("gateway_database_errors_total", "Database errors by operation.", ["operation"])
+# type: sms | lms | mms | "-" (refused before a type was chosen); outcome: the Outcome value.
+# Counted per batch by the connectors that know message types (NHN SMS, SMPP with Korean rules).
+SMS_TYPES = Counter(
+    "gateway_sms_messages_total", "SMS-channel send results by message type.", ["connector", "type", "outcome"]
+)
 CONNECTOR_READY = Gauge("gateway_connector_ready", "1 when the connector can send now.", ["connector"])

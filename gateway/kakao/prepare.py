@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.kakao.config import KakaoConnectorConfig
-from gateway.kakao.fallback import fallback_for, parse_fallback
+from gateway.kakao.fallback import fallback_for, fallback_problem, parse_fallback
 from gateway.kakao.provider import RecipientRequest, Resend
 from gateway.kakao.templates import TemplateProblem, TemplateRegistry, normalise_newlines
 from gateway.port import Fallback, OutboundMessage, Outcome, SendResult
@@ -134,14 +134,13 @@ def prepare(
             fallback = fallback_for(message)
         return _failed(message, rendered.reason, slug=rendered.slug, fallback=fallback)
     resend = None
-    if config.fallback_mode == "provider" and extras.get("fallback") is not None:
-        resend = _resend(extras["fallback"])
-        if resend is None:
-            return _failed(
-                message,
-                "alimtalk_bad_fallback: extras.fallback needs text, sender and type SMS or LMS",
-                slug="alimtalk_bad_fallback",
-            )
+    if extras.get("fallback") is not None:  # refused in every fallback mode, with what is wrong
+        provider = config.fallback_mode == "provider"
+        bad_fallback = fallback_problem(extras["fallback"], encodable=provider)
+        if bad_fallback is not None:
+            return _failed(message, f"alimtalk_bad_fallback: {bad_fallback}", slug="alimtalk_bad_fallback")
+        if provider:
+            resend = _resend(extras["fallback"])
     request = RecipientRequest(
         message_id=message.id,
         recipient_no=recipient_no(message.recipient),

@@ -1,5 +1,6 @@
 """``gateway status``: queue depth by state and connector, oldest age, recent
-throughput, policy outcomes, live instances — read from PostgreSQL only."""
+throughput, sends by message type (SMS, LMS, MMS), policy outcomes, live
+instances — read from PostgreSQL only."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ async def collect_status(
     log = [dict(r) for r in await conn.fetch(q("status_log"), float(window_s))]
     rate = await conn.fetchval(q("status_throughput"), float(min(window_s, 60)))
     reasons = [dict(r) for r in await conn.fetch(q("status_reasons"), float(window_s))]
+    types = [dict(r) for r in await conn.fetch(q("status_types"), float(window_s))]
     instances = []
     for r in await conn.fetch(q("status_instances")):
         d = dict(r)
@@ -30,6 +32,7 @@ async def collect_status(
         "window_s": window_s,
         "submitted_per_s_last_60s": round(rate or 0, 1),
         "decisions": reasons,
+        "types": types,
         "instances": instances,
     }
 
@@ -49,6 +52,10 @@ def render_status(status: dict[str, Any]) -> str:
     else:
         lines.append("  (nothing)")
     lines.append(f"Throughput: {status['submitted_per_s_last_60s']} submitted/s over the last 60 s")
+    if status.get("types"):
+        lines.append(f"Last {status['window_s']} s by message type (submitted / refused)")
+        for r in status["types"]:
+            lines.append(f"  {r['connector']:<16} {r['type']:<4} {r['state']:<10} {r['n']:>9}")
     if status["decisions"]:
         lines.append("Deferred / suppressed / failed / expired, by reason")
         for r in status["decisions"]:

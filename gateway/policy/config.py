@@ -27,7 +27,7 @@ Example (every key, with its default unless marked)::
 
     [policy.fatigue]
     enabled = true
-    max_messages = 3              # advertising sends per recipient ...
+    max_messages = 3              # advertising sends per recipient (an SMS counts its segments, an LMS/MMS one) ...
     period_seconds = 86400        # ... per this many seconds, across campaigns and instances
     pending_wait_seconds = 30     # cap full only with ads still being sent: wait, then decide again
 
@@ -533,7 +533,9 @@ class FatigueConfig(ConfigModel):
     """A global cap on advertising sends per recipient, across campaigns and instances.
 
     It counts sends (messages a connector accepted), not decisions: an ad refused
-    by the gateway or the carrier leaves the recipient's count as it was.
+    by the gateway or the carrier leaves the recipient's count as it was. A send
+    counts what the recipient receives: an LMS or MMS one, an SMS one per segment
+    (its ``SendResult.segments``); the send that reaches the cap still went.
     """
 
     enabled: bool = True

@@ -313,27 +313,31 @@ class PolicyDbGate:
         distinct = sorted(set(numbers.values()))
         await conn.fetchval(q("fatigue_lock"), sorted({_lock_key(n) for n in distinct}))
         in_batch = {messages[i].id for i in ads}
-        sent: dict[str, set[int]] = defaultdict(set)  # recipient -> originals sent within the period
-        counted: dict[str, set[int]] = defaultdict(set)  # ... sent or being sent
+        # recipient -> {original: units}: what a recipient received counts, an LMS/MMS one, an SMS one
+        # per segment (its send's units, 0037); an ad still being sent counts one until it is recorded.
+        sent: dict[str, dict[int, int]] = defaultdict(dict)  # originals sent within the period
+        counted: dict[str, dict[int, int]] = defaultdict(dict)  # ... sent or being sent
         for r in await conn.fetch(q("fatigue_recent"), distinct, float(cfg.fatigue.period_seconds)):
+            number, original = r["recipient"], r["original_id"]
             if r["sent"]:
-                sent[r["recipient"]].add(r["original_id"])
-                counted[r["recipient"]].add(r["original_id"])
+                units = max(r["units"], sent[number].get(original, 0))
+                sent[number][original] = units
+                counted[number][original] = max(units, counted[number].get(original, 0))
             elif r["message_id"] not in in_batch:  # this batch's own reservations are decided again
-                counted[r["recipient"]].add(r["original_id"])
+                counted[number].setdefault(original, 1)
         wait = now + timedelta(seconds=cfg.fatigue.pending_wait_seconds)
         reserve: list[tuple[str, int, int]] = []
         for i in ads:
             message, number = messages[i], numbers[i]
             original = fallback_of(message) or message.id
             if original not in counted[number]:
-                if len(sent[number]) >= cfg.fatigue.max_messages:
+                if sum(sent[number].values()) >= cfg.fatigue.max_messages:
                     verdicts[i] = Suppress(Reason.FATIGUE)
                     continue
-                if len(counted[number]) >= cfg.fatigue.max_messages:
+                if sum(counted[number].values()) >= cfg.fatigue.max_messages:
                     verdicts[i] = Defer(until=wait, reason=Reason.FATIGUE_PENDING)
                     continue
-                counted[number].add(original)
+                counted[number][original] = 1
             reserve.append((number, message.id, original))
         if reserve:
             await conn.execute(

@@ -18,6 +18,8 @@ from gateway.port.reasons import (
     reason_registry,
     register_reason_pattern,
     register_reasons,
+    split_reason,
+    with_text,
 )
 
 __all__ = [
@@ -37,4 +39,6 @@ __all__ = [
     "reason_registry",
     "register_reason_pattern",
     "register_reasons",
+    "split_reason",
+    "with_text",
 ]

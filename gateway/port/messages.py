@@ -41,6 +41,9 @@ class OutboundMessage:
     # the carriers' forms) or a BadNumber (not a possible number); None when nobody read it
     # (a message built by hand). The policy and the connectors use it instead of parsing again.
     number: Number | BadNumber | None = None
+    # An earlier attempt may have reached the peer (its outcome was unknown: a timeout,
+    # a crash, a shutdown). A connector that can look a message up does so before resending.
+    may_be_duplicate: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,13 +69,20 @@ class Fallback:
     sender: str
     body: str
     extras: Mapping[str, Any] = field(default_factory=dict)
+    # Set when the connector already knows this fallback cannot be sent (e.g. text the
+    # SMS alphabet cannot carry): when it is due, the queue records a 'fallback_skipped'
+    # event with this reason instead of enqueuing it.
+    skip_reason: str | None = None
 
     def __post_init__(self) -> None:
         if not self.sender or not self.body:
             raise ValueError("a fallback needs a sender and a body")
 
     def as_json(self) -> dict[str, Any]:
-        return {"channel": self.channel, "sender": self.sender, "body": self.body, "extras": dict(self.extras)}
+        out = {"channel": self.channel, "sender": self.sender, "body": self.body, "extras": dict(self.extras)}
+        if self.skip_reason is not None:
+            out["skip_reason"] = self.skip_reason
+        return out
 
 
 @dataclass(frozen=True, slots=True)

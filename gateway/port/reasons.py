@@ -53,6 +53,7 @@ class QueueReason(enum.StrEnum):
     NO_RECEIPT = "no_receipt"  # submitted, no receipt within the connector's receipt timeout
     RECEIPT = "receipt"  # a delivery receipt settled it
     FALLBACK_ENQUEUED = "fallback_enqueued"  # its fallback message was enqueued
+    FALLBACK_SKIPPED = "fallback_skipped"  # its fallback was due but not sent (expired, not encodable)
 
 
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
@@ -61,6 +62,21 @@ _PLACEHOLDER = re.compile(r"<([a-z]+)>")
 PLACEHOLDERS: Mapping[str, str] = {
     "cc": "[a-z]{2}",  # an ISO 3166-1 alpha-2 region, lower case
 }
+
+
+def split_reason(text: str) -> tuple[str, str | None]:
+    """``"too_long: 2,001 bytes"`` -> ``("too_long", "2,001 bytes")``: the code for ``reason``, the rest for
+    ``detail["detail"]`` (for code that words its refusals as one line)."""
+    code, sep, rest = text.partition(":")
+    return code.strip(), (rest.strip() or None) if sep else None
+
+
+def with_text(detail: Mapping[str, object] | None, text: str | None) -> dict[str, object] | None:
+    """``detail`` with ``text`` under ``"detail"`` (None when both are empty)."""
+    out = dict(detail or {})
+    if text:
+        out["detail"] = text
+    return out or None
 
 
 def is_reason_code(text: str) -> bool:

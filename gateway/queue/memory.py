@@ -138,7 +138,13 @@ class InMemoryStore:
             row.lease_owner = self.owner
             number = canonical(row.message.recipient, self.default_region)
             recipient = number.e164 if isinstance(number, Number) else row.message.recipient
-            row.message = replace(row.message, attempts=row.message.attempts + 1, recipient=recipient, number=number)
+            row.message = replace(
+                row.message,
+                attempts=row.message.attempts + 1,
+                recipient=recipient,
+                number=number,
+                may_be_duplicate=row.may_be_duplicate,
+            )
             claim.messages.append((row.message, row.consent))
         return claim
 
@@ -223,6 +229,9 @@ class InMemoryStore:
         entry = self.log[original]
         fb = entry.fallback
         if fb is None:
+            return
+        if fb.skip_reason is not None:
+            self.events.append(Event(original, "fallback", QueueReason.FALLBACK_SKIPPED, {"why": fb.skip_reason}))
             return
         mid = self.enqueue(
             fb.channel,

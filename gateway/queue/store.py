@@ -176,6 +176,7 @@ def _message(row: asyncpg.Record, default_region: str | None) -> OutboundMessage
         idempotency_key=row["idempotency_key"],
         send_at=row["send_at"],
         number=number,
+        may_be_duplicate=row["may_be_duplicate"],
     )
 
 
@@ -405,9 +406,9 @@ class PgStore:
 
     async def _record_sends(self, conn: DbConnection, settles: list[Settle]) -> None:
         """Fatigue counts sends: in the submit's own transaction, the policy's reservations become sends."""
-        sent = [s.id for s in settles if s.state in _SENDS]
+        sent = [s for s in settles if s.state in _SENDS]
         if sent:
-            await conn.execute(Q["record_ad_sends"], sent)
+            await conn.execute(Q["record_ad_sends"], [s.id for s in sent], [min(s.segments, 32767) for s in sent])
 
     async def _reschedule(self, conn: DbConnection, reschedules: list[Reschedule]) -> None:
         done = await conn.fetch(

@@ -6,7 +6,9 @@
 - ``gateway.simulators.kakao``: an NHN Cloud Alimtalk v2.3 provider (aiohttp)
   that answers and posts only NHN's documented shapes (results to a webhook
   with NHN's X-Toast-Webhook-Signature); ``gateway simulate kakao``.
-- ``gateway.simulators.demo_peers``: both of them, set up for ``gateway demo``.
+- ``gateway.simulators.nhn_sms``: an NHN Cloud SMS v3.0 provider (aiohttp) in the
+  documented shapes, results by webhook and by query; ``gateway simulate nhn-sms``.
+- ``gateway.simulators.demo_peers``: all three, set up for ``gateway demo``.
 
 The tests, the benchmarks, the fault harness and the demo use them over
 loopback. They may import the production packages (the SMSC simulator uses the

@@ -90,6 +90,15 @@ class SmppConnectorConfig(ConfigModel):
     udh_ref_bits: Literal[8, 16] = 8
     gsm7_packed: bool = False  # pack GSM 7-bit text (some carriers want it; most want unpacked)
     max_segments: int = Field(10, ge=1, le=255)
+    # Korean carriers: "korean" applies their rules to Korean recipients (+82 / 0...): an SMS holds
+    # 90 bytes counted in EUC-KR (CP949), text CP949 cannot carry is refused naming the characters
+    # (unless allowed_encodings has ucs2), and longer text needs an LMS, which `lms` decides.
+    # "segment": every text is cut into concatenated SMS as before.
+    message_types: Literal["segment", "korean"] = "segment"
+    # What a "korean" connector does with a message that needs an LMS (91 to 2,000 bytes): refuse it
+    # (FAILED lms_unsupported, so it can be routed to an LMS-capable connector) or send it as
+    # concatenated SMS. MMS (pictures) is always refused: SMPP carries no pictures.
+    lms: Literal["refuse", "multipart"] = "refuse"
 
     # --- receipts and MO ------------------------------------------------------------
     id_format: Literal["as_is", "hex_to_dec", "dec_to_hex"] = "as_is"

@@ -1,13 +1,16 @@
 """From an ``OutboundMessage`` to the submit_sm PDUs that carry it (sans-I/O).
 
 ``prepare`` applies one connector's rules to one message: the sender
-allow-list, the alphabet policy, the long-message method and segment limit,
-addressing (TON/NPI), registered_delivery and the validity period, which never
-reaches past the message's deadline. It returns either the PDUs, in segment
-order, or the ``SendResult`` that refuses the message (FAILED with reason
-``unknown_sender``, ``unencodable``, ``too_long``, ``deadline_passed``,
-``invalid_recipient`` or ``invalid_pdu``). A refusal's detail never holds the
-text or the addresses.
+allow-list, the message type (``extras.type``, ``extras.attachments``; with
+``message_types = "korean"`` the Korean carriers' byte rules, see
+:mod:`gateway.korean`), the alphabet policy, the long-message method and
+segment limit, addressing (TON/NPI), registered_delivery and the validity
+period, which never reaches past the message's deadline. It returns either the
+PDUs, in segment order, or the ``SendResult`` that refuses the message (FAILED
+with reason ``unknown_sender``, ``unencodable``, ``too_long``,
+``lms_unsupported``, ``type_unsupported``, ``lms_abroad``,
+``deadline_passed``, ``invalid_recipient`` or ``invalid_pdu``). A refusal's
+detail never holds the text or the addresses.
 
 The destination is written from the recipient as the queue read it at claim
 (``OutboundMessage.number``, :mod:`gateway.numbers`) in the connector's
@@ -20,8 +23,18 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from gateway.korean import (
+    Chosen,
+    KoreanReason,
+    MessageType,
+    Refused,
+    SpecError,
+    choose_type,
+    is_korean_number,
+    parse_request,
+)
 from gateway.numbers import BadNumber, Number, canonical, country_code_of
-from gateway.port import OutboundMessage, Outcome, SendResult
+from gateway.port import OutboundMessage, Outcome, SendResult, split_reason, with_text
 from gateway.smpp.config import SmppConnectorConfig
 from gateway.smpp.protocol.concat import ConcatMethod, MessageTooLongError, Segment, build_segments
 from gateway.smpp.protocol.errors import LocalProtocolError
@@ -103,6 +116,10 @@ class Preparer:
         self._senders = frozenset(cfg.senders) if cfg.senders is not None else None
         self._home_region = cfg.home_region
         self._home_cc = country_code_of(cfg.home_region) if cfg.home_region else 0
+        self._korean = cfg.message_types == "korean"
+        self._ucs2 = self._policy is EncodingPolicy.UCS2 or (
+            self._policy is EncodingPolicy.AUTO and Encoding.UCS2 in self._allowed
+        )
         auto = self._policy is EncodingPolicy.AUTO
         self._fast_gsm = not cfg.gsm7_packed and (
             self._policy is EncodingPolicy.GSM7 or (auto and Encoding.GSM7 in self._allowed)
@@ -119,6 +136,11 @@ class Preparer:
         cfg = self.config
         if self._senders is not None and message.sender not in self._senders:
             return _refuse(message, SmppReason.UNKNOWN_SENDER)
+        extras = message.extras
+        if self._korean or (extras and ("type" in extras or "attachments" in extras)):
+            refused = self._message_type(message)
+            if refused is not None:
+                return refused
         single = self._single(message.body)
         if single is not None:
             return [single]
@@ -139,6 +161,45 @@ class Preparer:
             return _refuse(message, SmppReason.UNENCODABLE, detail={"positions": positions, "policy": cfg.data_coding})
         except MessageTooLongError:
             return _refuse(message, SmppReason.TOO_LONG, detail={"max_segments": cfg.max_segments})
+
+    def _message_type(self, message: OutboundMessage) -> SendResult | None:
+        """The refusal of a message this connector cannot send as the type it needs, or None to segment it."""
+        try:
+            request = parse_request(message.extras)
+        except SpecError as exc:
+            return _refuse(message, SmppReason.BAD_EXTRAS, detail={"detail": str(exc)})
+        korean = self._korean and is_korean_number(message.recipient)
+        choice = choose_type(
+            message.body,
+            request,
+            korean_recipient=korean or is_korean_number(message.recipient),
+            korean_route=korean,
+            ucs2=self._ucs2,
+        )
+        if isinstance(choice, Refused):
+            return _refuse(message, choice.slug, detail=with_text(choice.detail, split_reason(choice.reason)[1]))
+        assert isinstance(choice, Chosen)
+        if choice.type is MessageType.MMS:
+            return _refuse(
+                message,
+                KoreanReason.TYPE_UNSUPPORTED,
+                detail={
+                    "detail": "SMPP carries no pictures (MMS); route it to an MMS-capable connector",
+                    "message_type": "mms",
+                },
+            )
+        if choice.type is MessageType.LMS and self.config.lms == "refuse":
+            return _refuse(
+                message,
+                SmppReason.LMS_UNSUPPORTED,
+                detail={
+                    "detail": f"{choice.bytes:,} bytes in EUC-KR (CP949) need an LMS; this SMPP connector"
+                    ' sends SMS of at most 90 bytes to Korean numbers (lms = "refuse")',
+                    "bytes": choice.bytes,
+                    "message_type": "lms",
+                },
+            )
+        return None
 
     def _single(self, body: str) -> Segment | None:
         """The common case without walking the text character by character: it fits one SMS,

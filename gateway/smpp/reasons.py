@@ -34,6 +34,8 @@ class SmppReason(enum.StrEnum):
     GENERIC_NACK = "generic_nack"  # the SMSC answered generic_nack
     NOT_SENT = "not_sent"  # no segment was sent
     UNLISTED_STATUS = "smpp_unlisted_status"  # a command_status outside the SMPP tables
+    BAD_EXTRAS = "bad_extras"  # extras.type / title / attachments are malformed
+    LMS_UNSUPPORTED = "lms_unsupported"  # a Korean text that needs an LMS, on a connector set to refuse them
 
 
 def status_reason(status: int) -> str:

@@ -130,6 +130,23 @@ def run_gateway_here(argv: list[str]) -> subprocess.CompletedProcess[str]:
 _TX = re.compile(r"^\s*(BEGIN|COMMIT)\s*;\s*$", re.MULTILINE | re.IGNORECASE)
 
 
+def _jpeg() -> tuple[bytes]:
+    from tests.support.nhn_sms import example_jpeg
+
+    return (example_jpeg(),)
+
+
+#: Values for blocks with ``$n`` placeholders, by their ``params=`` option.
+PARAMS: dict[str, Callable[[], tuple[Any, ...]]] = {"jpeg": _jpeg}
+
+
+def _statements(sql: str) -> list[str]:
+    """A block split into statements (at a ``;`` that ends a line; comments dropped)."""
+    lines = [re.sub(r"\s*--.*$", "", line) for line in sql.splitlines()]
+    text = "\n".join(lines)
+    return [s.strip() for s in re.split(r";\s*(?:\n|$)", text) if s.strip()]
+
+
 def _nested(sql: str) -> str:
     """A block's own transaction, as a savepoint inside the runner's transaction."""
     return _TX.sub(
@@ -164,7 +181,15 @@ async def run_sql(
             expected = block.options.get("error")
             try:
                 async with conn.transaction():
-                    await conn.execute(_nested(block.text))
+                    params = block.options.get("params")
+                    if params is None:
+                        await conn.execute(_nested(block.text))
+                    else:  # a block with $n placeholders: statement by statement, the values from PARAMS
+                        for statement in _statements(_nested(block.text)):
+                            if "$1" in statement:
+                                await conn.execute(statement, *PARAMS[params]())
+                            else:
+                                await conn.execute(statement)
             except asyncpg.PostgresError as exc:
                 if expected is None or expected not in (getattr(exc, "constraint_name", None), exc.sqlstate):
                     raise AssertionError(f"{block.where()} failed: {exc}") from exc

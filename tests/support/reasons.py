@@ -66,3 +66,11 @@ async def final_without_reason(conn: asyncpg.Connection) -> int:
     return int(
         await conn.fetchval("SELECT count(*) FROM gateway.messages WHERE state <> 'submitted' AND reason IS NULL")
     )
+
+
+def said(result: object) -> str:
+    """A result's reason with its text, as one line: ``"too_long: 2,001 bytes ..."`` (reason, then detail.detail)."""
+    reason = str(getattr(result, "reason", None) or "")
+    detail = getattr(result, "detail", None) or {}
+    text = detail.get("detail") if isinstance(detail, dict) else None
+    return f"{reason}: {text}" if text else reason

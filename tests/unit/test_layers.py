@@ -13,9 +13,10 @@ def loaded_after(statement: str) -> set[str]:
 
 
 def test_the_engine_loads_no_connector_and_no_http() -> None:
-    """Importing the queue engine loads no SMPP or Kakao module and not aiohttp (it knows only the port)."""
+    """Importing the queue engine loads no connector (SMPP, Kakao, NHN SMS) and not aiohttp (it knows only the port)."""
     mods = loaded_after("import gateway.queue.engine")
-    assert not {m for m in mods if m.startswith(("gateway.smpp", "gateway.kakao", "gateway.simulators"))}
+    connectors = ("gateway.smpp", "gateway.kakao", "gateway.nhn_sms", "gateway.httpclient", "gateway.simulators")
+    assert not {m for m in mods if m.startswith(connectors)}
     assert "aiohttp" not in mods
 
 

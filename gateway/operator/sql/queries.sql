@@ -88,3 +88,13 @@ WHERE campaign_id = $1;
 -- Opt-outs of one number ($2: its spellings) under these scopes ($1) or every sender ('*').
 SELECT scope, recipient FROM gateway.opt_outs
 WHERE (scope = ANY($1::text[]) OR scope = '*') AND recipient = ANY($2::text[]);
+
+-- name: status_types
+-- SMS-channel sends and refusals by message type (sms, lms, mms), from the events of the window:
+-- connectors that know types put it in the detail of the submitted / failed event.
+SELECT coalesce(connector, '-') AS connector, detail ->> 'message_type' AS type, state, count(*) AS n
+FROM gateway.events
+WHERE at > now() - make_interval(secs => $1) AND state IN ('submitted', 'failed')
+  AND detail ? 'message_type'
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3;

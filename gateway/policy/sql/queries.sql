@@ -39,8 +39,9 @@ SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k;
 
 -- name: fatigue_recent
 -- What counts against each recipient's cap: sends within the period ($2 seconds),
--- and reservations of messages still being sent (claimed, not settled yet).
-SELECT a.recipient, a.message_id, a.original_id, a.sent
+-- and reservations of messages still being sent (claimed, not settled yet); a send
+-- counts its units (an SMS its segments, an LMS/MMS one), a reservation one.
+SELECT a.recipient, a.message_id, a.original_id, a.sent, a.units
 FROM gateway.ad_sends a
 WHERE a.recipient = ANY($1::text[])
   AND ((a.sent AND a.sent_at > now() - make_interval(secs => $2))

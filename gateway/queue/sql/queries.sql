@@ -399,11 +399,22 @@ WITH src AS (
            consent, coalesce(fb -> 'extras', '{}'::jsonb) || jsonb_build_object('fallback_of', id),
            'fallback:' || id
     FROM src
-    WHERE expires_at IS NULL OR expires_at > now()
+    WHERE (expires_at IS NULL OR expires_at > now()) AND fb ->> 'skip_reason' IS NULL
     RETURNING id, (extras ->> 'fallback_of')::bigint AS original
 ), ev AS (
     INSERT INTO gateway.events (message_id, state, reason, instance, detail)
     SELECT original, 'fallback', 'fallback_enqueued', $2, jsonb_build_object('fallback_message_id', id) FROM ins
+), skipped AS (
+    -- A fallback that is not sent leaves an event saying why: its message expired, or the
+    -- connector knew it cannot be sent (Fallback.skip_reason, e.g. text EUC-KR cannot carry).
+    INSERT INTO gateway.events (message_id, state, reason, instance, detail)
+    SELECT s.id, 'fallback', 'fallback_skipped', $2,
+           jsonb_build_object('why', coalesce(s.fb ->> 'skip_reason',
+                                              'expired: the message expired at ' || s.expires_at::text))
+    FROM src s
+    WHERE (s.fb ->> 'skip_reason' IS NOT NULL OR s.expires_at <= now())
+      AND NOT EXISTS (SELECT 1 FROM gateway.events e
+                      WHERE e.message_id = s.id AND e.reason = 'fallback_skipped')
 )
 SELECT count(*) FROM ins;
 
@@ -412,6 +423,8 @@ SELECT count(*) FROM ins;
 -- gateway.ad_sends when it allowed each ad (0030); a submit (or an unknown
 -- outcome, which may have reached the phone) makes it a send, in the transaction
 -- that records the submit. Messages without a reservation are not advertising (or
--- fatigue is off): nothing to do. $1 ids of messages settled submitted or unknown.
-UPDATE gateway.ad_sends SET sent = true, sent_at = now()
-WHERE message_id = ANY($1::bigint[]) AND NOT sent;
+-- fatigue is off): nothing to do. $1 ids of messages settled submitted or unknown,
+-- $2 their segments (an SMS counts one per segment, an LMS/MMS one: 0037).
+UPDATE gateway.ad_sends a SET sent = true, sent_at = now(), units = greatest(u.units, 1)
+FROM unnest($1::bigint[], $2::smallint[]) AS u(id, units)
+WHERE a.message_id = u.id AND NOT a.sent;

@@ -41,7 +41,13 @@ def test_check_config_accepts_the_shipped_files() -> None:
             "check-config",
             "--config",
             str(root / "config" / name),
-            env={"KAKAO_SECRET_KEY": "s", "KAKAO_WEBHOOK_SECRET": "w", "SMPP_PASSWORD": "p"},
+            env={
+                "KAKAO_SECRET_KEY": "s",
+                "KAKAO_WEBHOOK_SECRET": "w",
+                "SMPP_PASSWORD": "p",
+                "NHN_SMS_SECRET_KEY": "s",
+                "NHN_SMS_WEBHOOK_SIGNATURE": "w",
+            },
         )
         assert result.returncode == 0, result.stderr
 
@@ -121,6 +127,7 @@ def test_example_config_documents_every_key() -> None:
 
     from gateway.config import Config, LoopbackConnectorConfig
     from gateway.kakao.config import KakaoConnectorConfig
+    from gateway.nhn_sms.config import NhnSmsConnectorConfig
     from gateway.smpp.config import SmppConnectorConfig
 
     text = (Path(__file__).resolve().parents[3] / "config" / "gateway.example.toml").read_text("utf-8")
@@ -140,6 +147,6 @@ def test_example_config_documents_every_key() -> None:
                 if isinstance(arg, type) and issubclass(arg, BaseModel):
                     walk(arg, f"{path}{name}.")
 
-    for model in (Config, LoopbackConnectorConfig, SmppConnectorConfig, KakaoConnectorConfig):
+    for model in (Config, LoopbackConnectorConfig, SmppConnectorConfig, KakaoConnectorConfig, NhnSmsConnectorConfig):
         walk(model, f"{model.__name__}.")
     assert not missing, "\n".join(missing)

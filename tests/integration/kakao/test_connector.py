@@ -14,7 +14,7 @@ from tests.support.kakao import SENDER, FakeSink, make_config, message, running
 pytestmark = pytest.mark.anyio
 
 FALLBACK = {"type": "SMS", "sender": "15880000", "text": "주문이 접수되었습니다"}
-SMS_FALLBACK = Fallback(channel="sms", sender="15880000", body="주문이 접수되었습니다", extras={"fallback_type": "SMS"})
+SMS_FALLBACK = Fallback(channel="sms", sender="15880000", body="주문이 접수되었습니다", extras={"type": "sms"})
 
 
 async def test_many_messages_for_one_template_share_few_requests(

@@ -115,12 +115,16 @@ def test_unusable_extras_are_refused(extras: dict, reason: str) -> None:
     assert result.reason == reason
 
 
-def test_bad_fallback_matters_only_in_provider_mode() -> None:
-    """A malformed extras.fallback is refused in provider mode and passed through in gateway mode."""
+def test_bad_fallback_is_refused_in_every_mode() -> None:
+    """A malformed extras.fallback is refused, naming what is wrong, in gateway and in provider mode (issue 16)."""
     msg = message(1, extras={"fallback": {"text": "x"}, "upstream": {"order": 1}})
-    assert isinstance(prepare(msg, config=make_config(None), registry=REGISTRY), Prepared)
-    refused = prepare(msg, config=make_config(None, fallback_mode="provider"), registry=REGISTRY)
-    assert isinstance(refused, SendResult) and refused.reason == "alimtalk_bad_fallback"
+    for mode in ("gateway", "provider"):
+        refused = prepare(msg, config=make_config(None, fallback_mode=mode), registry=REGISTRY)
+        assert isinstance(refused, SendResult) and refused.outcome is Outcome.FAILED
+        assert refused.reason == "alimtalk_bad_fallback"
+        assert refused.detail == {"detail": "extras.fallback.sender is missing or empty"}
+    good = message(2, extras={"fallback": {"text": "x", "sender": "15880000"}})
+    assert isinstance(prepare(good, config=make_config(None), registry=REGISTRY), Prepared)
 
 
 def test_wrong_channel_is_refused() -> None:

@@ -1,0 +1,32 @@
+"""Prometheus metrics of the NHN Cloud SMS connector. Labels are bounded: connector
+name, kinds and outcomes from fixed sets, message types (sms, lms, mms); never a
+number, id or code."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+__all__ = ["BATCH_RECIPIENTS", "BREAKER_OPEN", "RECEIPTS", "REQUESTS", "REQUEST_SECONDS", "WEBHOOKS"]
+
+# kind: send | upload | lookup | results | numbers; outcome: ok | rejected | unavailable | throttled |
+# protocol_error | parked | error
+REQUESTS = Counter(
+    "gateway_nhn_sms_requests_total", "HTTP requests to NHN Cloud SMS, by outcome", ["connector", "kind", "outcome"]
+)
+REQUEST_SECONDS = Histogram(
+    "gateway_nhn_sms_request_seconds",
+    "Duration of NHN Cloud SMS requests",
+    ["connector", "kind"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+BATCH_RECIPIENTS = Histogram(
+    "gateway_nhn_sms_batch_recipients",
+    "Recipients per send request",
+    ["connector"],
+    buckets=(1, 10, 50, 100, 250, 500, 1000),
+)
+# state: the ReceiptState value; source: webhook | sweep | lookup
+RECEIPTS = Counter("gateway_nhn_sms_receipts_total", "Delivery results stored", ["connector", "state", "source"])
+# status: ok | unauthorized | too_large | bad_request | not_ready
+WEBHOOKS = Counter("gateway_nhn_sms_webhook_requests_total", "Result webhook requests", ["connector", "status"])
+BREAKER_OPEN = Gauge("gateway_nhn_sms_breaker_open", "1 while the circuit breaker is open or half-open", ["connector"])
