@@ -50,9 +50,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from gateway.configbase import ConfigModel
+from gateway.configbase import ConfigModel, require_secret
 
 __all__ = ["KakaoConnectorConfig"]
 
@@ -103,6 +103,11 @@ class KakaoConnectorConfig(ConfigModel):
     webhook_max_body_bytes: int = Field(1_048_576, ge=1024)
     poll_interval_seconds: float = Field(5.0, gt=0)
     poll_give_up_seconds: float = Field(86_400.0, gt=0)
+
+    @field_validator("secret_key", "webhook_secret")
+    @classmethod
+    def _secrets_not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        return require_secret(value)
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> KakaoConnectorConfig:

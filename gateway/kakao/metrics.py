@@ -1,5 +1,9 @@
 """Prometheus metrics of the Kakao connector. Labels are bounded: connector name,
-outcome / status words from fixed sets, never a number, id or code."""
+outcome / status words from fixed sets, never a number, id or code.
+
+Receipts are counted in the one family every connector shares
+(``gateway_receipts_total``, by the engine once stored). Every series exists
+from start, at zero (:func:`init_connector`)."""
 
 from __future__ import annotations
 
@@ -8,14 +12,16 @@ from prometheus_client import Counter, Gauge, Histogram
 __all__ = [
     "BATCH_RECIPIENTS",
     "BREAKER_OPEN",
-    "RECEIPTS",
     "REQUESTS",
     "REQUEST_SECONDS",
     "RESULTS",
     "WEBHOOKS",
+    "init_connector",
 ]
 
-# outcome: ok | rejected | unavailable | throttled | protocol_error | parked
+REQUEST_OUTCOMES = ("ok", "rejected", "unavailable", "throttled", "protocol_error", "parked")
+WEBHOOK_STATUSES = ("ok", "unauthorized", "too_large", "bad_request", "not_ready")
+# outcome: ok | rejected | unavailable | throttled | protocol_error | parked (send); ok | error (query)
 REQUESTS = Counter(
     "gateway_kakao_requests_total",
     "HTTP requests to the Alimtalk provider, by outcome",
@@ -35,8 +41,20 @@ BATCH_RECIPIENTS = Histogram(
 )
 # outcome: the Outcome value (submitted, retry, throttled, failed, unknown, fallback)
 RESULTS = Counter("gateway_kakao_results_total", "Send results reported to the engine", ["connector", "outcome"])
-# state: the ReceiptState value
-RECEIPTS = Counter("gateway_kakao_receipts_total", "Delivery results stored", ["connector", "state", "source"])
 # status: ok | unauthorized | too_large | bad_request | not_ready
 WEBHOOKS = Counter("gateway_kakao_webhook_requests_total", "Result webhook requests", ["connector", "status"])
 BREAKER_OPEN = Gauge("gateway_kakao_breaker_open", "1 while the circuit breaker is open or half-open", ["connector"])
+
+
+def init_connector(name: str) -> None:
+    """Create every series of connector ``name`` at zero."""
+    for outcome in REQUEST_OUTCOMES:
+        REQUESTS.labels(name, "send", outcome)
+    for outcome in ("ok", "error"):
+        REQUESTS.labels(name, "query", outcome)
+    for kind in ("send", "query"):
+        REQUEST_SECONDS.labels(name, kind)
+    BATCH_RECIPIENTS.labels(name)
+    for status in WEBHOOK_STATUSES:
+        WEBHOOKS.labels(name, status)
+    BREAKER_OPEN.labels(name).set(0)

@@ -113,7 +113,6 @@ class ResultTracker:
         for r in receipts:
             self._remember(r.carrier_id)
             self._unwatch(r.carrier_id)
-            metrics.RECEIPTS.labels(self.name, r.state.value, source).inc()
 
     def _remember(self, cid: str) -> None:
         self._seen[cid] = None

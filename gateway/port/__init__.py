@@ -7,13 +7,14 @@ message stands is a :class:`MessageState`. Nothing here does I/O; every other
 room may import it, and it imports no other room.
 """
 
-from gateway.port.connector import Connector, ResultSink
+from gateway.port.connector import Connector, ConnectorHealth, ResultSink
 from gateway.port.messages import InboundMessage, OutboundMessage
 from gateway.port.outcomes import Fallback, MessageState, Outcome, Receipt, ReceiptState, SendResult
 from gateway.port.reasons import QueueReason
 
 __all__ = [
     "Connector",
+    "ConnectorHealth",
     "Fallback",
     "InboundMessage",
     "MessageState",
