@@ -384,6 +384,11 @@ class Bind:
             # The sans-I/O session has no event for "window empty"; a rare operator's action polls it.
             while not link.done.is_set() and link.session.window_free < link.session.window:  # noqa: ASYNC110
                 await anyio.sleep(0.02)
+        await self._unbind(link)
+        link.finish(link.reason or "closed")
+
+    async def _unbind(self, link: _Link) -> None:
+        """Send unbind on a bound link and wait for its answer (at most ``unbind_timeout_seconds``)."""
         if link.bound and not link.done.is_set() and link.conn is not None:
             self._set_state("unbinding")
             try:
@@ -392,7 +397,7 @@ class Bind:
                 link.finish("closed")
             with anyio.move_on_after(self.config.unbind_timeout_seconds):
                 await link.unbound.wait()
-        link.finish(link.reason or "closed")
+            self._log.info("smpp.bind.unbound", answered=link.reason == "unbound")
 
     def _set_state(self, state: str) -> None:
         old = self.state
@@ -600,13 +605,5 @@ class Bind:
         if link is None:
             return
         link.submitting = False
-        if link.bound and not link.done.is_set() and link.conn is not None:
-            self._set_state("unbinding")
-            try:
-                link.conn.write(link.session.send(Unbind(), self._clock()))
-            except LocalProtocolError:
-                link.finish("closed")
-            with anyio.move_on_after(self.config.unbind_timeout_seconds):
-                await link.unbound.wait()
-            self._log.info("smpp.bind.unbound", answered=link.reason == "unbound")
+        await self._unbind(link)
         link.finish(link.reason or "stopped")

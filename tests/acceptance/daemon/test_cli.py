@@ -64,32 +64,9 @@ def test_migrate_then_enqueue_then_status(empty_db_url: str) -> None:
     second = run_cli("migrate", "--database-url", empty_db_url)
     assert first.returncode == 0 and "applied 0001_initial" in first.stdout
     assert second.returncode == 0 and "schema is up to date" in second.stdout
-    enq = run_cli(
-        "enqueue",
-        "--database-url",
-        empty_db_url,
-        "--to",
-        "+821012345678",
-        "--body",
-        "hi",
-        "--idempotency-key",
-        "k-1",
-        "--sender",
-        "1588",
-    )
-    again = run_cli(
-        "enqueue",
-        "--database-url",
-        empty_db_url,
-        "--to",
-        "+821012345678",
-        "--body",
-        "hi",
-        "--idempotency-key",
-        "k-1",
-        "--sender",
-        "1588",
-    )
+    one = ("enqueue", "--database-url", empty_db_url, "--to", "+821012345678", "--body", "hi")
+    enq = run_cli(*one, "--idempotency-key", "k-1", "--sender", "1588")
+    again = run_cli(*one, "--idempotency-key", "k-1", "--sender", "1588")
     assert "enqueued 1 message(s)" in enq.stdout
     assert "enqueued 0 message(s), 1 duplicate key(s) skipped" in again.stdout
     status = run_cli("status", "--database-url", empty_db_url, "--json")
