@@ -100,13 +100,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _config(db_url: str, smsc_port: int, http_port: int, *, binds: int, window: int, lease: float, strict: bool) -> str:
+def _config(
+    db_url: str,
+    smsc_port: int,
+    http_port: int,
+    *,
+    binds: int,
+    window: int,
+    lease: float,
+    strict: bool,
+    admin_port: int = 0,
+) -> str:
     return f"""
 instance_name = "faults"
 [database]
 url = "{db_url}"
 [http]
 port = {http_port}
+[admin]
+port = {admin_port}
 [engine]
 lease_seconds = {lease}
 heartbeat_seconds = 0.5

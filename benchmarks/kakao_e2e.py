@@ -122,6 +122,7 @@ async def run(args: argparse.Namespace) -> dict:
             config = parse_config(
                 {
                     "http": {"port": port},
+                    "admin": {"port": 0},
                     "engine": {"claim_batch": 1000, "max_in_flight": 10000},
                     "connectors": [
                         {

@@ -3,12 +3,14 @@
 It reads files and the environment, builds the typed configuration and hands
 it down; nothing below it looks at ``os.environ``.
 
-    gateway migrate        [--config F | --database-url URL]
-    gateway run            --config F
-    gateway check-config   --config F
+    gateway migrate        [--config F | --database-url URL] [--lock-timeout S]
+    gateway run            [--config F] [--database-url URL]
+    gateway check-config   [--config F]
     gateway status         [--config F | --database-url URL] [--json]
+    gateway connector      pause|resume|rebind NAME [--reason TEXT]
+    gateway health         [--config F] [--ready]
     gateway enqueue        (--to N --body T [--sender S ...] | --file F.csv|F.jsonl)
-    gateway demo           [--messages N] [--database-url URL]
+    gateway demo           [--messages N] [--database-url URL --i-own-this-database]
     gateway simulate smsc  [--port P ...]
     gateway simulate kakao [--port P ...]
     gateway simulate nhn-sms [--port P ...]
@@ -17,6 +19,13 @@ it down; nothing below it looks at ``os.environ``.
     gateway campaign       hold|release|cancel ID [--actor A] [--note T]
     gateway held           list [--campaign C] [--ids] | release (--id N ... | --campaign C | --all)
     gateway policy explain --to N --kind K [--at 2026-07-14T12:00+02:00] [--body T ...]
+
+Where settings come from, strongest first: a flag (``--database-url``), an
+environment variable (``GATEWAY_DATABASE_URL``, ``GATEWAY_ADMIN_TOKEN``, ... —
+:data:`gateway.config.ENV_OVERRIDES`), the file (``--config``, else
+``$GATEWAY_CONFIG``, else ``config/gateway.toml`` when it exists), the
+defaults. Errors are one line each on stderr: exit 2 for configuration and
+input, 3 for the database, 1 for anything else.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import argparse
 import asyncio
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -36,6 +46,7 @@ from gateway.errors import ConfigError, DatabaseError, GatewayError, InputError
 from gateway.logs import configure_logging
 
 DEFAULT_CONFIG = "config/gateway.toml"
+CONFIG_ENV = "GATEWAY_CONFIG"
 
 
 def _run(coro_fn: Callable[[], Coroutine[Any, Any, int]]) -> int:
@@ -47,21 +58,32 @@ def _run(coro_fn: Callable[[], Coroutine[Any, Any, int]]) -> int:
         return asyncio.run(coro_fn())
 
 
+def _config_path(args: argparse.Namespace) -> str | None:
+    """--config, else $GATEWAY_CONFIG, else config/gateway.toml when it exists."""
+    path = getattr(args, "config", None) or os.environ.get(CONFIG_ENV) or None
+    if path is None and Path(DEFAULT_CONFIG).exists():
+        path = DEFAULT_CONFIG
+    return path
+
+
 def _load(args: argparse.Namespace, *, required: bool) -> Config:
-    path = getattr(args, "config", None)
+    overrides: dict[tuple[str, ...], Any] = {("database", "url"): getattr(args, "database_url", None)}
+    path = _config_path(args)
     if path is None:
-        if required or Path(DEFAULT_CONFIG).exists():
-            path = DEFAULT_CONFIG
-        else:
-            return parse_config({}, source="<defaults>")
-    return load_config(path)
+        if required:
+            raise ConfigError(
+                f"no configuration: pass --config FILE or set {CONFIG_ENV} (no {DEFAULT_CONFIG} here either)"
+            )
+        return parse_config({}, source="<defaults>", overrides=overrides)
+    return load_config(path, overrides=overrides)
 
 
 def _database_url(args: argparse.Namespace, config: Config) -> str:
-    url = getattr(args, "database_url", None) or config.database.url or os.environ.get("GATEWAY_DATABASE_URL")
+    """--database-url, else GATEWAY_DATABASE_URL, else database.url (merged by :func:`_load`)."""
+    url = config.database.url
     if not url:
         raise ConfigError(
-            "no database: set database.url in the configuration, GATEWAY_DATABASE_URL, or pass --database-url"
+            "no database: pass --database-url, set GATEWAY_DATABASE_URL, or set database.url in the configuration"
         )
     return url
 
@@ -70,7 +92,7 @@ def _database_url(args: argparse.Namespace, config: Config) -> str:
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = _load(args, required=True)
     names = ", ".join(f"{c.name} ({c.type})" for c in config.connectors) or "none"
-    print(f"{args.config or DEFAULT_CONFIG}: OK — connectors: {names}")
+    print(f"{_config_path(args)}: OK — connectors: {names}")
     return 0
 
 
@@ -84,7 +106,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
         conn = await connect(url)
         try:
-            applied = await migrate(conn)
+            applied = await migrate(conn, lock_timeout=args.lock_timeout, attempts=args.attempts)
         finally:
             await conn.close()
         if applied:
@@ -135,6 +157,84 @@ def cmd_status(args: argparse.Namespace) -> int:
     return _run(main)
 
 
+def cmd_connector(args: argparse.Namespace) -> int:
+    """pause / resume / rebind a connector on every instance (stored in PostgreSQL, kept across restarts)."""
+    config = _load(args, required=False)
+    url = _database_url(args, config)
+    who = f"cli {os.environ.get('USER') or os.environ.get('LOGNAME') or '?'}@{socket.gethostname()}"
+
+    async def main() -> int:
+        from gateway.control import request_rebind, set_paused
+        from gateway.control.status import collect_status
+        from gateway.db.pool import connect
+
+        conn = await connect(url)
+        try:
+            known = {c.name for c in config.connectors}
+            known |= {c["connector"] for c in (await collect_status(conn))["connectors"]}
+            if known and args.name not in known:
+                raise InputError(f"no connector named {args.name!r}; known: {', '.join(sorted(known))}")
+            if args.action == "pause":
+                control = await set_paused(conn, args.name, True, reason=args.reason, who=who)
+            elif args.action == "resume":
+                control = await set_paused(conn, args.name, False, reason=None, who=who)
+            else:
+                control = await request_rebind(conn, args.name, who=who)
+        finally:
+            await conn.close()
+        if args.action == "pause":
+            print(
+                f"{args.name}: paused on every instance ({control.reason or 'no reason given'}); "
+                f"undo with `gateway connector resume {args.name}`"
+            )
+        elif args.action == "resume":
+            print(f"{args.name}: resumed on every instance")
+        else:
+            print(f"{args.name}: every instance rebinds it (request {control.rebind_seq})")
+        return 0
+
+    return _run(main)
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    """Ask the running daemon's admin listener (from the same configuration) whether it is alive / ready."""
+    import urllib.error
+    import urllib.request
+
+    config = _load(args, required=False)
+    host = config.admin.host
+    if host in ("0.0.0.0", "", "::"):
+        host = "127.0.0.1"
+    path = "readyz" if args.ready else "healthz"
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{config.admin.port}/{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as resp:
+            ok = resp.status == 200
+    except urllib.error.HTTPError as exc:
+        ok = False
+        print(f"gateway health: {url}: HTTP {exc.code}", file=sys.stderr)
+    except OSError as exc:
+        print(f"gateway health: {url}: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+        return 1
+    return 0 if ok else 1
+
+
+def _default_sender(config: Config, channel: str) -> str:
+    """The sender `gateway enqueue` uses without --sender: the first one configured for the channel's route."""
+    name = config.routing.default.get(channel)  # type: ignore[call-overload]
+    if name is None:
+        serving = [c.name for c in config.connectors if c.channel == channel]
+        name = serving[0] if len(serving) == 1 else None
+    if name is None:
+        raise InputError(f"give --sender: no connector of the configuration serves {channel} by default")
+    connector = config.connector(name)
+    senders = list(getattr(connector, "senders", None) or ())
+    senders += list(config.ratelimit.for_connector(name).senders)
+    if not senders:
+        raise InputError(f"give --sender: connector {name!r} names no sender in the configuration")
+    return senders[0]
+
+
 def cmd_enqueue(args: argparse.Namespace) -> int:
     config = _load(args, required=False)
     url = _database_url(args, config)
@@ -147,7 +247,7 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
             raise InputError("give --to and --body, or --file")
         row: dict[str, Any] = {
             "channel": args.channel,
-            "sender": args.sender,
+            "sender": args.sender or _default_sender(config, args.channel),
             "recipient": args.to,
             "body": args.body,
             "kind": args.kind,
@@ -352,12 +452,32 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(p)
     p.set_defaults(func=cmd_run)
 
+    p = sub.add_parser("health", help="exit 0 when the daemon of this configuration is alive (--ready: ready)")
+    with_config(p, db=False)
+    p.add_argument("--ready", action="store_true", help="ask /readyz instead of /healthz")
+    p.add_argument("--timeout", type=float, default=3.0)
+    p.set_defaults(func=cmd_health)
+
+    p = sub.add_parser("connector", help="pause, resume or rebind a connector on every instance")
+    p.add_argument("action", choices=["pause", "resume", "rebind"])
+    p.add_argument("name", help="the connector's name")
+    p.add_argument("--reason", help="why (shown by `gateway status` and /status)")
+    with_config(p)
+    p.set_defaults(func=cmd_connector)
+
     p = sub.add_parser("check-config", help="validate the configuration without starting")
     with_config(p, db=False)
     p.set_defaults(func=cmd_check_config)
 
     p = sub.add_parser("migrate", help="create or upgrade the database schema")
     with_config(p)
+    p.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=2.0,
+        help="give up a lock after this many seconds, so that upstream INSERTs never wait long (default 2)",
+    )
+    p.add_argument("--attempts", type=int, default=5, help="tries when a lock is not granted in time (default 5)")
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("status", help="queue depth, throughput and instances")
@@ -371,7 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--file", help=".csv (header line) or .jsonl file")
     p.add_argument("--to", help="recipient phone number")
     p.add_argument("--body")
-    p.add_argument("--sender", default="1000")
+    p.add_argument("--sender", help="default: the first sender configured for the channel's connector")
     p.add_argument("--channel", default="sms", choices=["sms", "alimtalk"])
     p.add_argument("--kind", default="informational", choices=["informational", "advertising"])
     p.add_argument("--priority", type=int, default=0)
@@ -381,7 +501,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_enqueue)
 
     p = sub.add_parser("demo", help="run the gateway on an embedded database with simulators and sample traffic")
-    p.add_argument("--database-url", help="use this PostgreSQL instead of an embedded one")
+    p.add_argument("--database-url", help="use this PostgreSQL server instead of an embedded one")
+    p.add_argument(
+        "--i-own-this-database",
+        action="store_true",
+        help="with --database-url: yes, drop and recreate the database gateway_demo on that server",
+    )
     p.add_argument("--messages", type=int, default=20000)
     p.add_argument("--data-dir", default=".gateway-demo", help="where the embedded database lives")
     p.add_argument("--loopback", action="store_true", help="use the loopback connector instead of the simulators")
@@ -470,18 +595,40 @@ def main(argv: list[str] | None = None) -> int:
         args.consent_given = args.consent is not None
         args.consent = args.consent or "true"
     try:
-        return args.func(args)
+        try:
+            return args.func(args)
+        except BaseExceptionGroup as group:  # raised inside a task group: report the gateway's own error
+            errors = [e for e in _leaves(group) if isinstance(e, GatewayError)]
+            if errors:
+                raise errors[0] from None
+            raise
     except (ConfigError, InputError) as exc:
-        print(f"gateway: error: {exc}", file=sys.stderr)
+        print(f"gateway: error: {_lines(exc)}", file=sys.stderr)
         return 2
     except DatabaseError as exc:
-        print(f"gateway: database error: {exc}", file=sys.stderr)
+        print(f"gateway: database error: {_one_line(exc)}", file=sys.stderr)
         return 3
     except GatewayError as exc:
-        print(f"gateway: {exc}", file=sys.stderr)
+        print(f"gateway: {_one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return out
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _lines(exc: BaseException) -> str:
+    """Configuration errors may list several problems, one per line; each line is one problem."""
+    return "\n".join(" ".join(line.split()) for line in str(exc).splitlines() if line.strip())
 
 
 if __name__ == "__main__":  # pragma: no cover

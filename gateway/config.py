@@ -1,11 +1,21 @@
 """The daemon's configuration: typed, validated at start, read from TOML.
 
 Only the program's entry point calls :func:`load_config`; everything below it
-receives the typed objects. Secrets may come from the environment: any string
-value written as ``"${NAME}"`` is replaced by the variable ``NAME`` (an unset
-variable is an error naming the key). Errors name the file, the key and what
-is wrong, e.g. ``config/gateway.toml: connectors[0].window: Input should be
-less than or equal to 1024``.
+receives the typed objects. Errors name the file, the key and what is wrong,
+e.g. ``config/gateway.toml: connectors[0].window: Input should be less than
+or equal to 1024``.
+
+Where a setting comes from, strongest first:
+
+1. a command-line flag (``--database-url``);
+2. an environment variable of :data:`ENV_OVERRIDES` (``GATEWAY_DATABASE_URL``,
+   ``GATEWAY_ADMIN_TOKEN``, ...);
+3. the file (``--config``, else ``$GATEWAY_CONFIG``, else ``config/gateway.toml``);
+4. the model's default.
+
+Inside any string of the file, ``${NAME}`` is replaced by the environment
+variable ``NAME`` (``$${`` writes a literal ``${``); every unset variable is
+reported at once, each with its key.
 """
 
 from __future__ import annotations
@@ -16,10 +26,11 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 
-from gateway.configbase import ConfigModel
+from gateway.configbase import ConfigModel, require_secret
 from gateway.connectors.config import LoopbackConnectorConfig
+from gateway.control.config import ControlConfig
 from gateway.errors import ConfigError
 from gateway.kakao.config import KakaoConnectorConfig
 from gateway.nhn_sms.config import NhnSmsConnectorConfig
@@ -29,6 +40,8 @@ from gateway.ratelimit.config import RateLimitConfig
 from gateway.smpp.config import SmppConnectorConfig
 
 __all__ = [
+    "ENV_OVERRIDES",
+    "AdminConfig",
     "Config",
     "DatabaseConfig",
     "EngineConfig",
@@ -56,11 +69,31 @@ class DatabaseConfig(ConfigModel):
 
 
 class HttpConfig(ConfigModel):
+    """The public listener: the connectors' delivery-report webhooks (``/reports/<connector>/``) only."""
+
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     # Requests with a larger body get 413 before being read.
     max_body_bytes: int = Field(1_048_576, ge=1024)
+
+
+class AdminConfig(ConfigModel):
+    """The operators' listener: /metrics, /healthz, /readyz, /status and the admin API.
+
+    It starts before the database is reached, so liveness is served while the
+    daemon waits for PostgreSQL. The admin API (``/admin/...``: pause, resume,
+    rebind) needs ``Authorization: Bearer <token>``; without a token it is off."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8081, ge=0, le=65535)
+    token: SecretStr | None = None
+
+    @field_validator("token")
+    @classmethod
+    def _token_not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        return require_secret(value)
 
 
 class LoggingConfig(ConfigModel):
@@ -80,6 +113,8 @@ class Config(ConfigModel):
     database: DatabaseConfig = DatabaseConfig()
     engine: EngineConfig = EngineConfig()
     http: HttpConfig = HttpConfig()
+    admin: AdminConfig = AdminConfig()
+    control: ControlConfig = ControlConfig()
     logging: LoggingConfig = LoggingConfig()
     connectors: tuple[ConnectorConfig, ...] = ()
     routing: RoutingConfig = RoutingConfig()
@@ -102,6 +137,16 @@ class Config(ConfigModel):
         for name in self.ratelimit.connectors:
             if name not in known:
                 raise ValueError(f"ratelimit.connectors.{name}: no connector named {name!r}")
+        if (
+            self.http.enabled
+            and self.admin.enabled
+            and self.http.port == self.admin.port != 0
+            and self.http.host == self.admin.host
+        ):
+            raise ValueError(
+                f"http.port and admin.port are both {self.http.port}: the public webhooks and the "
+                "operators' endpoints need listeners of their own"
+            )
         return self
 
     def connector(self, name: str) -> Any:
@@ -111,22 +156,63 @@ class Config(ConfigModel):
         raise KeyError(name)
 
 
-_ENV = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_VAR = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+#: Environment variables that override a key of the file (a flag overrides them in turn).
+ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "GATEWAY_DATABASE_URL": ("database", "url"),
+    "GATEWAY_INSTANCE_NAME": ("instance_name",),
+    "GATEWAY_HTTP_HOST": ("http", "host"),
+    "GATEWAY_HTTP_PORT": ("http", "port"),
+    "GATEWAY_ADMIN_HOST": ("admin", "host"),
+    "GATEWAY_ADMIN_PORT": ("admin", "port"),
+    "GATEWAY_ADMIN_TOKEN": ("admin", "token"),
+    "GATEWAY_LOG_LEVEL": ("logging", "level"),
+    "GATEWAY_LOG_FORMAT": ("logging", "format"),
+}
 
 
-def _substitute_env(value: Any, path: str, env: dict[str, str]) -> Any:
+def _substitute_env(value: Any, path: str, env: dict[str, str], missing: list[str]) -> Any:
+    """``${NAME}`` anywhere in a string; unset names are collected in ``missing`` ("key: NAME")."""
     if isinstance(value, dict):
-        return {k: _substitute_env(v, f"{path}.{k}" if path else k, env) for k, v in value.items()}
+        return {k: _substitute_env(v, f"{path}.{k}" if path else k, env, missing) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute_env(v, f"{path}[{i}]", env) for i, v in enumerate(value)]
-    if isinstance(value, str):
-        match = _ENV.match(value)
-        if match:
-            name = match.group(1)
+        return [_substitute_env(v, f"{path}[{i}]", env, missing) for i, v in enumerate(value)]
+    if isinstance(value, str) and "${" in value:
+
+        def replace(match: re.Match[str]) -> str:
+            if match.group(1):  # "$${NAME}": a literal "${NAME}"
+                return match.group(0)[1:]
+            name = match.group(2)
             if name not in env:
-                raise ConfigError(f"{path}: environment variable {name} is not set")
+                missing.append(f"{path}: environment variable {name} is not set")
+                return ""
             return env[name]
+
+        return _VAR.sub(replace, value)
     return value
+
+
+def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for part in path[:-1]:
+        child = data.get(part)
+        if not isinstance(child, dict):
+            child = data[part] = {}
+        data = child
+    data[path[-1]] = value
+
+
+def _apply_environment(data: dict[str, Any], env: dict[str, str]) -> None:
+    empty = []
+    for name, path in ENV_OVERRIDES.items():
+        if name not in env:
+            continue
+        if not env[name]:
+            empty.append(f"{name} is set but empty (unset it, or give {'.'.join(path)} a value)")
+            continue
+        _set(data, path, env[name])
+    if empty:
+        raise ConfigError("\n".join(f"environment: {e}" for e in empty))
 
 
 def _format_validation_error(source: str, exc: ValidationError) -> str:
@@ -147,19 +233,33 @@ def _format_validation_error(source: str, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def parse_config(data: dict[str, Any], *, source: str = "<config>", env: dict[str, str] | None = None) -> Config:
+def parse_config(
+    data: dict[str, Any],
+    *,
+    source: str = "<config>",
+    env: dict[str, str] | None = None,
+    overrides: dict[tuple[str, ...], Any] | None = None,
+) -> Config:
+    """Validate ``data`` (the file's tables) after ``${NAME}`` substitution, the
+    :data:`ENV_OVERRIDES` variables and ``overrides`` (flags, strongest)."""
     env = dict(os.environ) if env is None else env
-    try:
-        data = _substitute_env(data, "", env)
-    except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+    missing: list[str] = []
+    data = _substitute_env(data, "", env, missing)
+    if missing:
+        raise ConfigError("\n".join(f"{source}: {m}" for m in missing))
+    _apply_environment(data, env)
+    for path, value in (overrides or {}).items():
+        if value is not None:
+            _set(data, path, value)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(source, exc)) from None
 
 
-def load_config(path: str | Path, *, env: dict[str, str] | None = None) -> Config:
+def load_config(
+    path: str | Path, *, env: dict[str, str] | None = None, overrides: dict[tuple[str, ...], Any] | None = None
+) -> Config:
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -169,4 +269,4 @@ def load_config(path: str | Path, *, env: dict[str, str] | None = None) -> Confi
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_config(data, source=str(path), env=env)
+    return parse_config(data, source=str(path), env=env, overrides=overrides)

@@ -1,7 +1,9 @@
 """``gateway demo``: the gateway's main job on an embedded default.
 
 Starts PostgreSQL (embedded via ``pgserver`` unless ``--database-url`` is
-given), migrates a fresh ``gateway_demo`` database, starts the peers (the SMSC
+given: then it must be told ``--i-own-this-database``, since it drops and
+recreates the database ``gateway_demo`` on that server), migrates a fresh
+``gateway_demo`` database, starts the peers (the SMSC
 simulator over real SMPP and the Kakao provider simulator over HTTP when they
 are available, else the loopback connector), enqueues sample traffic — plain
 and long SMS, Korean text, advertising with and without the required prefix,
@@ -30,6 +32,7 @@ from gateway.config import Config, parse_config
 from gateway.daemon import Daemon
 from gateway.db.migrate import migrate
 from gateway.db.pool import connect, start_embedded
+from gateway.errors import ConfigError
 
 FINAL = ("delivered", "failed", "expired", "undeliverable", "unknown", "suppressed")
 
@@ -194,6 +197,12 @@ async def _peers(loopback: bool, url: str) -> AsyncIterator[tuple[dict[str, Any]
 
 async def run_demo(args: argparse.Namespace) -> int:
     out = sys.stdout
+    if args.database_url and not args.i_own_this_database:
+        raise ConfigError(
+            "gateway demo drops and recreates the database gateway_demo on the server of --database-url, "
+            "a server it did not start: add --i-own-this-database if that is what you want "
+            "(without --database-url it starts a PostgreSQL of its own)"
+        )
     if args.database_url:
         server_url = args.database_url
         where = "the given PostgreSQL"
@@ -215,6 +224,7 @@ async def run_demo(args: argparse.Namespace) -> int:
         data = {
             "instance_name": "demo",
             "http": {"port": http_port},
+            "admin": {"port": 0},
             "engine": {"drain_seconds": 5, "receipt_timeout_seconds": 30},
             **peer_config,
         }
@@ -239,7 +249,12 @@ async def run_demo(args: argparse.Namespace) -> int:
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(lambda task_status: daemon.run(task_status=task_status, install_signals=False))
-                print(f"daemon up: metrics at http://127.0.0.1:{daemon.http_port}/metrics", file=out, flush=True)
+                print(
+                    f"daemon up: status at http://127.0.0.1:{daemon.admin_port}/status, "
+                    f"metrics at http://127.0.0.1:{daemon.admin_port}/metrics",
+                    file=out,
+                    flush=True,
+                )
                 while True:
                     await anyio.sleep(0.5)
                     counts = {

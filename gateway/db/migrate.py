@@ -5,6 +5,13 @@ serialises them) and a no-op when the schema is up to date, except for the
 roles: every run ends with ``gateway.apply_grants()`` (migration 0013), which
 creates ``gateway_upstream`` and ``gateway_daemon`` when the migrating role may
 and grants them their privileges on the schema as it now is.
+
+Never blocks upstream for long: a migration that alters a table waits for its
+lock behind any open transaction on it, and every INSERT that comes after
+waits behind the migration. So once the advisory lock is held, each statement
+may wait at most ``lock_timeout`` seconds for a lock; past that the whole
+migration is rolled back (nothing half-applied) and tried again after a pause,
+``attempts`` times, then it fails with one line saying what to do.
 """
 
 from __future__ import annotations
@@ -13,9 +20,12 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+import anyio
+import asyncpg
 import structlog
 
 from gateway.db.pool import DbConnection
+from gateway.errors import DatabaseError
 
 log = structlog.get_logger("gateway.migrate")
 
@@ -51,11 +61,31 @@ async def applied_versions(conn: DbConnection) -> set[int]:
     return {r["version"] for r in await conn.fetch("SELECT version FROM gateway.schema_migrations")}
 
 
-async def migrate(conn: DbConnection) -> list[Migration]:
-    """Apply what is missing; return the migrations applied by this call."""
+async def migrate(
+    conn: DbConnection, *, lock_timeout: float | None = 2.0, attempts: int = 5, pause: float = 1.0
+) -> list[Migration]:
+    """Apply what is missing; return the migrations applied by this call (see the module docstring)."""
+    for attempt in range(1, max(attempts, 1) + 1):
+        try:
+            return await _migrate_once(conn, lock_timeout)
+        except asyncpg.exceptions.LockNotAvailableError as exc:
+            if attempt >= attempts:
+                raise DatabaseError(
+                    f"migration gave up after {attempts} tries: a lock was not granted within "
+                    f"{lock_timeout:g} s each time ({' '.join(str(exc).split())}); a long transaction holds a "
+                    "table the migration alters: let it finish and run `gateway migrate` again"
+                ) from exc
+            log.warning("db.migrate.lock_timeout", attempt=attempt, lock_timeout=lock_timeout, retry_in=pause)
+            await anyio.sleep(pause * attempt)
+    raise AssertionError("unreachable")
+
+
+async def _migrate_once(conn: DbConnection, lock_timeout: float | None) -> list[Migration]:
     applied: list[Migration] = []
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+        if lock_timeout is not None and lock_timeout > 0:
+            await conn.execute(f"SET LOCAL lock_timeout = {int(lock_timeout * 1000)}")
         await conn.execute(
             """
             CREATE SCHEMA IF NOT EXISTS gateway;

@@ -54,6 +54,27 @@ def is_connection_error(exc: BaseException) -> bool:
     return getattr(exc, "sqlstate", "") in ("57P01", "57P02", "57P03", "08000", "08003", "08006", "53300")
 
 
+#: SQLSTATEs of connection attempts that waiting will not cure.
+_PERMANENT = {
+    "3D000": "the database does not exist",
+    "28P01": "the password was refused",
+    "28000": "the server refused this role or host (pg_hba.conf, or no such role)",
+    "42501": "this role may not connect",
+}
+
+
+def permanent_reason(exc: BaseException) -> str | None:
+    """A one-line reason when ``exc`` (or its cause) is a connection error retrying cannot cure, else None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        state = getattr(seen, "sqlstate", None)
+        if state in _PERMANENT:
+            detail = " ".join(str(seen).split())
+            return f"cannot connect to PostgreSQL: {_PERMANENT[state]}: {detail}"
+        seen = seen.__cause__
+    return None
+
+
 def start_embedded(data_dir: Path) -> str:
     """Start (or reuse) an embedded PostgreSQL under ``data_dir``; return its URL."""
     try:

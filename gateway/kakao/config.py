@@ -55,9 +55,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from gateway.configbase import ConfigModel
+from gateway.configbase import ConfigModel, require_secret
 
 DEFAULT_BASE_URL = "https://kakaotalk-bizmessage.api.nhncloudservice.com"
 
@@ -115,6 +115,11 @@ class KakaoConnectorConfig(ConfigModel):
     resend_wait_seconds: float = Field(600.0, ge=0)
     resend_check_seconds: float = Field(15.0, gt=0)
     journal_retention_days: int = Field(7, ge=1, le=90)
+
+    @field_validator("secret_key", "webhook_secret")
+    @classmethod
+    def _secrets_not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        return require_secret(value)
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> KakaoConnectorConfig:

@@ -48,7 +48,7 @@ from gateway.kakao.results import ResultTracker
 from gateway.kakao.template_store import TemplateStore, status_from_nhn
 from gateway.kakao.templates import TemplateRegistry
 from gateway.kakao.webhook import webhook_handler
-from gateway.port import Connector, OutboundMessage, Outcome, ResultSink, SendResult
+from gateway.port import Connector, ConnectorHealth, OutboundMessage, Outcome, ResultSink, SendResult
 
 __all__ = ["KakaoConnector"]
 
@@ -117,6 +117,7 @@ class KakaoConnector(Connector):
         self._handler = webhook_handler(
             config=config, adapter=self._adapter, tracker=self.tracker, templates=self.template_updates
         )
+        metrics.init_connector(config.name)
         self._result_counters = {o: metrics.RESULTS.labels(config.name, o.value) for o in Outcome}
 
     # ---------------------------------------------------------------- lifecycle
@@ -171,6 +172,16 @@ class KakaoConnector(Connector):
 
     def is_ready(self) -> bool:
         return self._running and not self._closing and self.breaker.state is not BreakerState.OPEN
+
+    def health(self) -> ConnectorHealth:
+        state = self.breaker.state
+        return ConnectorHealth(
+            ready=self.is_ready(),
+            in_flight=self._outstanding,
+            capacity=self.config.queue_size,
+            last_error=None if state is BreakerState.CLOSED else f"circuit breaker {state.value}",
+            detail={"breaker": state.value},
+        )
 
     async def drain(self) -> None:
         self._closing = True

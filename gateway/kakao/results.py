@@ -170,7 +170,6 @@ class ResultTracker:
             raise RuntimeError("ResultTracker.store before the connector runs")
         await self.sink.store_receipts(receipts)
         for r in receipts:
-            metrics.RECEIPTS.labels(self.name, r.state.value, source).inc()
             self._seen[r.carrier_id] = None
         while len(self._seen) > self._seen_limit:
             self._seen.popitem(last=False)

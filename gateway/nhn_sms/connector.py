@@ -71,6 +71,7 @@ class NhnSmsConnector(Connector):
     ) -> None:
         self.config = config
         self.name = config.name
+        metrics.init_connector(config.name)
         self.channel = config.channel
         self.adapter = adapter if adapter is not None else NhnSmsAdapter.from_config(config)
         self.attachments = attachments if attachments is not None else InMemoryAttachmentStore()

@@ -142,14 +142,10 @@ class ResultTracker:
         if self.sink is None:
             raise RuntimeError("ResultTracker.deliver before the connector runs")
         await self.sink.store_receipts(list(fresh.values()))
-        counts: dict[str, int] = {}
         for r in fresh.values():
             self._seen[(r.carrier_id, r.code)] = None
-            counts[r.state.value] = counts.get(r.state.value, 0) + 1
         while len(self._seen) > self._seen_limit:
             self._seen.popitem(last=False)
-        for state, n in counts.items():
-            metrics.RECEIPTS.labels(self.name, state, source).inc(n)
         return len(fresh)
 
     async def sweep_once(self) -> int:

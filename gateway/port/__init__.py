@@ -8,7 +8,7 @@ message stands is a :class:`MessageState`; why, a reason from the one registry
 room may import it, and it imports no other room.
 """
 
-from gateway.port.connector import Connector, ResultSink
+from gateway.port.connector import Connector, ConnectorHealth, ResultSink
 from gateway.port.messages import InboundMessage, OutboundMessage
 from gateway.port.outcomes import Fallback, MessageState, Outcome, Receipt, ReceiptState, SendResult
 from gateway.port.reasons import (
@@ -24,6 +24,7 @@ from gateway.port.reasons import (
 
 __all__ = [
     "Connector",
+    "ConnectorHealth",
     "Fallback",
     "InboundMessage",
     "MessageState",

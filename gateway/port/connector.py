@@ -13,12 +13,20 @@ through the :class:`ResultSink` the engine passed to :meth:`Connector.run`:
 * ``await sink.store_inbound([...])`` for mobile-originated messages.
 
 Connectors never touch the database themselves.
+
+Operators act on a connector through a few controls with harmless defaults:
+:meth:`Connector.health` (what ``gateway status``, ``/readyz`` and the status
+page show), :meth:`Connector.rebind` (drop and re-establish its sessions) and
+:meth:`Connector.set_session_budget` (how many sessions this instance may open
+of an account shared by several instances). Pausing needs nothing from the
+connector: the daemon stops handing it messages.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio
@@ -27,7 +35,22 @@ from anyio.abc import TaskStatus
 from gateway.port.messages import InboundMessage, OutboundMessage
 from gateway.port.outcomes import Receipt, SendResult
 
-__all__ = ["Connector", "ResultSink"]
+__all__ = ["Connector", "ConnectorHealth", "ResultSink"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorHealth:
+    """A connector's state as an operator reads it (no I/O to build; cheap enough for every scrape)."""
+
+    ready: bool  # can send now
+    sessions_up: int | None = None  # SMPP binds bound; None where the idea does not apply
+    sessions_allowed: int | None = None  # binds this instance may open now (its share of the account)
+    sessions_configured: int | None = None  # binds configured
+    in_flight: int = 0  # taken and not answered yet
+    capacity: int | None = None  # how many may be in flight at once now (window x bound binds)
+    last_error: str | None = None  # the most recent problem, in a few words (never a secret)
+    last_error_at: float | None = None  # when (Unix time)
+    detail: Mapping[str, Any] = field(default_factory=dict)  # e.g. each bind's state
 
 
 class ResultSink(Protocol):
@@ -82,6 +105,26 @@ class Connector(abc.ABC):
 
     async def drain(self) -> None:
         """Stop taking messages and wait for outstanding ones (the caller bounds the wait)."""
+        return None
+
+    def health(self) -> ConnectorHealth:
+        """What an operator needs to know now (``gateway status``, ``/readyz``, ``/status``)."""
+        return ConnectorHealth(ready=self.is_ready())
+
+    async def rebind(self) -> None:
+        """Drop every session and establish it again (an operator's ``rebind``). Default: nothing to do."""
+        return None
+
+    def session_allowance(self) -> int | None:
+        """How many sessions the account allows across every instance; None: not limited."""
+        return None
+
+    def sessions_wanted(self) -> int:
+        """How many sessions this instance would open with no account limit."""
+        return 1
+
+    async def set_session_budget(self, sessions: int) -> None:
+        """Open at most ``sessions`` sessions from now on (closing the others first)."""
         return None
 
     def http_routes(self) -> Sequence[Any]:

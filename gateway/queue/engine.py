@@ -14,7 +14,8 @@ One engine per daemon process. Its tasks run in one AnyIO task group:
   :class:`~gateway.queue.writer.Writer` batches into the store;
 * housekeeping jobs (:mod:`gateway.queue.housekeeping`): promote due deferred
   rows, heartbeat and extend leases, recover leases of dead instances, time
-  out receipts, match pending receipts, sample depth, keep the partitions.
+  out receipts, match pending receipts, keep the partitions. (Queue depth is
+  sampled once per cluster by :mod:`gateway.control`, not by every engine.)
 
 Shutdown (:meth:`Engine.stop`): stop claiming, give back what no connector
 took yet, let connectors finish outstanding sends up to the drain deadline,
@@ -230,6 +231,7 @@ class Engine:
 
     async def store_receipts(self, receipts: Sequence[Receipt]) -> None:
         await self.writer.store_receipts(receipts)
+        metrics.count_receipts(receipts)  # once per batch, after COMMIT: the one receipts family
 
     async def store_inbound(self, messages: Sequence[InboundMessage]) -> None:
         for scope, number, source in self._gate.stop_keywords(messages):
@@ -392,6 +394,7 @@ class Engine:
         try:
             decided = await self._gate.decide(batch, now)
         except Exception as exc:  # noqa: BLE001 - e.g. the database went away: give the batch back
+            metrics.DB_ERRORS.labels("policy").inc()
             log.warning("engine.policy.failed", error=repr(exc), count=len(batch))
             for message, _ in batch:
                 self._in_flight[message.id] = (message, None)
@@ -497,7 +500,6 @@ class Engine:
             Job("receipt_timeouts", 30.0, self._receipt_timeouts),
             Job("pending", 2.0, self.store.match_pending_receipts),
             Job("orphans", 0.5, self._sweep_orphans),
-            Job("depth", 5.0, self._sample_depth),
             Job("partitions", 3600.0, self._maintain_partitions),
         ]
 
@@ -541,12 +543,6 @@ class Engine:
             n = await self.store.receipt_timeouts(name, timeout, _BATCH_LIMIT)
             if n:
                 log.info("engine.receipts.timed_out", connector=name, count=n)
-
-    async def _sample_depth(self) -> None:
-        depth, age = await self.store.queue_depth()
-        for state in (MessageState.QUEUED, MessageState.DEFERRED, MessageState.SENDING):
-            metrics.QUEUE_DEPTH.labels(state.value).set(depth.get(state.value, 0))
-        metrics.OLDEST_DUE_AGE.set(age)
 
     async def _maintain_partitions(self) -> None:
         dropped = await self.store.maintain_partitions()

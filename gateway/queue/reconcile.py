@@ -89,7 +89,8 @@ class Reconciler:
             if missing:  # duplicates of stored receipts, or receipts ahead of their submit
                 known = {r["carrier_id"] for r in await conn.fetch(q["carrier_ids_known"], connector, missing)}
                 unmatched.extend((r, state) for r in items if r.carrier_id not in seen and r.carrier_id not in known)
-            metrics.RECEIPTS.labels(connector, state.value).inc(len(items))
+            if applied:  # submit -> receipt, once per segment (duplicates never reach here)
+                metrics.SUBMIT_TO_RECEIPT.labels(connector).observe_many(r["receipt_seconds"] for r in applied)
         if multipart:
             await conn.fetchval(q["finalize_multipart"], list(multipart), self._owner)
         if fallbacks:

@@ -121,6 +121,7 @@ class _Buffer:
         self.wake = anyio.Event()
         self.lock = anyio.Lock()  # one flush at a time: flush() waits for the loop's write in progress
         self.urgent = False  # flush without waiting for the interval (someone awaits the commit)
+        self.writing: _Pending | None = None  # the batch being written now (for lag())
 
 
 def _describe(part: WriteBatch) -> dict[str, Any]:
@@ -264,6 +265,19 @@ class Writer:
     def buffered(self) -> int:
         return len(self._outcomes.pending) + len(self._receipts.pending) + len(self._journal.pending)
 
+    def lag(self) -> dict[str, tuple[int, float]]:
+        """Per buffer: rows waiting to be committed (buffered or being written) and the oldest one's age (s)."""
+        now = self._clock()
+        out = {}
+        for buf in (self._outcomes, self._receipts):
+            rows, first = len(buf.pending), buf.pending.first_at
+            if buf.writing is not None:
+                rows += len(buf.writing)
+                if buf.writing.first_at is not None:
+                    first = buf.writing.first_at if first is None else min(first, buf.writing.first_at)
+            out[buf.name] = (rows, 0.0 if first is None else max(0.0, now - first))
+        return out
+
     # ------------------------------------------------------------------ loop
     async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         """Flush both buffers until cancelled; on cancellation, flush what is buffered (shielded)."""
@@ -325,12 +339,15 @@ class Writer:
                     for mid in open_ids:
                         self._journal_entries_of.setdefault(mid, []).append(entry.seq)
                 started = self._clock()
+                buf.writing = pending
                 try:
                     await self._store.write(pending.batch)
                 except anyio.get_cancelled_exc_class():
+                    buf.writing = None
                     buf.pending.merge_front(pending)  # rolled back: keep it for the shielded final flush
                     raise
                 except Exception as exc:
+                    buf.writing = None
                     metrics.FLUSH_ERRORS.inc()
                     if self._store.is_transient(exc):
                         failures += 1
@@ -347,6 +364,7 @@ class Writer:
                     log.error("writer.flush.error", buffer=buf.name, error=repr(exc), rows=len(pending))
                     await self._write_isolated(pending, buf)
                 else:
+                    buf.writing = None
                     failures = 0
                     metrics.FLUSH_SECONDS.observe(self._clock() - started)
                     metrics.FLUSH_BATCH.observe(len(pending))

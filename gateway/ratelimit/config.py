@@ -7,7 +7,8 @@ Units are *cost units* per second: SMS segments for SMPP connectors (a
     max_waiting = 20000                  # messages held in lanes per connector before put() blocks
 
     [ratelimit.cluster]
-    enabled = true                       # share the limits with the other instances through PostgreSQL
+    enabled = "auto"                     # share the limits with the other instances through PostgreSQL
+                                         # ("auto": whenever a limit is configured; true; false)
     min_poll_seconds = 0.02
 
     [ratelimit.connectors.kt-main]
@@ -98,9 +99,13 @@ class ClusterConfig(ConfigModel):
     Tokens are granted in small chunks by an atomic UPDATE of one bucket row
     per limit; an instance holds at most ``min(burst, rate * lookahead_seconds)``
     (or one message's cost) that it has not spent.
+
+    ``enabled = "auto"`` (the default) shares them whenever any limit is
+    configured: a limit is the carrier's, and several instances must not each
+    take all of it. ``false`` keeps per-instance buckets (one instance only).
     """
 
-    enabled: bool = False
+    enabled: bool | Literal["auto"] = "auto"
     min_poll_seconds: float = Field(0.02, gt=0)  # at most this often per limit while starved
     max_poll_seconds: float = Field(0.25, gt=0)  # re-ask at least this often while starved
     lookahead_seconds: float = Field(0.1, gt=0)  # chunk size, in seconds of the rate
@@ -119,6 +124,20 @@ class RateLimitConfig(ConfigModel):
     max_waiting: int = Field(10_000, ge=1)
     connectors: dict[str, ConnectorLimitsConfig] = Field(default_factory=dict)
     cluster: ClusterConfig = ClusterConfig()
+
+    @property
+    def has_limits(self) -> bool:
+        """Some connector has a rate limit (its own or a sender's)."""
+        return any(
+            c.connector_spec is not None or c.default_sender is not None or c.senders for c in self.connectors.values()
+        )
+
+    @property
+    def cluster_enabled(self) -> bool:
+        """Whether the limits are shared through PostgreSQL (``cluster.enabled``, "auto" resolved)."""
+        if self.cluster.enabled == "auto":
+            return self.has_limits
+        return bool(self.cluster.enabled)
 
     def for_connector(self, name: str) -> ConnectorLimitsConfig:
         """The limits of a connector; none (unlimited) when it is not listed."""

@@ -910,11 +910,13 @@ def _parse_mix(text: str) -> dict[str, float]:
     return mix
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the simulator until interrupted (``gateway simulate kakao``)."""
+DEFAULT_PORT = 8090  # what the docs and config/simulators.toml say
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway simulate kakao", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8089)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--app-key", default="sim-app-key")
     parser.add_argument("--secret-key", default="sim-secret")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
@@ -929,6 +931,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--webhook-secret", default="", help="the signature NHN sends in X-Toast-Webhook-Signature")
     parser.add_argument("--console-resend", action="store_true", help="NHN's console has SMS resend on")
     parser.add_argument("--seed", type=int, default=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the simulator until interrupted (``gateway simulate kakao``)."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.webhook_url and not args.webhook_secret:
         parser.error("--webhook-url needs --webhook-secret")

@@ -14,6 +14,12 @@ ordered queue and enter the session's window as it frees (``enqueue`` /
 ``_pump``), so a multipart message's segments leave on this bind in order.
 A throttled bind ``pause``s: it sends nothing until the pause ends.
 
+Operators' controls: ``suspend`` stops taking submits, lets the window drain
+(at most ``response_timeout_seconds``), unbinds, and keeps the bind down until
+``resume``; ``rebind`` does the same and binds again at once. A bind created
+with ``enabled=False`` stays down until ``resume`` (a cluster-wide bind budget
+gives it a slot first).
+
 deliver_sm / data_sm are not handled in the callback: they are appended to an
 inbox that a separate task hands to the handler in batches (up to
 ``receipt_batch_max`` PDUs, collected for up to ``receipt_batch_max_wait_ms``,
@@ -164,6 +170,7 @@ class Bind:
         rng: random.Random | None = None,
         ssl_context: ssl.SSLContext | None = None,
         connect: Connect = open_connection,
+        enabled: bool = True,
     ) -> None:
         self.config = config
         self.index = index
@@ -185,8 +192,13 @@ class Bind:
         self._inbox_ready = anyio.Event()
         self._stopping = False
         self._stop = anyio.Event()
+        self._enabled = enabled
+        self._restart = False
+        self._wakeup = anyio.Event()  # stop, resume or rebind: end a back-off or an idle wait
         self.state = "down"
         self.failures = 0  # consecutive attempts that did not bind
+        self.last_error: str | None = None  # the latest reason it went down or failed to bind
+        self.last_error_at: float | None = None  # Unix time
         self._tick = min(0.5, config.response_timeout_seconds / 4, config.enquire_link_seconds / 4)
         self._log = log.bind(connector=config.name, bind=self.label, role=role)
         self._state_gauges = {s: metrics.BIND_STATE.labels(config.name, self.label, s) for s in metrics.BIND_STATES}
@@ -305,6 +317,8 @@ class Bind:
         elif isinstance(event, BindFailed):
             status = event.response.command_status
             self._log.warning("smpp.bind.refused", status=status_name(status), code=f"0x{status:08x}")
+            self._error(f"bind refused: {status_name(status)}")
+            metrics.count_command_status(self.config.name, "bind", status)
             link.finish("bind_refused")
         elif isinstance(event, PeerUnbound):
             self._log.info("smpp.bind.peer_unbound")
@@ -324,6 +338,67 @@ class Bind:
 
     # -- lifecycle ---------------------------------------------------------------------
 
+    def _error(self, what: str) -> None:
+        self.last_error = what
+        self.last_error_at = time.time()
+
+    @property
+    def enabled(self) -> bool:
+        """False while suspended (an operator's pause of binds, or no slot in the account's budget)."""
+        return self._enabled
+
+    @property
+    def active(self) -> bool:
+        """Connected or trying to be (what counts against the carrier's bind allowance)."""
+        return self._link is not None
+
+    def _wake(self) -> None:
+        self._wakeup.set()
+
+    async def suspend(self) -> None:
+        """Unbind once the window has drained, and stay down until :meth:`resume`."""
+        self._enabled = False
+        self._wake()
+        await self._end_link()
+
+    def resume(self) -> None:
+        """Bind again after :meth:`suspend` (or a start with ``enabled=False``)."""
+        if not self._enabled:
+            self._enabled = True
+            self._wake()
+
+    async def rebind(self) -> None:
+        """Drain the window, unbind, and bind again at once (the back-off is skipped)."""
+        if self._link is None:
+            self._wake()
+            return
+        self._restart = True
+        await self._end_link()
+
+    async def _end_link(self) -> None:
+        link = self._link
+        if link is None or link.done.is_set():
+            return
+        link.submitting = False  # the connector picks other binds from now on
+        with anyio.move_on_after(self.config.response_timeout_seconds):
+            # The sans-I/O session has no event for "window empty"; a rare operator's action polls it.
+            while not link.done.is_set() and link.session.window_free < link.session.window:  # noqa: ASYNC110
+                await anyio.sleep(0.02)
+        await self._unbind(link)
+        link.finish(link.reason or "closed")
+
+    async def _unbind(self, link: _Link) -> None:
+        """Send unbind on a bound link and wait for its answer (at most ``unbind_timeout_seconds``)."""
+        if link.bound and not link.done.is_set() and link.conn is not None:
+            self._set_state("unbinding")
+            try:
+                link.conn.write(link.session.send(Unbind(), self._clock()))
+            except LocalProtocolError:
+                link.finish("closed")
+            with anyio.move_on_after(self.config.unbind_timeout_seconds):
+                await link.unbound.wait()
+            self._log.info("smpp.bind.unbound", answered=link.reason == "unbound")
+
     def _set_state(self, state: str) -> None:
         old = self.state
         self.state = state
@@ -341,6 +416,11 @@ class Bind:
                 tg.start_soon(self._deliver_loop)
             attempt = 0
             while not self._stopping:
+                if not self._enabled:
+                    self._wakeup = anyio.Event()
+                    if not self._enabled and not self._stopping:
+                        await self._wakeup.wait()
+                    continue
                 if attempt:
                     metrics.RECONNECTS.labels(self.config.name).inc()
                 attempt += 1
@@ -348,10 +428,14 @@ class Bind:
                 self.failures = 0 if bound else self.failures + 1
                 if self._stopping:
                     break
+                if self._restart or not self._enabled:
+                    self._restart = False
+                    continue
                 delay = self.backoff(self.failures)
                 self._log.info("smpp.bind.reconnect", delay=round(delay, 3), failures=self.failures)
+                self._wakeup = anyio.Event()
                 with anyio.move_on_after(delay):
-                    await self._stop.wait()
+                    await self._wakeup.wait()
             tg.cancel_scope.cancel()
 
     async def _serve_once(self) -> bool:
@@ -376,6 +460,12 @@ class Bind:
             )
         except TransportError as exc:
             self._log.warning("smpp.bind.connect_failed", error=str(exc))
+            self._error(f"connect failed: {exc}")
+            self._link = None
+            self._set_state("down")
+            return False
+        if link.done.is_set() or not self._enabled or self._stopping:  # suspended while connecting
+            link.conn.close()
             self._link = None
             self._set_state("down")
             return False
@@ -432,6 +522,8 @@ class Bind:
         if bound:
             metrics.BINDS_BOUND.labels(self.config.name).dec()
         self._set_state("down")
+        if link.reason not in ("unbound", "bind_refused") and not self._stopping:
+            self._error(f"link lost: {link.reason}")
         self._log.info(
             "smpp.bind.down", reason=link.reason, unanswered=sum(1 for o in lost if o.context), unsent=len(queued)
         )
@@ -508,17 +600,10 @@ class Bind:
         """Stop for good: unbind if bound (waiting up to ``unbind_timeout_seconds``), close, do not reconnect."""
         self._stopping = True
         self._stop.set()
+        self._wake()
         link = self._link
         if link is None:
             return
         link.submitting = False
-        if link.bound and not link.done.is_set() and link.conn is not None:
-            self._set_state("unbinding")
-            try:
-                link.conn.write(link.session.send(Unbind(), self._clock()))
-            except LocalProtocolError:
-                link.finish("closed")
-            with anyio.move_on_after(self.config.unbind_timeout_seconds):
-                await link.unbound.wait()
-            self._log.info("smpp.bind.unbound", answered=link.reason == "unbound")
+        await self._unbind(link)
         link.finish(link.reason or "stopped")

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from gateway.configbase import ConfigModel
+from gateway.configbase import ConfigModel, require_secret
 from gateway.numbers import country_code_of
 
 __all__ = ["SmppConnectorConfig"]
@@ -40,6 +40,10 @@ class SmppConnectorConfig(ConfigModel):
     bind_mode: Literal["transceiver", "transmitter_receiver", "transmitter"] = "transceiver"
     binds: int = Field(1, ge=1, le=64)
     window: int = Field(64, ge=1, le=1024)  # unanswered submit_sm per bind
+    # Binds the carrier allows this account across every instance (transmitter_receiver: each
+    # transmitter and each receiver counts). None: no cluster-wide cap. Set, each instance opens
+    # only the binds it holds a slot for in PostgreSQL, so binds x instances never exceeds it.
+    account_binds: int | None = Field(None, ge=1, le=4096)
 
     # --- TLS -----------------------------------------------------------------------------
     tls: bool = False
@@ -114,6 +118,7 @@ class SmppConnectorConfig(ConfigModel):
     @field_validator("password")
     @classmethod
     def _password_length(cls, value: SecretStr) -> SecretStr:
+        require_secret(value)  # an account without a password leaves the key out
         if len(value.get_secret_value()) > 8:
             raise ValueError("must be at most 8 characters (SMPP 3.4); the value is not shown")
         return value

@@ -28,6 +28,13 @@ it would not make it readable - after logging ``smpp.receipt.unparseable``
 (no text) and counting ``gateway_smpp_receipts_unparseable_total``. It is not
 stored as an MO message: its text could then trigger opt-out keywords.
 
+Operators' controls (``gateway.port.Connector``): ``health`` (binds bound,
+window use, the latest error), ``rebind`` (one bind after the other: drain its
+window, unbind, bind again, so sending goes on), and ``set_session_budget``
+(with ``account_binds`` set, every bind starts down and only as many as the
+instance holds slots for in the account's cluster-wide budget come up;
+``transmitter_receiver`` binds come and go in pairs).
+
 Shutdown: ``drain`` refuses new and waiting ``send`` calls (``ConnectorClosed``),
 settles partial retries at once, waits for every outstanding answer (the caller
 bounds that wait), then unbinds every bind (shielded, at most
@@ -48,7 +55,7 @@ import structlog
 from anyio.abc import TaskStatus
 
 from gateway.errors import ConfigError, ConnectorClosed, ConnectorError
-from gateway.port import Connector, OutboundMessage, Outcome, ResultSink, SendResult
+from gateway.port import Connector, ConnectorHealth, OutboundMessage, Outcome, ResultSink, SendResult
 from gateway.smpp import metrics
 from gateway.smpp.bind import Bind, Connect, Delivery, Role
 from gateway.smpp.config import SmppConnectorConfig
@@ -58,7 +65,7 @@ from gateway.smpp.outbound import Preparer
 from gateway.smpp.protocol.concat import Segment
 from gateway.smpp.protocol.pdu import GenericNack, Pdu
 from gateway.smpp.protocol.receipts import IdFormat, IdSide, ReceiptParseError, normalise_message_id
-from gateway.smpp.protocol.status import ESME_RX_T_APPN, StatusClass, classify_status
+from gateway.smpp.protocol.status import ESME_RX_T_APPN, StatusClass, classify_status, status_name
 from gateway.smpp.reasons import SmppReason, status_reason
 from gateway.smpp.transport import TransportError, make_ssl_context, open_connection
 
@@ -113,10 +120,22 @@ class SmppConnector(Connector):
             roles = ["tx"] * config.binds
         else:
             roles = ["tx"] * config.binds + ["rx"] * config.binds  # type: ignore[assignment]
+        budgeted = config.account_binds is not None  # binds wait for a slot of the account's budget
         self.binds = [
-            Bind(config, self, index=i, role=role, clock=clock, rng=rng, ssl_context=ssl_context, connect=connect)
+            Bind(
+                config,
+                self,
+                index=i,
+                role=role,
+                clock=clock,
+                rng=rng,
+                ssl_context=ssl_context,
+                connect=connect,
+                enabled=not budgeted,
+            )
             for i, role in enumerate(roles)
         ]
+        self._budget = 0 if budgeted else len(self.binds)
         self._senders = [b for b in self.binds if b.role != "rx"]
         self._rr = 0
         self._sink: ResultSink | None = None
@@ -129,12 +148,12 @@ class SmppConnector(Connector):
         self._retry_kick = anyio.Event()
         self._log = log.bind(connector=config.name)
         name = config.name
+        metrics.init_connector(name)
         self._m_submits = {r: metrics.SUBMITS.labels(name, r) for r in metrics.SUBMIT_RESULTS}
         self._m_seconds = metrics.SUBMIT_SECONDS.labels(name)
-        self._m_receipts = metrics.RECEIPTS.labels(name)
         self._m_unparseable = metrics.RECEIPTS_UNPARSEABLE.labels(name)
         self._m_inbound = metrics.INBOUND.labels(name)
-        metrics.BINDS_BOUND.labels(name).set(0)
+        self._last_error: tuple[str, float] | None = None  # the latest refused submit: (status name, Unix time)
 
     def __repr__(self) -> str:
         c = self.config
@@ -168,6 +187,70 @@ class SmppConnector(Connector):
 
     def is_ready(self) -> bool:
         return not self._closing and any(b.is_bound for b in self._senders)
+
+    # -- operators' controls --------------------------------------------------------------
+
+    def health(self) -> ConnectorHealth:
+        senders = self._senders
+        now = self._clock()
+        bound = sum(1 for b in self.binds if b.is_bound or (b.role == "rx" and b.state == "bound"))
+        capacity = self.config.window * sum(1 for b in senders if b.is_bound)
+        errors = [(b.last_error, b.last_error_at) for b in self.binds if b.last_error_at is not None]
+        if self._last_error is not None:
+            errors.append(self._last_error)
+        last = max(errors, key=lambda e: e[1]) if errors else (None, None)
+        return ConnectorHealth(
+            ready=self.is_ready(),
+            sessions_up=bound,
+            sessions_allowed=self._budget,
+            sessions_configured=len(self.binds),
+            in_flight=sum(b.in_flight for b in senders),
+            capacity=capacity,
+            last_error=last[0],
+            last_error_at=last[1],
+            detail={
+                "binds": [
+                    {"bind": b.label, "role": b.role, "state": b.state, "paused": b.capacity(now) == 0 and b.is_bound}
+                    for b in self.binds
+                ]
+            },
+        )
+
+    def session_allowance(self) -> int | None:
+        return self.config.account_binds
+
+    def sessions_wanted(self) -> int:
+        return len(self.binds)
+
+    async def set_session_budget(self, sessions: int) -> None:
+        """Keep at most ``sessions`` binds up: later ones unbind (after their window drains) and stay down."""
+        pairs = self.config.bind_mode == "transmitter_receiver"
+        allowed = (sessions // 2) * 2 if pairs else sessions
+        allowed = max(0, min(allowed, len(self.binds)))
+        self._budget = allowed
+        keep: set[int] = set()
+        if pairs:
+            half = len(self.binds) // 2
+            keep = {i for i in range(half) if i < allowed // 2} | {half + i for i in range(half) if i < allowed // 2}
+        else:
+            keep = set(range(allowed))
+        async with anyio.create_task_group() as tg:
+            for i, bind in enumerate(self.binds):
+                if i in keep and not self._closing:
+                    bind.resume()
+                elif bind.enabled or bind.active:
+                    tg.start_soon(bind.suspend)
+
+    async def rebind(self) -> None:
+        """Rebind every bind in turn (drain, unbind, bind), waiting for each to be bound before the next."""
+        self._log.info("smpp.connector.rebind", binds=len(self.binds))
+        for bind in self.binds:
+            if not bind.enabled:
+                continue
+            await bind.rebind()
+            with anyio.move_on_after(self.config.connect_timeout_seconds + self.config.response_timeout_seconds):
+                while bind.state != "bound" and bind.enabled and not self._closing:  # noqa: ASYNC110 - rare, polled
+                    await anyio.sleep(0.05)
 
     async def send(self, message: OutboundMessage) -> None:
         """Take ``message`` onto a bind, waiting while every bind is down or full; the result comes later."""
@@ -258,6 +341,10 @@ class SmppConnector(Connector):
         job, index = context
         status = response.command_status
         self._m_seconds.observe(elapsed)
+        if status:
+            metrics.count_command_status(self.name, "submit_sm", status)
+            if classify_status(status) is not StatusClass.THROTTLED:  # throttling shows in its own metrics
+                self._last_error = (f"submit refused: {status_name(status)}", time.time())
         if type(response) is GenericNack:
             self._m_submits["generic_nack"].inc()
             job.soft(Outcome.RETRY, status, SmppReason.GENERIC_NACK)
@@ -374,8 +461,6 @@ class SmppConnector(Connector):
                     inbound_acks.extend(done[1])
         if receipts:
             status = await self._store("receipts", receipts)
-            if status == 0:
-                self._m_receipts.inc(len(receipts))
             for delivery in receipt_acks:
                 delivery.ack(status)
         if inbound:

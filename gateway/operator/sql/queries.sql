@@ -1,40 +1,4 @@
--- Named queries of `gateway status` (read-only).
-
--- name: status_outbox
-SELECT coalesce(connector, '-') AS connector, state, count(*) AS n,
-       extract(epoch FROM now() - min(created_at))::float8 AS oldest_age_s
-FROM gateway.outbox
-GROUP BY 1, 2
-ORDER BY 1, 2;
-
--- name: status_log
-SELECT coalesce(connector, '-') AS connector, state, count(*) AS n
-FROM gateway.messages
-WHERE created_at > now() - make_interval(secs => $1)
-GROUP BY 1, 2
-ORDER BY 1, 2;
-
--- name: status_throughput
-SELECT count(*) FILTER (WHERE state IN ('submitted', 'delivered', 'undeliverable', 'failed', 'expired', 'unknown'))::float8
-       / greatest($1, 1) AS per_s
-FROM gateway.events
-WHERE at > now() - make_interval(secs => $1) AND state = 'submitted';
-
--- name: status_reasons
-SELECT state, coalesce(reason, '-') AS reason, count(*) AS n
-FROM gateway.events
-WHERE at > now() - make_interval(secs => $1) AND state IN ('suppressed', 'failed', 'expired', 'deferred')
-GROUP BY 1, 2
-ORDER BY 3 DESC
-LIMIT 20;
-
--- name: status_instances
-SELECT name, host, pid, version, started_at, heartbeat_at, stopped_at,
-       extract(epoch FROM now() - heartbeat_at)::float8 AS heartbeat_age_s, stats
-FROM gateway.instances
-ORDER BY name;
-
--- Named queries of `gateway campaign` and `gateway held` (the SQL functions of 0031 do the work).
+-- Named queries of the operator commands (gateway campaign, held, policy explain).
 
 -- name: campaign_hold
 SELECT gateway.campaign_hold($1, $2, $3);
@@ -88,13 +52,3 @@ WHERE campaign_id = $1;
 -- Opt-outs of one number ($2: its spellings) under these scopes ($1) or every sender ('*').
 SELECT scope, recipient FROM gateway.opt_outs
 WHERE (scope = ANY($1::text[]) OR scope = '*') AND recipient = ANY($2::text[]);
-
--- name: status_types
--- SMS-channel sends and refusals by message type (sms, lms, mms), from the events of the window:
--- connectors that know types put it in the detail of the submitted / failed event.
-SELECT coalesce(connector, '-') AS connector, detail ->> 'message_type' AS type, state, count(*) AS n
-FROM gateway.events
-WHERE at > now() - make_interval(secs => $1) AND state IN ('submitted', 'failed')
-  AND detail ? 'message_type'
-GROUP BY 1, 2, 3
-ORDER BY 1, 2, 3;

@@ -253,7 +253,8 @@ SELECT id FROM deferred;
 UPDATE gateway.carrier_ids
 SET state = $3, code = $4, receipt_at = now()
 WHERE connector = $1 AND carrier_id = ANY($2::text[]) AND state IS NULL
-RETURNING carrier_id, message_id, message_created_at, segments;
+RETURNING carrier_id, message_id, message_created_at, segments,
+          extract(epoch FROM now() - submitted_at)::float8 AS receipt_seconds;
 
 -- name: receipt_messages
 -- Single-segment messages take their receipt's state (reason 'receipt', the carrier's code in code).

@@ -68,6 +68,9 @@ class SimulatorConfig:
     receipt_ack_timeout: float = field(default=10.0, metadata=_help("resend a receipt unanswered this many seconds"))
     receipt_retry_delay: float = field(default=1.0, metadata=_help("resend a refused receipt after this many seconds"))
     deliver_window: int = field(default=100, metadata=_help("unanswered deliver_sm allowed per connection"))
+    max_binds: int = field(
+        default=0, metadata=_help("binds allowed at once per system_id, as carriers cap an account (0 = no cap)")
+    )
     enquire_link_interval: float = field(
         default=0.0, metadata=_help("send enquire_link when idle this long (0 = never)")
     )
@@ -106,6 +109,7 @@ class SimulatorConfig:
             "silent_every",
             "generic_nack_every",
             "unbind_after",
+            "max_binds",
         ):
             if type(getattr(self, name)) is not int or getattr(self, name) < 0:
                 raise ValueError(f"{name} must be an int >= 0, not {getattr(self, name)!r}")

@@ -78,6 +78,7 @@ from gateway.smpp.protocol.pdu import (
 from gateway.smpp.protocol.session import SmscSession
 from gateway.smpp.protocol.state import State
 from gateway.smpp.protocol.status import (
+    ESME_RBINDFAIL,
     ESME_RINVDSTADR,
     ESME_RINVPASWD,
     ESME_RINVSYSID,
@@ -153,6 +154,7 @@ class _Connection(asyncio.Protocol):
         self.closing = False  # close once what is queued is written
         self.lost = False
         self.system_id = ""
+        self.bound = False
         self.submits = 0
         self.timer: asyncio.TimerHandle | None = None
         self.timer_at = math.inf
@@ -212,6 +214,7 @@ class SmscSimulator:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
         self._rate: dict[str, deque[float]] = {}
+        self._bound: dict[str, int] = {}  # binds bound now, per system_id
         self._mo_ref = self._rng.randrange(256)
         self._dates: dict[tuple[int, bool], str] = {}
 
@@ -311,7 +314,14 @@ class SmscSimulator:
             return ESME_RINVSYSID
         if cfg.password is not None and pdu.password != cfg.password:
             return ESME_RINVPASWD
+        if cfg.max_binds and self._bound.get(pdu.system_id, 0) >= cfg.max_binds:
+            return ESME_RBINDFAIL  # the account's binds are all in use
         return ESME_ROK
+
+    @property
+    def bound_now(self) -> int:
+        """Binds bound at this moment (all system_ids)."""
+        return sum(self._bound.values())
 
     def _on_connect(self, conn: _Connection) -> None:
         self._connections.add(conn)
@@ -351,6 +361,9 @@ class SmscSimulator:
             elif kind is PeerUnbound:
                 self.stats.unbinds_received += 1
                 conn.closing = True
+                if conn.bound:  # the bind is over once it asked to unbind
+                    conn.bound = False
+                    self._bound[conn.system_id] -= 1
             elif kind is UnbindComplete or kind is Closed or session.closed:
                 conn.closing = True
         pending = session.data_to_send()
@@ -365,6 +378,9 @@ class SmscSimulator:
     def _on_bound(self, conn: _Connection, event: BindComplete) -> None:
         self.stats.binds += 1
         conn.system_id = event.request.system_id  # type: ignore[attr-defined]
+        conn.bound = True
+        self._bound[conn.system_id] = self._bound.get(conn.system_id, 0) + 1
+        self.stats.peak_binds = max(self.stats.peak_binds, self.bound_now)
         receiver = type(event.request) in (BindReceiver, BindTransceiver)
         if receiver:
             self._receivers.setdefault(conn.system_id, []).append(conn)
@@ -377,6 +393,9 @@ class SmscSimulator:
             return
         conn.lost = True
         self._connections.discard(conn)
+        if conn.bound:
+            conn.bound = False
+            self._bound[conn.system_id] -= 1
         self._forget_receiver(conn)
         if conn.timer is not None:
             conn.timer.cancel()

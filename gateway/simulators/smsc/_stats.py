@@ -106,6 +106,7 @@ class SimulatorStats:
     connections: int = 0
     binds: int = 0
     bind_failures: int = 0
+    peak_binds: int = 0  # the most binds bound at once (all system_ids)
     unbinds_received: int = 0
     unbinds_sent: int = 0
     submits_received: int = 0

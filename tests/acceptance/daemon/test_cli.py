@@ -47,6 +47,7 @@ def test_check_config_accepts_the_shipped_files() -> None:
                 "SMPP_PASSWORD": "p",
                 "NHN_SMS_SECRET_KEY": "s",
                 "NHN_SMS_WEBHOOK_SIGNATURE": "w",
+                "ADMIN_TOKEN": "t",
             },
         )
         assert result.returncode == 0, result.stderr
@@ -70,17 +71,14 @@ def test_migrate_then_enqueue_then_status(empty_db_url: str) -> None:
     second = run_cli("migrate", "--database-url", empty_db_url)
     assert first.returncode == 0 and "applied 0001_initial" in first.stdout
     assert second.returncode == 0 and "schema is up to date" in second.stdout
-    enq = run_cli(
-        "enqueue", "--database-url", empty_db_url, "--to", "+821012345678", "--body", "hi", "--idempotency-key", "k-1"
-    )
-    again = run_cli(
-        "enqueue", "--database-url", empty_db_url, "--to", "+821012345678", "--body", "hi", "--idempotency-key", "k-1"
-    )
+    one = ("enqueue", "--database-url", empty_db_url, "--to", "+821012345678", "--body", "hi")
+    enq = run_cli(*one, "--idempotency-key", "k-1", "--sender", "1588")
+    again = run_cli(*one, "--idempotency-key", "k-1", "--sender", "1588")
     assert "enqueued 1 message(s)" in enq.stdout
     assert "enqueued 0 message(s), 1 duplicate key(s) skipped" in again.stdout
     status = run_cli("status", "--database-url", empty_db_url, "--json")
     data = json.loads(status.stdout)
-    assert [(r["state"], r["n"]) for r in data["outbox"]] == [("queued", 1)]
+    assert [(r["state"], r["n"]) for r in data["queue"]] == [("queued", 1)]
 
 
 async def test_enqueue_file_with_a_bad_line_inserts_nothing(

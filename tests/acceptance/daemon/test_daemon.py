@@ -36,7 +36,10 @@ def get(url: str) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
-def write_config(tmp_path: Path, db_url: str, port: int, *, delay_ms: float = 0, drain: float = 10) -> Path:
+def write_config(
+    tmp_path: Path, db_url: str, port: int, *, delay_ms: float = 0, drain: float = 10, public_port: int = 0
+) -> Path:
+    """A loopback daemon whose admin listener (health, metrics) is on ``port``."""
     cfg = tmp_path / "gateway.toml"
     cfg.write_text(
         f'''
@@ -44,6 +47,8 @@ instance_name = "proc"
 [database]
 url = "{db_url}"
 [http]
+port = {public_port}
+[admin]
 port = {port}
 [engine]
 drain_seconds = {drain}
@@ -127,11 +132,11 @@ async def test_refuses_to_start_on_an_old_schema(empty_db_url: str, tmp_path: Pa
 
 async def test_unknown_report_path_is_not_found(db_url: str, tmp_path: Path) -> None:
     """A report URL for a connector that does not exist gets 404."""
-    port = free_port()
-    proc = start(write_config(tmp_path, db_url, port))
+    port, public = free_port(), free_port()
+    proc = start(write_config(tmp_path, db_url, port, public_port=public))
     try:
         wait_http(port)
-        assert get(f"http://127.0.0.1:{port}/reports/nope/results")[0] == 404
+        assert get(f"http://127.0.0.1:{public}/reports/nope/results")[0] == 404
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)

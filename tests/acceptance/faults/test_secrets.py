@@ -50,7 +50,7 @@ def leaks(text: str) -> list[str]:
     return found
 
 
-def config_text(*, db_url: str, http_port: int, smpp_port: int, provider: KakaoSimulator) -> str:
+def config_text(*, db_url: str, http_port: int, admin_port: int, smpp_port: int, provider: KakaoSimulator) -> str:
     """The SMPP password is written in the file; the Kakao secrets come from the environment."""
     return f'''
 instance_name = "secrets"
@@ -59,6 +59,8 @@ url = "{db_url}"
 [http]
 port = {http_port}
 max_body_bytes = 4096
+[admin]
+port = {admin_port}
 [engine]
 idle_poll_ms = 50
 flush_interval_ms = 5
@@ -135,7 +137,7 @@ async def test_no_secret_in_logs_metrics_errors_or_status(db_url: str, db: async
     )
     await sync_templates(db, templates)
     env = {**os.environ, **ENV, "PYTHONUNBUFFERED": "1"}
-    port = free_port()
+    port, admin_port = free_port(), free_port()
     hook_url = f"http://127.0.0.1:{port}/reports/kakao/results"
     outputs: dict[str, str] = {}
     async with (
@@ -143,7 +145,9 @@ async def test_no_secret_in_logs_metrics_errors_or_status(db_url: str, db: async
         KakaoSimulator(secret_key="not-the-key", webhook_url=hook_url, webhook_secret=WEBHOOK_SECRET) as provider,
     ):
         cfg = tmp_path / "gateway.toml"
-        cfg.write_text(config_text(db_url=db_url, http_port=port, smpp_port=smsc.port, provider=provider))
+        cfg.write_text(
+            config_text(db_url=db_url, http_port=port, admin_port=admin_port, smpp_port=smsc.port, provider=provider)
+        )
         for n in range(3):
             await db.execute(
                 "INSERT INTO gateway.outbox (channel, sender, recipient, body) VALUES ('sms', '15880000', $1, $2)",
@@ -180,7 +184,7 @@ async def test_no_secret_in_logs_metrics_errors_or_status(db_url: str, db: async
                 for headers, data in bad_hooks:
                     async with http.post(hook_url, data=data, headers=headers) as resp:
                         statuses.append(resp.status)
-                async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
+                async with http.get(f"http://127.0.0.1:{admin_port}/metrics") as resp:
                     assert resp.status == 200
                     outputs["metrics"] = await resp.text()
             status = await gateway("status", "--json", "--config", str(cfg), env=env)

@@ -260,6 +260,7 @@ async def test_http_refuses_hostile_requests_and_writes_nothing(
             {
                 "instance_name": "hostile-http",
                 "http": {"port": 0, "max_body_bytes": 4096},  # below the webhook's own 1 MiB limit
+                "admin": {"port": 0},
                 "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
                 "connectors": [
                     # a signing relay (HMAC) so that tampered bodies can be told apart; no gap-filler: the
@@ -275,6 +276,7 @@ async def test_http_refuses_hostile_requests_and_writes_nothing(
         async with anyio.create_task_group() as tg:
             await tg.start(lambda task_status: daemon.run(task_status=task_status, install_signals=False))
             base = f"http://127.0.0.1:{daemon.http_port}"
+            admin = f"http://127.0.0.1:{daemon.admin_port}"
             hook_url = f"{base}/reports/kakao/results"
             # One submitted Alimtalk message: a result for it, if accepted, would change its row.
             await db.execute(
@@ -310,11 +312,11 @@ async def test_http_refuses_hostile_requests_and_writes_nothing(
                     async with http.post(url, data=data, headers=headers) as resp:
                         return resp.status
 
-                async def get(path: str) -> tuple[int, str]:
-                    async with http.get(base + path) as resp:
+                async def get(path: str, root: str = base) -> tuple[int, str]:
+                    async with http.get(root + path) as resp:
                         return resp.status, await resp.text()
 
-                before_metrics = webhook_counts((await get("/metrics"))[1])
+                before_metrics = webhook_counts((await get("/metrics", admin))[1])
                 before = await snapshot(db)
                 assert before["carrier_ids"] == 1 and before["receipts_pending"] == 0
                 hostile = [
@@ -344,7 +346,7 @@ async def test_http_refuses_hostile_requests_and_writes_nothing(
                 assert (await get("/reports/nope/results"))[0] == 404
                 assert await post(body, signed(body)) == 200  # the control: the same result, signed, is taken
                 assert (await get("/reports/kakao/results"))[0] == 405
-                status, metrics_text = await get("/metrics")
+                status, metrics_text = await get("/metrics", admin)
             daemon.stop()
     assert status == 200
     after_metrics = webhook_counts(metrics_text)
@@ -394,6 +396,7 @@ async def test_malformed_rows_each_fail_alone_with_their_reason(
             {
                 "instance_name": "malformed-rows",
                 "http": {"port": port},
+                "admin": {"port": 0},
                 "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
                 "connectors": [
                     {"type": "smpp", "name": "smsc", "port": smsc.port, "system_id": "gateway", "password": "secret",

@@ -42,6 +42,7 @@ async def test_results_by_webhook_and_fallback_to_sms(db_url: str, db: asyncpg.C
             {
                 "instance_name": "kakao-e2e",
                 "http": {"port": port},
+                "admin": {"port": 0},
                 "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
                 "connectors": [
                     {

@@ -70,6 +70,7 @@ async def test_problem1_alimtalk_fallback_inside_a_campaign_is_sent(db_url: str,
         kakao.script("01022222222", result_code="not_kakao_user")
         config = parse_config({
             "http": {"port": port},
+            "admin": {"port": 0},
             "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
             "connectors": [
                 {"type": "kakao", "name": "kakao", "base_url": kakao.base_url, "app_key": kakao.app_key,
@@ -134,6 +135,7 @@ async def test_problem3_ads_refused_as_too_long_do_not_use_up_the_fatigue_cap(db
     async with SmscSimulator(SimulatorConfig(system_id="gw", password="pw", seed=1)) as sim:
         config = parse_config({
             "http": {"enabled": False},
+            "admin": {"enabled": False},
             "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
             "policy": {"quiet_hours": {"enabled": False}, "fatigue": {"max_messages": 3}},
             "connectors": [{"type": "smpp", "name": "smsc", "port": sim.port, "system_id": "gw", "password": "pw",

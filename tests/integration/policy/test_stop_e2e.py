@@ -21,6 +21,7 @@ async def test_stop_reply_opts_the_number_out_of_that_sender(db_url: str, db: as
         config = parse_config(
             {
                 "http": {"enabled": False},
+                "admin": {"enabled": False},
                 "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
                 "policy": {"quiet_hours": {"enabled": False}, "opt_out_refresh_seconds": 0.2},
                 "connectors": [
