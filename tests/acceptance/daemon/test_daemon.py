@@ -95,6 +95,8 @@ async def test_endpoints_and_sigterm_drain(db_url: str, db: asyncpg.Connection, 
     proc = start(write_config(tmp_path, db_url, port, delay_ms=20))
     try:
         wait_http(port)
+        # Live at once; ready only when a connector can send, which may take a moment more.
+        wait_http(port, "/readyz")
         status, body = get(f"http://127.0.0.1:{port}/readyz")
         assert status == 200 and json.loads(body)["database"] is True
         wait_until = time.monotonic() + 20
