@@ -35,6 +35,7 @@ from gateway.control.status import collect_status
 from gateway.db.migrate import pending_migrations
 from gateway.db.pool import create_pool, is_connection_error, permanent_reason
 from gateway.errors import ConfigError, DatabaseError
+from gateway.eventloop import name_the_event_loop
 from gateway.http.server import Listener, build_admin_app, build_public_app
 from gateway.policy.clock import system_clock
 from gateway.port import Connector
@@ -77,21 +78,6 @@ async def connect_with_retry(url: str, config: Config, *, attempts: int = 0) -> 
             await anyio.sleep(delay)
 
 
-def _name_the_event_loop() -> None:
-    """Tell sniffio, when it is installed, that this is asyncio, for every task and callback started from here.
-
-    AnyIO asks sniffio (when importable) which event loop runs; sniffio answers from the current
-    task, and asyncio protocol callbacks (an SMPP bind's data_received) run outside any task, so
-    ``anyio.current_time()`` or ``anyio.Event()`` there raised NoEventLoopError as soon as some
-    other package (trio, httpx, ...) had installed sniffio. Callbacks copy the context of the
-    task that created their connection, so setting the variable once here covers them all."""
-    try:
-        import sniffio
-    except ImportError:  # pragma: no cover - AnyIO then finds the loop by itself
-        return
-    sniffio.current_async_library_cvar.set("asyncio")
-
-
 class Daemon:
     def __init__(self, config: Config, *, database_url: str, clock: Callable[[], datetime] | None = None) -> None:
         self.config = config
@@ -106,7 +92,7 @@ class Daemon:
         self.phase = "starting"  # connecting -> running -> draining -> stopped
 
     async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED, install_signals: bool = True) -> None:
-        _name_the_event_loop()
+        name_the_event_loop()
         cfg = self.config
         admin = public = None
         try:

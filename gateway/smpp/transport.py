@@ -27,6 +27,8 @@ from collections.abc import Callable
 
 import anyio
 
+from gateway.eventloop import name_the_event_loop
+
 from gateway.smpp.protocol.errors import SmppError
 
 __all__ = ["Connection", "TransportError", "make_ssl_context", "open_connection"]
@@ -193,6 +195,7 @@ async def open_connection(
     chunks as soon as this returns.
     """
     loop = asyncio.get_running_loop()
+    name_the_event_loop()  # the protocol's callbacks copy this context: AnyIO works there
     protocol = _Protocol()
     kwargs: dict[str, object] = {}
     if ssl_context is not None:

@@ -1,4 +1,4 @@
-"""AnyIO calls in asyncio callbacks work in the daemon even when sniffio is installed (it is, with the test extra)."""
+"""AnyIO calls in asyncio callbacks work in the daemon and in any embedder of the SMPP connector, even when sniffio is installed (it is, with the test extra)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import contextvars
 import anyio
 import pytest
 
-from gateway.daemon import _name_the_event_loop
+from gateway.eventloop import name_the_event_loop
 
 
 def test_anyio_works_in_a_protocol_callback_after_the_daemon_names_the_loop() -> None:
@@ -24,7 +24,7 @@ def test_anyio_works_in_a_protocol_callback_after_the_daemon_names_the_loop() ->
 
     async def main(name: bool) -> None:
         if name:
-            _name_the_event_loop()
+            name_the_event_loop()
         asyncio.get_running_loop().call_soon(callback)
         await asyncio.sleep(0.01)
 
