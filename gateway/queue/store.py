@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -356,10 +357,13 @@ class PgStore:
         if self._e164:
             for mid in batch.message_ids():
                 self._e164.pop(mid, None)
-        for s in batch.settles:
-            metrics.MESSAGES.labels(s.channel, s.connector or "-", s.state.value).inc()
-        for m in batch.inbound:
-            metrics.INBOUND.labels(m.connector).inc()
+        # Counted per batch, not per message: one labels() look-up per (channel, connector, state).
+        for (channel, connector, state), n in Counter(
+            (s.channel, s.connector or "-", s.state.value) for s in batch.settles
+        ).items():
+            metrics.MESSAGES.labels(channel, connector, state).inc(n)
+        for connector, n in Counter(m.connector for m in batch.inbound).items():
+            metrics.INBOUND.labels(connector).inc(n)
 
     async def match_pending_receipts(self) -> None:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn, conn.transaction():
