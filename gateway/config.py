@@ -87,7 +87,7 @@ class AdminConfig(ConfigModel):
 
     enabled: bool = True
     host: str = "127.0.0.1"
-    port: int = Field(8081, ge=0, le=65535)
+    port: int = Field(8081, ge=0, le=65535)  # unset: http.port + 1 (see Config)
     token: SecretStr | None = None
 
     @field_validator("token")
@@ -120,6 +120,23 @@ class Config(ConfigModel):
     routing: RoutingConfig = RoutingConfig()
     policy: PolicyConfig = PolicyConfig()
     ratelimit: RateLimitConfig = RateLimitConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _admin_port_beside_http(cls, data: Any) -> Any:
+        """Without ``admin.port``, the operators' listener sits next to the public one (``http.port`` + 1;
+        8081 by default): two daemons with different public ports on one host never collide on it."""
+        if not isinstance(data, dict):
+            return data
+        admin = data.get("admin")
+        if admin is not None and not isinstance(admin, dict):
+            return data
+        if admin is None or "port" not in admin:
+            http = data.get("http")
+            port = http.get("port", 8080) if isinstance(http, dict) else 8080
+            if isinstance(port, int) and 0 <= port < 65535:
+                data = {**data, "admin": {**(admin or {}), "port": port + 1 if port else 0}}
+        return data
 
     @model_validator(mode="after")
     def _check_references(self) -> Config:

@@ -1,6 +1,6 @@
 """The daemon's embedded HTTP servers (aiohttp): two listeners, one for operators, one public.
 
-The **admin** listener (``[admin]``, default 127.0.0.1:8081) is for operators
+The **admin** listener (``[admin]``, default 127.0.0.1, port ``http.port`` + 1 = 8081) is for operators
 and their tools; it starts before the database is reached:
 
 * ``GET /healthz`` — 200 while the process and its event loop are alive

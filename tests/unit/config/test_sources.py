@@ -97,3 +97,14 @@ def test_cluster_rate_limits_are_on_whenever_a_limit_is_set() -> None:
     assert not parse_config({"connectors": loop}, env={}).ratelimit.cluster_enabled
     off = {**limited, "ratelimit": {**limited["ratelimit"], "cluster": {"enabled": False}}}
     assert not parse_config(off, env={}).ratelimit.cluster_enabled
+
+
+
+def test_admin_port_defaults_to_the_port_after_the_public_one() -> None:
+    """Without admin.port the operators' listener sits at http.port + 1 (8081 by default; 0 with an ephemeral
+    public port), so a daemon given its own http.port does not collide with another on the default 8081."""
+    assert parse_config({}, env={}).admin.port == 8081
+    assert parse_config({"http": {"port": 28080}}, env={}).admin.port == 28081
+    assert parse_config({"http": {"port": 0}}, env={}).admin.port == 0
+    assert parse_config({"http": {"port": 28080}, "admin": {"port": 9000}}, env={}).admin.port == 9000
+    assert parse_config({"http": {"port": 28080}}, env={"GATEWAY_ADMIN_PORT": "9001"}).admin.port == 9001
