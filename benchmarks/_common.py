@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import psutil
 
 from gateway.db.migrate import migrate
 from gateway.db.pool import connect
@@ -160,3 +161,22 @@ def run_benchmark(main: Any, args: Any) -> dict:
     except ImportError:
         pass
     return asyncio.run(main(args))
+
+
+def postgres_cpu(database: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving ``database`` (when the server runs on this machine)."""
+    found = {}
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            title = " ".join(p.info["cmdline"] or ())
+            if title.startswith("postgres:") and f" {database} " in title:
+                found[p.pid] = cpu_seconds(p)
+        except psutil.Error:
+            pass
+    return found
+
+
+def cpu_seconds(p: psutil.Process) -> float:
+    """User + system CPU seconds of one process."""
+    t = p.cpu_times()
+    return t.user + t.system

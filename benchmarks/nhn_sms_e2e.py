@@ -29,7 +29,9 @@ import psutil
 from benchmarks._common import (
     COLUMNS,
     add_common_arguments,
+    cpu_seconds,
     free_port,
+    postgres_cpu,
     run_benchmark,
     scratch_database,
     sustained_rate,
@@ -79,24 +81,6 @@ def start_simulator(webhook_port: int, result_delay: float) -> tuple[subprocess.
         if match:
             return proc, match.group(1)
     raise SystemExit("the NHN SMS simulator did not start")
-
-
-def postgres_cpu(database: str) -> dict[int, float]:
-    """CPU seconds of each PostgreSQL backend serving ``database`` (when the server runs on this machine)."""
-    found = {}
-    for p in psutil.process_iter(["cmdline"]):
-        try:
-            title = " ".join(p.info["cmdline"] or ())
-            if title.startswith("postgres:") and f" {database} " in title:
-                found[p.pid] = cpu_seconds(p)
-        except psutil.Error:
-            pass
-    return found
-
-
-def cpu_seconds(p: psutil.Process) -> float:
-    t = p.cpu_times()
-    return t.user + t.system
 
 
 def rows(n: int, personal: bool) -> list[tuple]:

@@ -23,6 +23,7 @@ from benchmarks._common import (
     add_common_arguments,
     copy_sms,
     histogram_mean,
+    postgres_cpu,
     run_benchmark,
     scratch_database,
     sustained_rate,
@@ -106,8 +107,11 @@ async def run(args: argparse.Namespace) -> dict:
             proc.cpu_percent()
             sim_ps.cpu_percent()
             t0 = proc.cpu_times()
+            database = url.rsplit("/", 1)[1].split("?")[0]
+            pg0 = postgres_cpu(database)
 
             def read_cpu() -> None:
+                cpu["postgres_s"] = sum(t - pg0.get(pid, 0.0) for pid, t in postgres_cpu(database).items())
                 cpu["gateway"] = proc.cpu_percent()
                 cpu["simulator"] = sim_ps.cpu_percent()
                 t1 = proc.cpu_times()
@@ -140,6 +144,8 @@ async def run(args: argparse.Namespace) -> dict:
         # CPU time of this process (the engine, the connector, asyncpg) per message: less
         # sensitive than msg/s to what else the machine is doing.
         "gateway_cpu_us_per_msg": round(1e6 * cpu["gateway_s"] / args.messages, 1),
+        # The PostgreSQL backends serving the benchmark's database (when the server runs here).
+        "postgres_cpu_us_per_msg": round(1e6 * cpu["postgres_s"] / args.messages, 1),
         "simulator_cpu_pct": round(cpu["simulator"]),
         "peak_rss_mib": round(peak_rss / 2**20, 1),
         "cpus": os.cpu_count(),
@@ -161,6 +167,10 @@ def main() -> None:
     print(f"  end to end        {r['msg_per_s']:>10} msg/s  ({r['elapsed_s']} s)")
     print(f"  sustained 10-90%  {r['sustained_msg_per_s']:>10} msg/s")
     print(f"  CPU               gateway {r['gateway_cpu_pct']} %, simulator {r['simulator_cpu_pct']} % (of one core)")
+    print(
+        f"  CPU per message   gateway {r['gateway_cpu_us_per_msg']} us, PostgreSQL {r['postgres_cpu_us_per_msg']} us"
+        " (its backends for this database)"
+    )
     print(f"  peak RSS          {r['peak_rss_mib']:>10} MiB")
     print(json.dumps(r))
 
