@@ -72,7 +72,7 @@ def decide(msg, now, cfg):
     return evaluate(msg, consent=True, now=now, config=cfg, opt_outs=NO_OPT_OUTS)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases(), now=moments)
 def test_defer_until_is_future_and_allowed(case, now):
     """A DEFER's until is after now, and evaluating the same message at until gives ALLOW."""
@@ -104,7 +104,7 @@ def _oracle_allowed(moment: datetime, zones: tuple[str, ...], rule, region: str)
     return True
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases(), now=moments)
 def test_window_start_is_the_earliest_allowed_minute(case, now):
     """No minute between now and the window start is allowed by a brute-force reading of the rule."""
@@ -126,7 +126,7 @@ def test_window_start_is_the_earliest_allowed_minute(case, now):
         minute += timedelta(minutes=1)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases(), now=moments)
 def test_allowed_until_never_reaches_into_a_forbidden_minute(case, now):
     """When allowed, every minute from now to allowed_until is allowed by a brute-force reading of the rule."""

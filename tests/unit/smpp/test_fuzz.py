@@ -28,8 +28,8 @@ from gateway.smpp.protocol.pdu import (
 from gateway.smpp.protocol.session import EsmeSession
 from gateway.smpp.protocol.tlv import NetworkErrorCode, Tag, Tlvs
 
-FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-ROUND_TRIP = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+ROUND_TRIP = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # --- strategies for valid PDUs, driven by each class's _BODY --------------------------------
 
