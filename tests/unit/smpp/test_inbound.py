@@ -153,7 +153,8 @@ class _FakeLink:
 
 @pytest.mark.anyio
 async def test_unparseable_receipt_is_acked_and_dropped() -> None:
-    """A receipt without id or state is acknowledged (status 0), counted and logged, and not stored."""
+    """A receipt without id or state goes to the sink as dropped (receipt_malformed, without its text), is
+    acknowledged (status 0) once stored, counted and logged."""
     from prometheus_client import REGISTRY
     from structlog.testing import capture_logs
 
@@ -171,7 +172,8 @@ async def test_unparseable_receipt_is_acked_and_dropped() -> None:
     with capture_logs() as logs:
         await conn.deliveries(conn.binds[0], [Delivery(bad, link), Delivery(good, link)])  # type: ignore[arg-type]
     assert [status for _, status in link.acks] == [0, 0]
-    assert [r.carrier_id for r in sink.receipts] == ["1"]
+    assert [(r.carrier_id, r.dropped) for r in sink.receipts] == [("", "receipt_malformed"), ("1", None)]
+    assert "secret" not in repr(sink.receipts)
     assert REGISTRY.get_sample_value("gateway_smpp_receipts_unparseable_total", {"connector": "smsc-unparseable"}) == 1
     assert [e["event"] for e in logs] == ["smpp.receipt.unparseable"]
     assert "secret" not in repr(logs)
