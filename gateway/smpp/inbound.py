@@ -35,6 +35,7 @@ from gateway.smpp.protocol.receipts import (
     DeliveryState,
     IdFormat,
     IdSide,
+    message_state_name,
     normalise_message_id,
     parse_receipt,
     state_from_message_state,
@@ -90,8 +91,7 @@ def is_receipt(pdu: DeliverSm | DataSm, detection: str = "esm_class") -> bool:
             raw = raw.decode("utf-16-be").encode("latin-1")
         except (UnicodeDecodeError, UnicodeEncodeError):
             return False
-    head = raw[:4].lstrip().lower()
-    return head.startswith(b"id:") and _RECEIPT_TEXT.match(raw) is not None
+    return raw.lstrip()[:3].lower() == b"id:" and _RECEIPT_TEXT.match(raw) is not None
 
 
 # The shape of an Appendix B receipt text: it starts with id:, and a stat: word follows.
@@ -107,7 +107,8 @@ def _payload(pdu: DeliverSm | DataSm) -> bytes:
 
 
 # The exact Appendix B layout most SMSCs write, read without the general parser
-# (which is several times slower); anything else takes the general path.
+# (which is several times slower), with or without the receipt TLVs beside it
+# (benchmarks/receipts.py); anything else takes the general path.
 _APPENDIX_B = re.compile(
     r"id:([0-9A-Za-z]{1,64}) sub:([0-9]{1,10}) dlvrd:([0-9]{1,10}) submit date:(?:[0-9]{10}|[0-9]{12}) "
     r"done date:([0-9]{10}|[0-9]{12}) stat:([A-Z]{1,12}) err:([0-9]{1,10})(?: text:|\Z)",
@@ -152,7 +153,7 @@ class ReceiptReader:
             except UnicodeDecodeError:
                 pass
         tlvs = pdu.tlvs
-        if self.fast and text and Tag.MESSAGE_STATE not in tlvs and Tag.NETWORK_ERROR_CODE not in tlvs:
+        if self.fast and text:
             match = _APPENDIX_B.match(text)
             if match is not None:
                 return self._appendix_b(pdu, match)
@@ -189,18 +190,32 @@ class ReceiptReader:
         )
 
     def _appendix_b(self, pdu: DeliverSm | DataSm, match: re.Match[str]) -> Receipt:
+        """The Appendix B text read by the precompiled regex, the TLVs winning where they speak (as in
+        ``parse_receipt``: receipted_message_id, message_state, network_error_code)."""
         raw_id, sub, dlvrd, done, stat, err = match.groups()
-        receipted = pdu.tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
+        tlvs = pdu.tlvs
+        receipted = tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
         if isinstance(receipted, str) and receipted.strip(" \t\r\n\x00"):
             raw_id = receipted
+        named = message_state_name(tlvs.get(Tag.MESSAGE_STATE))
+        if named is not None:
+            stat, state = named
+        else:
+            state = state_from_stat(stat)
+        code = int(err)
+        detail: dict[str, Any] = {"esm_class": pdu.esm_class, "stat": stat, "sub": int(sub), "dlvrd": int(dlvrd)}
+        network = tlvs.get(Tag.NETWORK_ERROR_CODE)
+        if network is not None and not isinstance(network, (int, str, bytes)):
+            code = network.error_code
+            detail["network_error"] = [network.network_type, network.error_code]
         done_date = _done_date(done)
         return Receipt(
             connector=self.connector,
             carrier_id=normalise_message_id(raw_id, self.id_format, side=IdSide.RECEIPT),
-            state=_STATES[state_from_stat(stat)],
-            code=f"{int(err):03d}",
+            state=_STATES[state],
+            code=f"{code:03d}",
             done_at=done_date.replace(tzinfo=self.zone) if done_date is not None else None,
-            detail={"esm_class": pdu.esm_class, "stat": stat, "sub": int(sub), "dlvrd": int(dlvrd)},
+            detail=detail,
         )
 
 
