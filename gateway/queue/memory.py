@@ -211,7 +211,7 @@ class InMemoryStore:
             state = receipt.state.message_state
             owner = self.carrier_ids.get((receipt.connector, receipt.carrier_id))
             entry = self.log.get(owner) if owner is not None else None
-            if state is None or entry is None:
+            if state is None or entry is None or receipt.dropped is not None:
                 continue
             if entry.state in (MessageState.SUBMITTED, MessageState.UNKNOWN):
                 entry.state = state
