@@ -56,6 +56,7 @@ RECEIPTS = Counter(
     "Delivery receipts stored, by connector and receipt state (every connector; counted once, when committed).",
     ["connector", "state"],
 )
+RECEIPT_DROP_REASONS = ("receipt_malformed", "receipt_unmatched", "receipt_too_late")
 RECEIPTS_DROPPED = Counter(
     "gateway_receipts_dropped_total",
     "Receipts received and not applied (gateway.receipts_dropped), by reason.",

@@ -331,10 +331,9 @@ class PgStore:
     async def maintain_partitions(self) -> int:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
             await conn.fetchval(Q["ensure_partitions"], 1, 7)
-            unmatched = int(await conn.fetchval(Q["expire_pending_receipts"], PENDING_RECEIPT_MAX_AGE) or 0)
-            if unmatched:
-                log.warning("store.receipts.unmatched", count=unmatched)
-                metrics.RECEIPTS_DROPPED.labels("-", "receipt_unmatched").inc(unmatched)
+            for row in await conn.fetch(Q["expire_pending_receipts"], PENDING_RECEIPT_MAX_AGE):
+                log.warning("store.receipts.unmatched", connector=row["connector"], count=row["n"])
+                metrics.RECEIPTS_DROPPED.labels(row["connector"], "receipt_unmatched").inc(row["n"])
             await conn.execute(Q["prune_dropped_receipts"], self.retention_days)
             return int(await conn.fetchval(Q["drop_partitions"], self.retention_days) or 0)
 

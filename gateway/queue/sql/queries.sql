@@ -310,7 +310,7 @@ WITH gone AS (
     INSERT INTO gateway.receipts_dropped (connector, carrier_id, reason, state, code, detail, received_at)
     SELECT connector, carrier_id, 'receipt_unmatched', state, code, detail, received_at FROM gone
 )
-SELECT count(*) FROM gone;
+SELECT connector, count(*) AS n FROM gone GROUP BY connector;
 
 -- name: prune_dropped_receipts
 DELETE FROM gateway.receipts_dropped WHERE dropped_at < now() - make_interval(days => $1);
