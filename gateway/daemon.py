@@ -355,6 +355,8 @@ def init_series(config: Config) -> None:
         for receipt_state in ReceiptState:
             metrics.RECEIPTS.labels(c.name, receipt_state.value)
         metrics.RECEIPTS_UNMATCHED.labels(c.name)
+        for drop in metrics.RECEIPT_DROP_REASONS:
+            metrics.RECEIPTS_DROPPED.labels(c.name, drop)
         metrics.INBOUND.labels(c.name)
         metrics.CONNECTOR_READY.labels(c.name)
         metrics.ENQUEUE_TO_SUBMIT.labels(c.name)

@@ -56,6 +56,12 @@ RECEIPTS = Counter(
     "Delivery receipts stored, by connector and receipt state (every connector; counted once, when committed).",
     ["connector", "state"],
 )
+RECEIPT_DROP_REASONS = ("receipt_malformed", "receipt_unmatched", "receipt_too_late")
+RECEIPTS_DROPPED = Counter(
+    "gateway_receipts_dropped_total",
+    "Receipts received and not applied (gateway.receipts_dropped), by reason.",
+    ["connector", "reason"],
+)
 RECEIPTS_UNMATCHED = Counter(
     "gateway_receipts_unmatched_total",
     "Receipts stored for later matching (arrived before their submit).",
@@ -149,7 +155,7 @@ SUBMIT_TO_RECEIPT = FastHistogram(
 
 def count_receipts(receipts: Sequence[Any]) -> None:
     """Count a stored batch of receipts: one counter call per (connector, state), not one per receipt."""
-    tally = _Tally((r.connector, r.state.value) for r in receipts)
+    tally = _Tally((r.connector, r.state.value) for r in receipts if r.dropped is None)
     for (connector, state), n in tally.items():
         RECEIPTS.labels(connector, state).inc(n)
 

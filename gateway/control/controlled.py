@@ -30,6 +30,7 @@ from gateway.port import (
     OutboundMessage,
     Outcome,
     Receipt,
+    ReceiptQuery,
     ResultSink,
     SendResult,
 )
@@ -135,6 +136,9 @@ class Controlled(Connector):
 
     def max_unrecorded(self) -> int | None:
         return self.inner.max_unrecorded()
+
+    async def query_receipts(self, queries: Sequence[ReceiptQuery]) -> Sequence[Receipt] | None:
+        return await self.inner.query_receipts(queries)
 
     async def drain(self) -> None:
         self._closing = True

@@ -10,7 +10,7 @@ room may import it, and it imports no other room.
 
 from gateway.port.connector import Connector, ConnectorHealth, ResultSink
 from gateway.port.messages import InboundMessage, OutboundMessage
-from gateway.port.outcomes import Fallback, MessageState, Outcome, Receipt, ReceiptState, SendResult
+from gateway.port.outcomes import Fallback, MessageState, Outcome, Receipt, ReceiptQuery, ReceiptState, SendResult
 from gateway.port.reasons import (
     QueueReason,
     ReasonRegistry,
@@ -33,6 +33,7 @@ __all__ = [
     "QueueReason",
     "ReasonRegistry",
     "Receipt",
+    "ReceiptQuery",
     "ReceiptState",
     "ResultSink",
     "SendResult",

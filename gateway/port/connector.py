@@ -33,7 +33,7 @@ import anyio
 from anyio.abc import TaskStatus
 
 from gateway.port.messages import InboundMessage, OutboundMessage
-from gateway.port.outcomes import Receipt, SendResult
+from gateway.port.outcomes import Receipt, ReceiptQuery, SendResult
 
 __all__ = ["Connector", "ConnectorHealth", "ResultSink"]
 
@@ -94,6 +94,14 @@ class Connector(abc.ABC):
     def receipt_timeout(self) -> float | None:
         """Seconds after which a submitted message with no receipt becomes ``unknown``
         (0: never); None: the engine's default."""
+        return None
+
+    async def query_receipts(self, queries: Sequence[ReceiptQuery]) -> Sequence[Receipt] | None:
+        """Ask the carrier what became of messages whose receipt is overdue (SMPP ``query_sm``).
+
+        The engine calls it at the receipt deadline, before settling them
+        ``unknown``: the final receipts it returns are applied as if received.
+        None: this connector cannot ask (the default)."""
         return None
 
     def max_unrecorded(self) -> int | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Fallback", "MessageState", "Outcome", "Receipt", "ReceiptState", "SendResult"]
+__all__ = ["Fallback", "MessageState", "Outcome", "Receipt", "ReceiptQuery", "ReceiptState", "SendResult"]
 
 
 class MessageState(enum.StrEnum):
@@ -121,3 +121,15 @@ class Receipt:
     done_at: datetime | None = None
     detail: Mapping[str, Any] | None = None
     fallback: bool = False  # a failure that asks for the message's stored fallback
+    # Set when the connector received a receipt it cannot use (a registered reason code, e.g.
+    # receipt_malformed): the queue records it in gateway.receipts_dropped instead of applying it.
+    dropped: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptQuery:
+    """One carrier id to ask the carrier about (SMPP query_sm): its receipt is overdue."""
+
+    message_id: int
+    carrier_id: str
+    sender: str  # the source address it was submitted with (SMSCs look messages up by both)

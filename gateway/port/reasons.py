@@ -54,6 +54,11 @@ class QueueReason(enum.StrEnum):
     RECEIPT = "receipt"  # a delivery receipt settled it
     FALLBACK_ENQUEUED = "fallback_enqueued"  # its fallback message was enqueued
     FALLBACK_SKIPPED = "fallback_skipped"  # its fallback was due but not sent (expired, not encodable)
+    SUBMITTED_UNCONFIRMED = "submitted_unconfirmed"  # accepted without a message_id: no receipt can match
+    RECEIPT_DROPPED = "receipt_dropped"  # a receipt for it was received and not applied (detail.why says why)
+    RECEIPT_MALFORMED = "receipt_malformed"  # dropped: a receipt with no readable id or state
+    RECEIPT_UNMATCHED = "receipt_unmatched"  # dropped: no message ever carried its carrier id
+    RECEIPT_TOO_LATE = "receipt_too_late"  # dropped: its message already had a final receipt saying otherwise
 
 
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")

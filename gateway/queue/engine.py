@@ -272,6 +272,7 @@ class Engine:
                     await tg.start(outlet.dispatcher.run)
                     await tg.start(outlet.run)
                 tg.start_soon(run_jobs, self._jobs())
+                tg.start_soon(self._receipt_deadline_loop)
                 if self._listener is not None:
                     tg.start_soon(self._listener.run, self._notified)
                 task_status.started()
@@ -497,7 +498,6 @@ class Engine:
             Job("promote", 0.2, self._promote_due),
             Job("heartbeat", cfg.heartbeat_seconds, self._heartbeat),
             Job("recover", min(max(cfg.lease_seconds / 4, 0.5), 5.0), self._recover_leases),
-            Job("receipt_timeouts", 30.0, self._receipt_timeouts),
             Job("pending", 2.0, self.store.match_pending_receipts),
             Job("orphans", 0.5, self._sweep_orphans),
             Job("partitions", 3600.0, self._maintain_partitions),
@@ -536,13 +536,55 @@ class Engine:
             self._wake.set()
 
     async def _receipt_timeouts(self) -> None:
+        """Settle every connector's overdue messages now (asking the carrier first where it can)."""
         for name in self.connectors:
             timeout = self.receipt_timeout(name)
-            if timeout <= 0:
-                continue
-            n = await self.store.receipt_timeouts(name, timeout, _BATCH_LIMIT)
-            if n:
-                log.info("engine.receipts.timed_out", connector=name, count=n)
+            if timeout > 0:
+                await self._settle_overdue(name, timeout)
+
+    async def _settle_overdue(self, name: str, after_seconds: float) -> None:
+        """Messages of ``name`` past their receipt deadline: ask the carrier (``query_receipts``), apply
+        the final answers as receipts, then settle the rest ``unknown`` (reason no_receipt)."""
+        queries = await self.store.overdue_receipts(name, after_seconds, _BATCH_LIMIT)
+        if queries:
+            answers = await self.connectors[name].query_receipts(queries)
+            final = [r for r in answers or () if r.state.message_state is not None]
+            if final:
+                await self.store_receipts(final)
+                log.info("engine.receipts.queried", connector=name, asked=len(queries), answered=len(final))
+        n = await self.store.receipt_timeouts(name, after_seconds, _BATCH_LIMIT)
+        if n:
+            log.info("engine.receipts.timed_out", connector=name, count=n)
+
+    async def _receipt_deadline_loop(self) -> None:
+        """Receipt timeouts within a second of their deadline, with no scan every second.
+
+        Per connector, one index step (``next_receipt_deadline``, on
+        messages_awaiting_receipt) says when the earliest submitted message falls
+        due; the loop sleeps until then. A message submitted later falls due no
+        earlier than ``now + timeout``, so the wait never exceeds the timeout (nor
+        30 s, so that a changed timeout takes effect)."""
+        due: dict[str, float] = {}
+        while True:
+            now = time.monotonic()
+            wait = 30.0
+            for name in self.connectors:
+                timeout = self.receipt_timeout(name)
+                if timeout <= 0:
+                    continue
+                when = due.get(name, now)
+                if when <= now:
+                    try:
+                        await self._settle_overdue(name, timeout)
+                        left = await self.store.next_receipt_deadline(name, timeout)
+                    except Exception as exc:  # noqa: BLE001 - tried again shortly
+                        metrics.DB_ERRORS.labels("receipt_timeouts").inc()
+                        log.warning("engine.housekeeping.failed", job="receipt_timeouts", error=str(exc))
+                        left = 1.0
+                    horizon = timeout if left is None else min(max(left, 0.0), timeout)
+                    when = due[name] = time.monotonic() + min(horizon, 30.0)
+                wait = min(wait, when - now)
+            await anyio.sleep(min(max(wait, 0.02), 30.0))
 
     async def _maintain_partitions(self) -> None:
         dropped = await self.store.maintain_partitions()

@@ -21,7 +21,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gateway.numbers import Number, canonical
-from gateway.port import Fallback, InboundMessage, MessageState, OutboundMessage, QueueReason, ReceiptState
+from gateway.port import (
+    Fallback,
+    InboundMessage,
+    MessageState,
+    OutboundMessage,
+    QueueReason,
+    ReceiptQuery,
+    ReceiptState,
+)
 from gateway.queue.store import Claim, InstanceInfo
 from gateway.queue.transitions import OptOut, WriteBatch
 
@@ -203,7 +211,7 @@ class InMemoryStore:
             state = receipt.state.message_state
             owner = self.carrier_ids.get((receipt.connector, receipt.carrier_id))
             entry = self.log.get(owner) if owner is not None else None
-            if state is None or entry is None:
+            if state is None or entry is None or receipt.dropped is not None:
                 continue
             if entry.state in (MessageState.SUBMITTED, MessageState.UNKNOWN):
                 entry.state = state
@@ -285,6 +293,12 @@ class InMemoryStore:
 
     async def receipt_timeouts(self, connector: str, after_seconds: float, limit: int) -> int:
         return 0
+
+    async def next_receipt_deadline(self, connector: str, after_seconds: float) -> float | None:
+        return None
+
+    async def overdue_receipts(self, connector: str, after_seconds: float, limit: int) -> list[ReceiptQuery]:
+        return []
 
     async def queue_depth(self) -> tuple[dict[str, int], float]:
         depth: dict[str, int] = {}

@@ -9,7 +9,13 @@ Run by the store inside the write-back transaction that carries the receipts:
   another writer buffer is still committing) is kept in
   ``gateway.receipts_pending`` and matched as soon as the submit lands — by the
   transaction that stores submits, or by the periodic safety net;
-* a duplicate of a receipt already applied changes nothing;
+* a duplicate of a receipt already applied changes nothing; a receipt whose
+  segment already had a final receipt saying something else is dropped
+  (``receipt_too_late``), and so is one the connector could not read
+  (``Receipt.dropped``, e.g. ``receipt_malformed``): each lands in
+  ``gateway.receipts_dropped``, and a known message gets a ``receipt_dropped``
+  event; a segment whose receipt said ``unknown`` takes any later final one,
+  and its message is upgraded with reason ``receipt``;
 * a failure that asks for the message's fallback enqueues the fallback stored
   with the message.
 """
@@ -54,6 +60,10 @@ class Reconciler:
         q = self._q
         groups: dict[tuple[str, MessageState, str | None], list[Receipt]] = defaultdict(list)
         intermediate = 0
+        dropped = [r for r in receipts if r.dropped is not None]
+        if dropped:
+            await self._store_dropped(conn, dropped)
+            receipts = [r for r in receipts if r.dropped is None]
         for r in receipts:
             state = r.state.message_state
             if state is None:
@@ -86,8 +96,15 @@ class Reconciler:
                 fallbacks.extend(r["message_id"] for r in applied if r["carrier_id"] in wants)
             seen = {r["carrier_id"] for r in applied}
             missing = [cid for cid in ids if cid not in seen]
-            if missing:  # duplicates of stored receipts, or receipts ahead of their submit
+            if missing:  # duplicates of stored receipts, late ones, or receipts ahead of their submit
                 known = {r["carrier_id"] for r in await conn.fetch(q["carrier_ids_known"], connector, missing)}
+                if known:
+                    late = await conn.fetch(
+                        q["receipts_too_late"], connector, list(known), state.value, code, self._owner
+                    )
+                    if late:
+                        metrics.RECEIPTS_DROPPED.labels(connector, "receipt_too_late").inc(len(late))
+                        log.info("reconcile.receipts.too_late", connector=connector, count=len(late))
                 unmatched.extend((r, state) for r in items if r.carrier_id not in seen and r.carrier_id not in known)
             if applied:  # submit -> receipt, once per segment (duplicates never reach here)
                 metrics.SUBMIT_TO_RECEIPT.labels(connector).observe_many(r["receipt_seconds"] for r in applied)
@@ -111,6 +128,19 @@ class Reconciler:
         if intermediate:
             log.debug("reconcile.receipts.intermediate", count=intermediate)
         return bool(unmatched)
+
+    async def _store_dropped(self, conn: DbConnection, dropped: Sequence[Receipt]) -> None:
+        await conn.execute(
+            self._q["store_dropped_receipts"],
+            [r.connector for r in dropped],
+            [r.carrier_id for r in dropped],
+            [str(r.dropped) for r in dropped],
+            [r.state.value for r in dropped],
+            [r.code for r in dropped],
+            [dict(r.detail) if r.detail else None for r in dropped],
+        )
+        for r in dropped:
+            metrics.RECEIPTS_DROPPED.labels(r.connector, str(r.dropped)).inc()
 
     async def match_pending(self, conn: DbConnection, *, force: bool = False) -> None:
         """Apply pending receipts whose submit is now stored.

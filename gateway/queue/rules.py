@@ -44,6 +44,20 @@ def after_send(
 ) -> Transition:
     outcome = result.outcome
     detail = dict(result.detail) if result.detail else None
+    if outcome is Outcome.SUBMITTED and result.reason == QueueReason.SUBMITTED_UNCONFIRMED:
+        # Accepted, but without an id any receipt could be matched by: nothing more can be learnt,
+        # so it settles now as unknown instead of waiting out the receipt timeout.
+        return Settle(
+            message.id,
+            MessageState.UNKNOWN,
+            message.channel,
+            QueueReason.SUBMITTED_UNCONFIRMED,
+            result.code,
+            connector,
+            segments=max(result.segments, len(result.carrier_ids), 1),
+            detail=detail,
+            carrier_ids=result.carrier_ids,  # an empty id matches no receipt: a multipart one never completes
+        )
     if outcome is Outcome.SUBMITTED:
         return Settle(
             message.id,

@@ -27,7 +27,7 @@ from gateway import metrics
 from gateway.db.pool import DbConnection, is_connection_error
 from gateway.db.queries import Queries
 from gateway.numbers import Number, canonical
-from gateway.port import Fallback, InboundMessage, MessageState, OutboundMessage
+from gateway.port import Fallback, InboundMessage, MessageState, OutboundMessage, ReceiptQuery
 from gateway.queue.reconcile import Reconciler
 from gateway.queue.transitions import Reschedule, Settle, WriteBatch
 
@@ -38,6 +38,8 @@ log = structlog.get_logger("gateway.store")
 Q = Queries("gateway.queue")
 
 _ACQUIRE_TIMEOUT = 10.0
+# A pending receipt whose carrier id no message carried after this long is dropped (receipt_unmatched).
+PENDING_RECEIPT_MAX_AGE = 24 * 3600.0
 # Settled states that mean the message went out (or may have): they count against fatigue caps.
 _SENDS = frozenset({MessageState.SUBMITTED, MessageState.UNKNOWN})
 
@@ -117,6 +119,14 @@ class Store(Protocol):
 
     async def receipt_timeouts(self, connector: str, after_seconds: float, limit: int) -> int:
         """Messages of ``connector`` submitted over ``after_seconds`` ago with no receipt become unknown."""
+        ...
+
+    async def next_receipt_deadline(self, connector: str, after_seconds: float) -> float | None:
+        """Seconds until the earliest submitted message of ``connector`` is ``after_seconds`` old (None: none)."""
+        ...
+
+    async def overdue_receipts(self, connector: str, after_seconds: float, limit: int) -> list[ReceiptQuery]:
+        """The carrier ids of messages past their receipt deadline (at most ``limit`` messages), to query."""
         ...
 
     async def queue_depth(self) -> tuple[dict[str, int], float]:
@@ -303,6 +313,16 @@ class PgStore:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
             return int(await conn.fetchval(Q["receipt_timeouts"], connector, after_seconds, limit, self.owner))
 
+    async def next_receipt_deadline(self, connector: str, after_seconds: float) -> float | None:
+        async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+            value = await conn.fetchval(Q["next_receipt_deadline"], connector, after_seconds)
+        return None if value is None else float(value)
+
+    async def overdue_receipts(self, connector: str, after_seconds: float, limit: int) -> list[ReceiptQuery]:
+        async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+            rows = await conn.fetch(Q["overdue_receipts"], connector, after_seconds, limit)
+        return [ReceiptQuery(r["id"], r["carrier_id"], r["sender"]) for r in rows]
+
     async def queue_depth(self) -> tuple[dict[str, int], float]:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
             rows = await conn.fetch(Q["queue_depth"])
@@ -312,6 +332,10 @@ class PgStore:
     async def maintain_partitions(self) -> int:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
             await conn.fetchval(Q["ensure_partitions"], 1, 7)
+            for row in await conn.fetch(Q["expire_pending_receipts"], PENDING_RECEIPT_MAX_AGE):
+                log.warning("store.receipts.unmatched", connector=row["connector"], count=row["n"])
+                metrics.RECEIPTS_DROPPED.labels(row["connector"], "receipt_unmatched").inc(row["n"])
+            await conn.execute(Q["prune_dropped_receipts"], self.retention_days)
             return int(await conn.fetchval(Q["drop_partitions"], self.retention_days) or 0)
 
     # ------------------------------------------------------------------ write-back

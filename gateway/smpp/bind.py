@@ -60,6 +60,7 @@ from gateway.smpp.protocol.events import (
     GenericNackReceived,
     PeerUnbound,
     ProtocolErrorEvent,
+    QueryResponse,
     ResponseTimeout,
     SubmitResponse,
     UnbindComplete,
@@ -73,6 +74,7 @@ from gateway.smpp.protocol.pdu import (
     DeliverSm,
     EnquireLink,
     Pdu,
+    QuerySm,
     SubmitSm,
     Unbind,
 )
@@ -230,6 +232,19 @@ class Bind:
         self._queue.extend(items)
         self._pump()
 
+    def query(self, pdu: QuerySm, answered: Callable[[Pdu | None], None]) -> bool:
+        """Send a query_sm now if the window has room (False if not); ``answered`` gets its
+        query_sm_resp or generic_nack, or None when it timed out or the link was lost."""
+        link = self._link
+        if link is None or not link.submitting or self.capacity(self._clock()) <= 0:
+            return False
+        try:
+            data = link.session.send(pdu, self._clock(), context=answered)
+        except LocalProtocolError:
+            return False
+        link.conn.write(data)  # type: ignore[union-attr]
+        return True
+
     def pause(self, seconds: float) -> None:
         """Send nothing for ``seconds`` (the SMSC asked us to slow down)."""
         until = self._clock() + seconds
@@ -278,6 +293,9 @@ class Bind:
                 context, sent_at = event.context
                 handler.submit_answered(self, context, event.response, now - sent_at)
                 answered = True
+            elif type(event) is QueryResponse:
+                event.context(event.response)
+                answered = True
             else:
                 answered |= self._on_event(link, event)
         self._after(link, answered)
@@ -298,6 +316,9 @@ class Bind:
             self._inbox.append(Delivery(event.pdu, link))
             self._inbox_ready.set()
         elif isinstance(event, GenericNackReceived):
+            if isinstance(event.request, QuerySm):
+                event.context(event.nack)
+                return True
             if event.context is not None:  # the answer to one of our submits: refused, not lost
                 context, sent_at = event.context
                 self._handler.submit_answered(self, context, event.nack, self._clock() - sent_at)
@@ -305,6 +326,9 @@ class Bind:
             self._log.warning("smpp.bind.generic_nack", status=status_name(event.nack.command_status))
         elif isinstance(event, ResponseTimeout):
             request = event.request
+            if isinstance(request, QuerySm):
+                event.context(None)
+                return True
             if isinstance(request, (SubmitSm, DataSm)) and event.context is not None:
                 self._handler.submit_lost(self, event.context[0], "timeout")
                 return True
@@ -517,6 +541,10 @@ class Bind:
             if conn.error is not None:
                 self._log.error("smpp.bind.handler_error", error=repr(conn.error))
         lost = link.session.connection_lost()
+        for out in lost:
+            if isinstance(out.request, QuerySm):
+                out.context(None)  # a query is only a question: nothing was sent that could be lost
+        lost = tuple(out for out in lost if not isinstance(out.request, QuerySm))
         queued = list(self._queue)
         self._queue.clear()
         if bound:

@@ -113,6 +113,18 @@ class SmppConnectorConfig(ConfigModel):
     # (some carriers send none); None: the engine's receipt_timeout_seconds.
     receipt_timeout_seconds: float | None = Field(None, ge=0)
     receipt_store_concurrency: int = Field(4, ge=1, le=64)  # batches per bind being stored at once
+    # What makes a deliver_sm / data_sm a receipt. "auto": its esm_class says so, or it carries the
+    # receipted_message_id / message_state TLVs, or its text reads as an Appendix B receipt
+    # ("id:... stat:..."). "esm_class": only esm_class bits 5-2 (an SMSC whose MO texts look like receipts).
+    receipt_detection: Literal["auto", "esm_class"] = "auto"
+    # Ask the SMSC (query_sm) for the state of messages whose receipt is overdue before they settle
+    # `unknown`; off for SMSCs that refuse query_sm.
+    query_sm: bool = True
+    query_sm_timeout_seconds: float = Field(5.0, gt=0)  # how long a round of query_sm may take in all
+    # A submit_sm_resp with no message_id: no receipt can ever match it. "settle": the message settles
+    # at once as `unknown` with reason `submitted_unconfirmed`; "wait": it stays `submitted` until the
+    # receipt timeout, as before.
+    unconfirmed_submits: Literal["settle", "wait"] = "settle"
     mo_reassembly_timeout_seconds: float = Field(30.0, gt=0)
 
     @field_validator("password")

@@ -23,10 +23,22 @@ Deliveries (``deliveries``, called by each bind with a batch): receipts become
 ``await sink.store_*`` and only then acknowledged with status 0. If storing
 raises, they are answered ESME_RX_T_APPN (0x64), so the SMSC sends them again
 later; nothing is acknowledged before it is stored. A receipt that cannot be
-read (no id or no state) is acknowledged with status 0 and dropped - resending
-it would not make it readable - after logging ``smpp.receipt.unparseable``
-(no text) and counting ``gateway_smpp_receipts_unparseable_total``. It is not
-stored as an MO message: its text could then trigger opt-out keywords.
+read (no id or no state) is recorded as dropped (``receipt_malformed`` in
+``gateway.receipts_dropped``) and acknowledged with status 0 once that is
+stored - resending it would not make it readable - after logging
+``smpp.receipt.unparseable`` (no text) and counting
+``gateway_smpp_receipts_unparseable_total``. It is not stored as an MO
+message: its text could then trigger opt-out keywords. What counts as a
+receipt is ``receipt_detection`` (``inbound.is_receipt``): by default the
+esm_class, the receipt TLVs or an Appendix B text, so an SMSC that sends
+receipts with esm_class 0 is understood.
+
+Reconciliation: ``query_receipts`` asks the SMSC with ``query_sm`` (when
+``query_sm`` is on) for messages whose receipt is overdue; the engine applies
+the final answers as receipts before settling the rest ``unknown``. A submit
+accepted without a message_id (no receipt can ever match it) is reported with
+reason ``submitted_unconfirmed`` (``unconfirmed_submits = "settle"``), which
+settles it at once.
 
 Operators' controls (``gateway.port.Connector``): ``health`` (binds bound,
 window use, the latest error), ``rebind`` (one bind after the other: drain its
@@ -43,11 +55,13 @@ bounds that wait), then unbinds every bind (shielded, at most
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import anyio
@@ -55,17 +69,29 @@ import structlog
 from anyio.abc import TaskStatus
 
 from gateway.errors import ConfigError, ConnectorClosed, ConnectorError
-from gateway.port import Connector, ConnectorHealth, OutboundMessage, Outcome, ResultSink, SendResult
+from gateway.port import (
+    Connector,
+    ConnectorHealth,
+    OutboundMessage,
+    Outcome,
+    QueueReason,
+    Receipt,
+    ReceiptQuery,
+    ReceiptState,
+    ResultSink,
+    SendResult,
+)
 from gateway.smpp import metrics
 from gateway.smpp.bind import Bind, Connect, Delivery, Role
 from gateway.smpp.config import SmppConnectorConfig
-from gateway.smpp.inbound import MoAssembler, ReceiptReader, is_receipt
+from gateway.smpp.inbound import MoAssembler, ReceiptReader, is_receipt, receipt_from_query
 from gateway.smpp.jobs import Job
-from gateway.smpp.outbound import Preparer
+from gateway.smpp.outbound import Preparer, source_ton_npi
 from gateway.smpp.protocol.concat import Segment
-from gateway.smpp.protocol.pdu import GenericNack, Pdu
+from gateway.smpp.protocol.pdu import DeliverSm, GenericNack, Pdu, QuerySm, QuerySmResp
 from gateway.smpp.protocol.receipts import IdFormat, IdSide, ReceiptParseError, normalise_message_id
 from gateway.smpp.protocol.status import ESME_RX_T_APPN, StatusClass, classify_status, status_name
+from gateway.smpp.protocol.tlv import Tag
 from gateway.smpp.reasons import SmppReason, status_reason
 from gateway.smpp.transport import TransportError, make_ssl_context, open_connection
 
@@ -180,6 +206,46 @@ class SmppConnector(Connector):
     @property
     def receipt_timeout(self) -> float | None:
         return self.config.receipt_timeout_seconds
+
+    async def query_receipts(self, queries: Sequence[ReceiptQuery]) -> Sequence[Receipt] | None:
+        """Ask the SMSC with query_sm what became of each carrier id (``config.query_sm``; None when off).
+
+        Queries go out on bound binds as their windows allow; what is not answered within
+        ``query_sm_timeout_seconds`` (refused, timed out, bind lost) is left out."""
+        if not self.config.query_sm or self._closing:
+            return None
+        answers: list[Receipt] = []
+        outstanding = 0
+        all_answered = anyio.Event()
+        zone = self._receipts.zone
+
+        def answered(query: ReceiptQuery, response: Pdu | None) -> None:
+            nonlocal outstanding
+            outstanding -= 1
+            if isinstance(response, QuerySmResp) and response.command_status == 0:
+                try:
+                    answers.append(receipt_from_query(self.name, query.carrier_id, response, zone))
+                except ReceiptParseError:
+                    pass
+            elif response is not None:
+                metrics.count_command_status(self.name, "query_sm", response.command_status)
+            if outstanding == 0:
+                all_answered.set()
+
+        with anyio.move_on_after(self.config.query_sm_timeout_seconds):
+            for query in queries:
+                source, ton, npi = source_ton_npi(query.sender)
+                pdu = QuerySm(message_id=query.carrier_id, source_addr_ton=ton, source_addr_npi=npi, source_addr=source)
+                while True:
+                    bind = self._pick()
+                    if bind is not None and bind.query(pdu, partial(answered, query)):
+                        outstanding += 1
+                        break
+                    await anyio.sleep(0.01)  # every window is full or every bind is down: wait for room
+            if outstanding:
+                await all_answered.wait()
+        self._log.info("smpp.query_sm.done", asked=len(queries), answered=len(answers))
+        return answers
 
     def max_unrecorded(self) -> int | None:
         """Window x binds: what can be outstanding at the SMSC at once."""
@@ -401,6 +467,12 @@ class SmppConnector(Connector):
         self._report(job, result)
 
     def _report(self, job: Job, result: SendResult) -> None:
+        if (
+            result.outcome is Outcome.SUBMITTED
+            and "" in result.carrier_ids
+            and self.config.unconfirmed_submits == "settle"
+        ):  # accepted without a message_id: no receipt can match it, so it settles now
+            result = dataclasses.replace(result, reason=QueueReason.SUBMITTED_UNCONFIRMED)
         self._open_jobs -= 1
         if self._closing and self._open_jobs <= 0:
             self._settled.set()
@@ -443,16 +515,16 @@ class SmppConnector(Connector):
         receipts, receipt_acks = [], []
         inbound, inbound_acks = [], []
         now, wall = self._clock(), self._wallclock()
+        detection = self.config.receipt_detection
         for delivery in batch:
             pdu = delivery.pdu
-            if is_receipt(pdu):
+            if is_receipt(pdu, detection):
                 try:
                     receipts.append(self._receipts.read(pdu))
                 except ReceiptParseError:
                     self._m_unparseable.inc()
                     self._log.warning("smpp.receipt.unparseable", bind=bind.label, esm_class=pdu.esm_class)
-                    delivery.ack(0)
-                    continue
+                    receipts.append(self._malformed(pdu))  # recorded as dropped, acknowledged once stored
                 receipt_acks.append(delivery)
             else:
                 done = self._mo.add(pdu, delivery, now=now, received_at=wall)
@@ -465,6 +537,18 @@ class SmppConnector(Connector):
                 delivery.ack(status)
         if inbound:
             await self._store_inbound(inbound, inbound_acks)
+
+    def _malformed(self, pdu: Any) -> Receipt:
+        """A receipt with no readable id or state, to be recorded as dropped (never as an MO message)."""
+        receipted = pdu.tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
+        raw = pdu.short_message if isinstance(pdu, DeliverSm) else b""
+        return Receipt(
+            connector=self.name,
+            carrier_id=receipted.strip(" \x00") if isinstance(receipted, str) else "",
+            state=ReceiptState.UNKNOWN,
+            detail={"esm_class": pdu.esm_class, "data_coding": pdu.data_coding, "length": len(raw)},
+            dropped=QueueReason.RECEIPT_MALFORMED,
+        )
 
     async def _store(self, kind: str, items: list[Any]) -> int:
         sink = self._sink

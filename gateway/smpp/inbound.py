@@ -3,7 +3,10 @@
 ``is_receipt`` reads the message-type bits of ``esm_class`` (SMPP 3.4
 §5.2.12, bits 5-2): 0x04 SMSC delivery receipt, 0x08 SME delivery
 acknowledgement, 0x10 SME manual/user acknowledgement, 0x20 intermediate
-delivery notification. All of them become ``Receipt`` objects through
+delivery notification; with ``detection="auto"`` (the connector's
+``receipt_detection``) also the content: the ``receipted_message_id`` /
+``message_state`` TLVs, or an Appendix B text, which SMSCs that send receipts
+with esm_class 0 still write. All of them become ``Receipt`` objects through
 ``ReceiptReader``; interim states (enroute, accepted) become
 ``ReceiptState.ACCEPTED``, which is not final.
 
@@ -27,13 +30,15 @@ from typing import Any
 
 from gateway.port import InboundMessage, Receipt, ReceiptState
 from gateway.smpp.protocol.concat import ESM_CLASS_UDHI, ReassembledMessage, Reassembler, UdhParseError, parse_udh
-from gateway.smpp.protocol.pdu import DataSm, DeliverSm
+from gateway.smpp.protocol.pdu import DataSm, DeliverSm, QuerySmResp, parse_smpp_time
 from gateway.smpp.protocol.receipts import (
     DeliveryState,
     IdFormat,
     IdSide,
+    message_state_name,
     normalise_message_id,
     parse_receipt,
+    state_from_message_state,
     state_from_stat,
 )
 from gateway.smpp.protocol.text import (
@@ -46,7 +51,7 @@ from gateway.smpp.protocol.text import (
 )
 from gateway.smpp.protocol.tlv import Tag
 
-__all__ = ["RECEIPT_ESM_BITS", "MoAssembler", "ReceiptReader", "is_receipt"]
+__all__ = ["RECEIPT_ESM_BITS", "MoAssembler", "ReceiptReader", "is_receipt", "receipt_from_query"]
 
 RECEIPT_ESM_BITS = 0x3C  # esm_class bits 5-2: the message type of a deliver_sm
 
@@ -61,9 +66,36 @@ _STATES = {
 }
 
 
-def is_receipt(pdu: DeliverSm | DataSm) -> bool:
-    """True when ``esm_class`` says the PDU reports on a message we sent."""
-    return bool(pdu.esm_class & RECEIPT_ESM_BITS)
+def is_receipt(pdu: DeliverSm | DataSm, detection: str = "esm_class") -> bool:
+    """True when the PDU reports on a message we sent.
+
+    ``esm_class``: its message-type bits say so. ``auto`` also takes a PDU
+    whose esm_class says nothing but that carries ``receipted_message_id`` or
+    ``message_state`` (only receipts do), or whose text starts like an
+    Appendix B receipt (``id:... stat:...``), as many SMSCs send them with
+    esm_class 0. Cheap for MO messages: two dict look-ups and, only when the
+    text starts with ``id:``, one anchored regex match.
+    """
+    if pdu.esm_class & RECEIPT_ESM_BITS:
+        return True
+    if detection != "auto":
+        return False
+    tlvs = pdu.tlvs
+    if Tag.RECEIPTED_MESSAGE_ID in tlvs or Tag.MESSAGE_STATE in tlvs:
+        return True
+    raw = _payload(pdu)
+    if not raw:
+        return False
+    if pdu.data_coding == 0x08:  # the odd SMSC writes receipts in UCS-2
+        try:
+            raw = raw.decode("utf-16-be").encode("latin-1")
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            return False
+    return raw.lstrip()[:3].lower() == b"id:" and _RECEIPT_TEXT.match(raw) is not None
+
+
+# The shape of an Appendix B receipt text: it starts with id:, and a stat: word follows.
+_RECEIPT_TEXT = re.compile(rb"\s*id:\s*[^\s]+\s.*?\bstat:\s*[A-Za-z_]{3,}", re.ASCII | re.IGNORECASE | re.DOTALL)
 
 
 def _payload(pdu: DeliverSm | DataSm) -> bytes:
@@ -75,7 +107,8 @@ def _payload(pdu: DeliverSm | DataSm) -> bytes:
 
 
 # The exact Appendix B layout most SMSCs write, read without the general parser
-# (which is several times slower); anything else takes the general path.
+# (which is several times slower), with or without the receipt TLVs beside it
+# (benchmarks/receipts.py); anything else takes the general path.
 _APPENDIX_B = re.compile(
     r"id:([0-9A-Za-z]{1,64}) sub:([0-9]{1,10}) dlvrd:([0-9]{1,10}) submit date:(?:[0-9]{10}|[0-9]{12}) "
     r"done date:([0-9]{10}|[0-9]{12}) stat:([A-Z]{1,12}) err:([0-9]{1,10})(?: text:|\Z)",
@@ -120,7 +153,7 @@ class ReceiptReader:
             except UnicodeDecodeError:
                 pass
         tlvs = pdu.tlvs
-        if self.fast and text and Tag.MESSAGE_STATE not in tlvs and Tag.NETWORK_ERROR_CODE not in tlvs:
+        if self.fast and text:
             match = _APPENDIX_B.match(text)
             if match is not None:
                 return self._appendix_b(pdu, match)
@@ -157,19 +190,51 @@ class ReceiptReader:
         )
 
     def _appendix_b(self, pdu: DeliverSm | DataSm, match: re.Match[str]) -> Receipt:
+        """The Appendix B text read by the precompiled regex, the TLVs winning where they speak (as in
+        ``parse_receipt``: receipted_message_id, message_state, network_error_code)."""
         raw_id, sub, dlvrd, done, stat, err = match.groups()
-        receipted = pdu.tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
+        tlvs = pdu.tlvs
+        receipted = tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
         if isinstance(receipted, str) and receipted.strip(" \t\r\n\x00"):
             raw_id = receipted
+        named = message_state_name(tlvs.get(Tag.MESSAGE_STATE))
+        if named is not None:
+            stat, state = named
+        else:
+            state = state_from_stat(stat)
+        code = int(err)
+        detail: dict[str, Any] = {"esm_class": pdu.esm_class, "stat": stat, "sub": int(sub), "dlvrd": int(dlvrd)}
+        network = tlvs.get(Tag.NETWORK_ERROR_CODE)
+        if network is not None and not isinstance(network, (int, str, bytes)):
+            code = network.error_code
+            detail["network_error"] = [network.network_type, network.error_code]
         done_date = _done_date(done)
         return Receipt(
             connector=self.connector,
             carrier_id=normalise_message_id(raw_id, self.id_format, side=IdSide.RECEIPT),
-            state=_STATES[state_from_stat(stat)],
-            code=f"{int(err):03d}",
+            state=_STATES[state],
+            code=f"{code:03d}",
             done_at=done_date.replace(tzinfo=self.zone) if done_date is not None else None,
-            detail={"esm_class": pdu.esm_class, "stat": stat, "sub": int(sub), "dlvrd": int(dlvrd)},
+            detail=detail,
         )
+
+
+def receipt_from_query(connector: str, carrier_id: str, response: QuerySmResp, zone: zoneinfo.ZoneInfo) -> Receipt:
+    """What a query_sm_resp says of ``carrier_id``, as a receipt (``ReceiptParseError`` for a state
+    outside SMPP's). Interim states (enroute, accepted, scheduled) become ``ACCEPTED``: not final."""
+    state = _STATES[state_from_message_state(response.message_state)]
+    done = parse_smpp_time(response.final_date) if response.final_date else None
+    done_at = None
+    if isinstance(done, datetime):
+        done_at = done if done.tzinfo is not None else done.replace(tzinfo=zone)
+    return Receipt(
+        connector=connector,
+        carrier_id=carrier_id,
+        state=state,
+        code=f"{response.error_code:03d}",
+        done_at=done_at,
+        detail={"query_sm": True, "message_state": response.message_state},
+    )
 
 
 def _address(addr: str, ton: int) -> str:

@@ -247,12 +247,14 @@ SELECT id FROM deferred;
 -- name: receipt_segments
 -- One final state for many carrier ids of one connector: = ANY on the carrier
 -- id (a join against unnest() planned badly). Segments that already have a
--- receipt are left alone (duplicates are harmless; carriers recycle ids, and
--- the older rows carrying a recycled id already have theirs).
+-- final receipt are left alone (duplicates are harmless; carriers recycle ids,
+-- and the older rows carrying a recycled id already have theirs); a segment
+-- whose receipt said 'unknown' takes any later one that knows better.
 -- $1 connector, $2 carrier ids, $3 state, $4 code.
 UPDATE gateway.carrier_ids
 SET state = $3, code = $4, receipt_at = now()
-WHERE connector = $1 AND carrier_id = ANY($2::text[]) AND state IS NULL
+WHERE connector = $1 AND carrier_id = ANY($2::text[])
+  AND (state IS NULL OR (state = 'unknown' AND $3::text <> 'unknown'))
 RETURNING carrier_id, message_id, message_created_at, segments,
           extract(epoch FROM now() - submitted_at)::float8 AS receipt_seconds;
 
@@ -268,6 +270,50 @@ WITH msg AS (
 )
 INSERT INTO gateway.events (message_id, state, code, connector, instance, detail, reason)
 SELECT id, $4, $5, connector, $6, $7, 'receipt' FROM msg;
+
+-- name: receipts_too_late
+-- Of carrier ids that already have a final receipt, those whose receipt said something else than
+-- state $3: the new receipt is dropped (receipt_too_late), and their message gets an event saying so.
+-- $1 connector, $2 carrier ids, $3 state, $4 code, $5 instance.
+WITH late AS (
+    SELECT DISTINCT ON (c.carrier_id) c.carrier_id, c.message_id, c.message_created_at, c.state AS had
+    FROM gateway.carrier_ids c
+    WHERE c.connector = $1 AND c.carrier_id = ANY($2::text[]) AND c.state IS NOT NULL
+      AND c.state <> $3::text AND c.state <> 'unknown'
+    ORDER BY c.carrier_id, c.submitted_at DESC
+), dropped AS (
+    INSERT INTO gateway.receipts_dropped (connector, carrier_id, reason, state, code, message_id, detail, received_at)
+    SELECT $1, carrier_id, 'receipt_too_late', $3, $4, message_id, jsonb_build_object('had', had), now()
+    FROM late
+), ev AS (
+    INSERT INTO gateway.events (message_id, state, reason, code, connector, instance, detail)
+    SELECT l.message_id, m.state, 'receipt_dropped', $4, $1, $5,
+           jsonb_build_object('why', 'receipt_too_late', 'receipt_state', $3::text, 'carrier_id', l.carrier_id)
+    FROM late l
+    JOIN gateway.messages m ON m.id = l.message_id AND m.created_at = l.message_created_at
+)
+SELECT carrier_id FROM late;
+
+-- name: store_dropped_receipts
+-- Receipts a connector received and could not use ($3: the reason, e.g. receipt_malformed).
+INSERT INTO gateway.receipts_dropped (connector, carrier_id, reason, state, code, detail, received_at)
+SELECT c, nullif(i, ''), r, s, k, d, now()
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[]) AS u(c, i, r, s, k, d);
+
+-- name: expire_pending_receipts
+-- Pending receipts whose carrier id no message carried within $1 seconds: dropped as receipt_unmatched.
+WITH gone AS (
+    DELETE FROM gateway.receipts_pending
+    WHERE received_at < now() - make_interval(secs => $1)
+    RETURNING connector, carrier_id, state, code, detail, received_at
+), ins AS (
+    INSERT INTO gateway.receipts_dropped (connector, carrier_id, reason, state, code, detail, received_at)
+    SELECT connector, carrier_id, 'receipt_unmatched', state, code, detail, received_at FROM gone
+)
+SELECT connector, count(*) AS n FROM gone GROUP BY connector;
+
+-- name: prune_dropped_receipts
+DELETE FROM gateway.receipts_dropped WHERE dropped_at < now() - make_interval(days => $1);
 
 -- name: carrier_ids_known
 -- Carrier ids that already have their receipt (a receipt for them is a duplicate).
@@ -343,6 +389,29 @@ WITH stale AS (
     SELECT id, 'unknown', 'no_receipt', connector, $4 FROM upd
 )
 SELECT count(*) FROM upd;
+
+-- name: next_receipt_deadline
+-- Seconds from now until the earliest submitted message of connector $1 reaches its receipt
+-- timeout $2 (negative: overdue); NULL when none waits. One step down messages_awaiting_receipt.
+SELECT extract(epoch FROM min(submitted_at) + make_interval(secs => $2) - now())::float8
+FROM gateway.messages
+WHERE state = 'submitted' AND connector = $1;
+
+-- name: overdue_receipts
+-- The carrier ids of connector $1's messages submitted over $2 seconds ago with no receipt yet,
+-- oldest first, at most $3 messages: what to ask the carrier about (query_sm) before they settle unknown.
+WITH stale AS (
+    SELECT id, created_at, sender
+    FROM gateway.messages
+    WHERE state = 'submitted' AND connector = $1
+      AND submitted_at < now() - make_interval(secs => $2)
+    ORDER BY submitted_at
+    LIMIT $3
+)
+SELECT s.id, s.sender, c.carrier_id
+FROM stale s
+JOIN gateway.carrier_ids c ON c.message_id = s.id AND c.message_created_at = s.created_at
+WHERE c.connector = $1 AND c.state IS NULL AND c.carrier_id <> '';
 
 -- name: store_inbound
 WITH ins AS (

@@ -64,6 +64,15 @@ class SimulatorConfig:
     silent_every: int = field(default=0, metadata=_help("never answer every Nth submit"))
     generic_nack_every: int = field(default=0, metadata=_help("answer every Nth submit with generic_nack"))
     unbind_after: int = field(default=0, metadata=_help("send unbind after N submits on a connection"))
+    receipt_esm_class: int = field(
+        default=0x04, metadata=_help("esm_class of receipts (0: as some SMSCs send them, like an MO message)")
+    )
+    lose_receipt_every: int = field(
+        default=0, metadata=_help("never send the receipt of every Nth accepted submit (query_sm still knows it)")
+    )
+    empty_message_id_every: int = field(
+        default=0, metadata=_help("accept every Nth submit with an empty message_id (no receipt can match it)")
+    )
     receipts_before_response: bool = field(default=False, metadata=_help("write the receipt before the submit_sm_resp"))
     receipt_ack_timeout: float = field(default=10.0, metadata=_help("resend a receipt unanswered this many seconds"))
     receipt_retry_delay: float = field(default=1.0, metadata=_help("resend a refused receipt after this many seconds"))
@@ -110,9 +119,13 @@ class SimulatorConfig:
             "generic_nack_every",
             "unbind_after",
             "max_binds",
+            "lose_receipt_every",
+            "empty_message_id_every",
         ):
             if type(getattr(self, name)) is not int or getattr(self, name) < 0:
                 raise ValueError(f"{name} must be an int >= 0, not {getattr(self, name)!r}")
+        if type(self.receipt_esm_class) is not int or not 0 <= self.receipt_esm_class <= 0xFF:
+            raise ValueError(f"receipt_esm_class must be an int in 0..255, not {self.receipt_esm_class!r}")
         if type(self.deliver_window) is not int or self.deliver_window < 1:
             raise ValueError(f"deliver_window must be an int >= 1, not {self.deliver_window!r}")
 

@@ -13,7 +13,8 @@ falls due together (within ``_COALESCE`` seconds) is written in one batch per
 connection.
 
 Receipts (``registered_delivery`` bits 0-1: 1 = always, 2 = on failure, 3 = on
-success) are deliver_sm with esm_class 0x04 carrying the Appendix B text
+success) are deliver_sm with esm_class 0x04 (``receipt_esm_class``; 0 plays
+the SMSCs that mark them like MO messages) carrying the Appendix B text
 and/or the receipted_message_id + message_state (+ network_error_code) TLVs.
 They go to a bound RX/TRX connection of the submitting system_id, the
 submitting connection first, wait while none is bound or every window is full,
@@ -22,6 +23,13 @@ and are resent until a deliver_sm_resp with status 0 arrives: after
 refused (e.g. ESME_RX_T_APPN), and at once elsewhere when their connection is
 lost. ``unacked_receipts`` holds the ids owed and not yet acknowledged (from
 the moment the submit is accepted), so a fault test can assert that none is lost.
+
+query_sm is answered as a real SMSC does: the message_state, final_date and
+error_code of the outcome picked for the message (ENROUTE until its receipt
+would be due), ESME_RQUERYFAIL for an id it does not know. Personas for
+reconciliation: ``lose_receipt_every`` never sends some receipts (only
+query_sm tells their state), ``empty_message_id_every`` accepts some submits
+with an empty message_id.
 
     async with SmscSimulator(SimulatorConfig(receipt_delay=0.5, throttle_every=10)) as sim:
         ... connect to 127.0.0.1:sim.port ...
@@ -43,6 +51,7 @@ import math
 import random
 import time
 from collections import deque
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -61,6 +70,7 @@ from gateway.smpp.protocol.events import (
     DeliverResponse,
     GenericNackReceived,
     PeerUnbound,
+    QuerySmReceived,
     ResponseTimeout,
     SubmitSmReceived,
     UnbindComplete,
@@ -72,8 +82,10 @@ from gateway.smpp.protocol.pdu import (
     DeliverSm,
     EnquireLink,
     GenericNack,
+    QuerySm,
     SubmitSm,
     Unbind,
+    format_absolute_time,
 )
 from gateway.smpp.protocol.session import SmscSession
 from gateway.smpp.protocol.state import State
@@ -84,11 +96,12 @@ from gateway.smpp.protocol.status import (
     ESME_RINVSYSID,
     ESME_RMSGQFUL,
     ESME_ROK,
+    ESME_RQUERYFAIL,
     ESME_RSYSERR,
     ESME_RTHROTTLED,
 )
 from gateway.smpp.protocol.text import Encoding, encode, is_gsm7
-from gateway.smpp.protocol.tlv import EMPTY_TLVS, NetworkErrorCode, Tag, Tlvs
+from gateway.smpp.protocol.tlv import EMPTY_TLVS, MessageState, NetworkErrorCode, Tag, Tlvs
 
 __all__ = ["NoReceiverError", "SmscSimulator"]
 
@@ -96,6 +109,7 @@ log = structlog.get_logger("gateway.simulators.smsc")
 
 _GSM_NETWORK = 3  # network_error_code network type: GSM
 _COALESCE = 0.005  # due items this close together go out in one batch
+_KNOWN = 200_000  # message states kept for query_sm (the oldest are forgotten first)
 _RECEIVER_STATES = (State.BOUND_RX, State.BOUND_TRX)
 _RECEIPT, _MO = "receipt", "mo"
 _RESPONSE_DUE, _DELIVER_DUE = 0, 1
@@ -217,6 +231,8 @@ class SmscSimulator:
         self._bound: dict[str, int] = {}  # binds bound now, per system_id
         self._mo_ref = self._rng.randrange(256)
         self._dates: dict[tuple[int, bool], str] = {}
+        # What query_sm answers: message id -> (stat, when it becomes final (wall time)), the latest _KNOWN.
+        self._final: dict[str, tuple[str, float]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -341,6 +357,9 @@ class SmscSimulator:
             if event is NEED_DATA:
                 break
             kind = type(event)
+            if kind is QuerySmReceived:
+                out.append(self._answer_query(conn, event.pdu))  # type: ignore[attr-defined]
+                continue
             if kind is SubmitSmReceived or kind is DataSmReceived:
                 if not wall:
                     wall = time.time()
@@ -462,11 +481,25 @@ class SmscSimulator:
 
         n_id = next(self._ids)
         message_id = f"{n_id:x}" if cfg.message_id_format == "hex" else str(n_id)
-        response = conn.session.ack_submit(pdu, ESME_ROK, message_id)
+        unconfirmed = bool(cfg.empty_message_id_every) and stats.submits_accepted % cfg.empty_message_id_every == (
+            cfg.empty_message_id_every - 1
+        )
+        response = conn.session.ack_submit(pdu, ESME_ROK, "" if unconfirmed else message_id)
         stats.submits_accepted += 1
         if cfg.record_submits:
             stats.accepted_log.append(AcceptedSubmit(now, message_id, conn.system_id, pdu))
+        if unconfirmed:
+            stats.unconfirmed += 1
+            self._respond(conn, response, now, cfg.response_delay, unbind)
+            return False
         ob = self._receipt_for(conn, pdu, message_id, wall) if pdu.registered_delivery & 3 else None
+        if ob is not None:
+            self._remember(ob.message_id, ob.stat, wall + cfg.response_delay + cfg.receipt_delay)
+            if cfg.lose_receipt_every and stats.submits_accepted % cfg.lose_receipt_every == 0:
+                stats.receipts_lost += 1
+                self._unacked.pop(message_id, None)
+                stats.receipts_unacked = len(self._unacked)
+                ob = None
         if ob is None:
             self._respond(conn, response, now, cfg.response_delay, unbind)
         elif cfg.receipts_before_response:
@@ -476,6 +509,30 @@ class SmscSimulator:
             self._respond(conn, response, now, cfg.response_delay, unbind)
             self._deliver_at(ob, now, cfg.response_delay + cfg.receipt_delay, wall)
         return False
+
+    def _remember(self, message_id: str, stat: str, final_at: float) -> None:
+        final = self._final
+        if len(final) >= _KNOWN:
+            del final[next(iter(final))]
+        final[message_id] = (stat, final_at)
+
+    def _answer_query(self, conn: _Connection, pdu: QuerySm) -> bytes:
+        """query_sm as a real SMSC answers it: the message's state, its final date and error code once
+        final (ENROUTE before its receipt is due); ESME_RQUERYFAIL for an id it does not know."""
+        self.stats.queries += 1
+        known = self._final.get(pdu.message_id)
+        if known is None:
+            self.stats.queries_unknown += 1
+            return conn.session.ack_query(pdu, ESME_RQUERYFAIL)
+        stat, final_at = known
+        wall = time.time()
+        if wall < final_at:
+            return conn.session.ack_query(pdu, message_state=int(MessageState.ENROUTE))
+        state, err = OUTCOMES[stat]
+        done = datetime.fromtimestamp(final_at, UTC)
+        return conn.session.ack_query(
+            pdu, message_state=int(state), final_date=format_absolute_time(done), error_code=err & 0xFF
+        )
 
     def _over_rate(self, source: str, now: float, max_rate: float) -> bool:
         window = self._rate.get(source)
@@ -575,7 +632,7 @@ class SmscSimulator:
             dest_addr_ton=sub.source_addr_ton,
             dest_addr_npi=sub.source_addr_npi,
             destination_addr=sub.source_addr[:20],
-            esm_class=0x04,
+            esm_class=self.config.receipt_esm_class,
             data_coding=0x00,
             short_message=short_message,
             tlvs=tlvs,

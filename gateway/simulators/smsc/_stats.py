@@ -125,6 +125,10 @@ class SimulatorStats:
     receipts_unacked: int = 0  # owed now: scheduled, waiting for a receiver, or in flight
     mo_sent: int = 0  # MO deliver_sm PDUs (one per part)
     mo_acked: int = 0
+    receipts_lost: int = 0  # receipts never sent (lose_receipt_every): only query_sm tells their state
+    unconfirmed: int = 0  # submits accepted with an empty message_id (empty_message_id_every)
+    queries: int = 0  # query_sm received
+    queries_unknown: int = 0  # query_sm for a message id the simulator does not know (ESME_RQUERYFAIL)
 
     def as_dict(self) -> dict[str, int]:
         """The counters, without the log (for JSON)."""

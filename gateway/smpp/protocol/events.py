@@ -36,6 +36,8 @@ __all__ = [
     "OutbindReceived",
     "PeerUnbound",
     "ProtocolErrorEvent",
+    "QueryResponse",
+    "QuerySmReceived",
     "ResponseTimeout",
     "SubmitResponse",
     "SubmitSmReceived",
@@ -77,6 +79,22 @@ class SubmitResponse(Event):
     def __post_init__(self) -> None:
         if self.request.sequence_number != self.response.sequence_number:
             raise LocalProtocolError("a response must carry its request's sequence_number")
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResponse(Event):
+    """ESME: the answer (any command_status) to a query_sm we sent with ``context``."""
+
+    request: Pdu
+    response: Pdu
+    context: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuerySmReceived(Event):
+    """SMSC: the ESME asks the state of a message; answer it with ``SmscSession.ack_query``."""
+
+    pdu: Pdu
 
 
 @dataclass(frozen=True, slots=True)

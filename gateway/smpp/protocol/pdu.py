@@ -79,6 +79,8 @@ __all__ = [
     "GenericNack",
     "Outbind",
     "Pdu",
+    "QuerySm",
+    "QuerySmResp",
     "ShortMessage",
     "SmppTime",
     "SubmitSm",
@@ -440,6 +442,43 @@ class DeliverSmResp(_MessageIdBody):
 @_pdu(0x80000103, "data_sm_resp")
 class DataSmResp(_MessageIdBody):
     """data_sm_resp (4.7.2)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _QuerySmRespBody(Pdu):
+    message_id: str = c_octet(65, ESME_RINVMSGID)
+    final_date: str = smpp_time(ESME_RINVEXPIRY)
+    message_state: int = u8()
+    error_code: int = u8()
+
+
+@_pdu(0x80000003, "query_sm_resp")
+class QuerySmResp(_QuerySmRespBody):
+    """query_sm_resp (4.8.2): what the SMSC knows of one message: its state, when it became final, its error.
+
+    ``final_date`` is an absolute SMPP time, or empty while the message is not
+    final; ``message_state`` is the SMPP message state (5.2.28); ``error_code``
+    the network error code (0: none). Empty body on error.
+    """
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _QuerySmBody(Pdu):
+    message_id: str = c_octet(65, ESME_RINVMSGID)
+    source_addr_ton: int = u8(0, ESME_RINVSRCTON)
+    source_addr_npi: int = u8(0, ESME_RINVSRCNPI)
+    source_addr: str = c_octet(21, ESME_RINVSRCADR)
+
+
+@_pdu(0x00000003, "query_sm")
+class QuerySm(_QuerySmBody):
+    """query_sm (4.8.1): ESME -> SMSC, ask the state of a message submitted earlier (by its message_id).
+
+    ``source_addr`` must be the one the message was submitted with (SMSCs look
+    the message up by both).
+    """
+
+    _RESPONSE = QuerySmResp
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

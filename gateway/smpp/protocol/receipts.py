@@ -36,6 +36,7 @@ __all__ = [
     "IdSide",
     "ParsedReceipt",
     "ReceiptParseError",
+    "message_state_name",
     "normalise_message_id",
     "parse_receipt",
     "state_from_message_state",
@@ -110,6 +111,11 @@ def state_from_message_state(value: int) -> DeliveryState:
         return _MESSAGE_STATES[value][1]
     except (KeyError, TypeError):
         raise ReceiptParseError(f"message_state {value!r} is not an SMPP message state") from None
+
+
+def message_state_name(value: object) -> tuple[str, DeliveryState] | None:
+    """The SMPP name and the state of a ``message_state`` TLV value; None outside 0..9 (ignored, as absent)."""
+    return _MESSAGE_STATES.get(value) if type(value) is int else None
 
 
 def state_from_stat(stat: str) -> DeliveryState:

@@ -53,6 +53,8 @@ from gateway.smpp.protocol.events import (
     OutbindReceived,
     PeerUnbound,
     ProtocolErrorEvent,
+    QueryResponse,
+    QuerySmReceived,
     ResponseTimeout,
     SubmitResponse,
     SubmitSmReceived,
@@ -71,6 +73,7 @@ from gateway.smpp.protocol.pdu import (
     GenericNack,
     Outbind,
     Pdu,
+    QuerySm,
     SubmitSm,
     Unbind,
 )
@@ -408,6 +411,7 @@ class EsmeSession(_Session):
         BindTransceiver: Trigger.SEND_BIND_TRX,
         SubmitSm: Trigger.SEND_SUBMIT,
         DataSm: Trigger.SEND_SUBMIT,
+        QuerySm: Trigger.SEND_SUBMIT,  # allowed where submits are, and takes a window slot like one
         EnquireLink: Trigger.SEND_ENQUIRE,
         Unbind: Trigger.SEND_UNBIND,
     }
@@ -428,6 +432,8 @@ class EsmeSession(_Session):
         return self._answer(pdu, pdu.response(status))
 
     def _message_response(self, request: Pdu, response: Pdu, context: Any) -> Event:
+        if type(request) is QuerySm:
+            return QueryResponse(request, response, context)
         return SubmitResponse(request, response, context)
 
 
@@ -451,6 +457,7 @@ class SmscSession(_Session):
     _RECEIVES: ClassVar[dict[type[Pdu], tuple[Trigger, Callable[[Any], Event], bool]]] = {
         SubmitSm: (Trigger.RECV_SUBMIT, SubmitSmReceived, True),
         DataSm: (Trigger.RECV_SUBMIT, DataSmReceived, True),
+        QuerySm: (Trigger.RECV_SUBMIT, QuerySmReceived, True),
     }
 
     def __init__(
@@ -477,6 +484,17 @@ class SmscSession(_Session):
         if message_id is None:
             message_id = self._message_ids() if status == ESME_ROK else ""
         return self._answer(pdu, pdu.response(status, message_id=message_id))
+
+    def ack_query(
+        self, pdu: QuerySm, status: int = ESME_ROK, *, message_state: int = 0, final_date: str = "", error_code: int = 0
+    ) -> bytes:
+        """The query_sm_resp for ``pdu``: the message's state, when it became final, its network error code."""
+        if status != ESME_ROK:
+            return self._answer(pdu, pdu.response(status))
+        response = pdu.response(
+            message_id=pdu.message_id, final_date=final_date, message_state=message_state, error_code=error_code
+        )
+        return self._answer(pdu, response)
 
     def _on_other_request(self, pdu: Pdu) -> Event | None:
         if type(pdu) not in BIND_TRIGGERS:

@@ -11,7 +11,9 @@ Two ways to get one (each test gets its own process, killed at teardown):
 Options (all keyword): ``system_id`` ("gateway"), ``password`` ("secret"),
 ``receipt_delay`` (seconds, 0), ``throttle_every`` (0 = never), ``drop_after``
 (0 = never: the Nth submit on a connection destroys the socket unanswered),
-``stat`` ("DELIVRD"), ``first_message_id`` (1). The peer object has ``.port``,
+``stat`` ("DELIVRD"), ``first_message_id`` (1), ``receipt_esm_class`` (4),
+``receipt_format`` ("both": text and TLVs; "text", "tlv"), ``lose_receipts``
+(False; True: receipts are never sent, only query_sm tells the state). The peer object has ``.port``,
 ``.events()`` (the JSON lines printed so far, parsed), ``.wait_for(predicate,
 timeout)`` (blocking; the first event the predicate accepts) and
 ``await .wait_for_async(predicate, timeout)`` for async tests.
@@ -50,6 +52,9 @@ DEFAULTS: dict[str, Any] = {
     "drop_after": 0,
     "stat": "DELIVRD",
     "first_message_id": 1,
+    "receipt_esm_class": 4,
+    "receipt_format": "both",
+    "lose_receipts": False,
 }
 
 
@@ -83,6 +88,12 @@ class NodeSmsc:
             o["stat"],
             "--first-message-id",
             str(o["first_message_id"]),
+            "--receipt-esm-class",
+            str(o["receipt_esm_class"]),
+            "--receipt-format",
+            o["receipt_format"],
+            "--lose-receipts",
+            "1" if o["lose_receipts"] else "0",
         ]
         self.system_id: str = o["system_id"]
         self.password: str = o["password"]

@@ -4,11 +4,13 @@
 //
 //   node smsc.js [--port 0] [--host 127.0.0.1] [--system-id gateway] [--password secret]
 //                [--receipt-delay-ms 0] [--throttle-every 0] [--drop-after 0]
-//                [--stat DELIVRD] [--first-message-id 1]
+//                [--stat DELIVRD] [--first-message-id 1] [--receipt-esm-class 4]
+//                [--receipt-format both] [--lose-receipts 0]
 //
 // Every option can also come from the environment: SMSC_PORT, SMSC_HOST,
 // SMSC_SYSTEM_ID, SMSC_PASSWORD, SMSC_RECEIPT_DELAY_MS, SMSC_THROTTLE_EVERY,
-// SMSC_DROP_AFTER, SMSC_STAT, SMSC_FIRST_MESSAGE_ID (argv wins).
+// SMSC_DROP_AFTER, SMSC_STAT, SMSC_FIRST_MESSAGE_ID, SMSC_RECEIPT_ESM_CLASS,
+// SMSC_RECEIPT_FORMAT, SMSC_LOSE_RECEIPTS (argv wins).
 //
 // Behaviour:
 // - bind_transmitter / bind_receiver / bind_transceiver with the configured
@@ -24,7 +26,12 @@
 //   deliver_sm (esm_class 0x04, data_coding 0) with the SMPP 3.4 Appendix B
 //   text and the receipted_message_id + message_state TLVs goes out on the
 //   same connection if it can receive, else on another receiver bound with
-//   the same system_id.
+//   the same system_id. --receipt-esm-class sets its esm_class (0: as SMSCs
+//   that mark receipts like MO messages); --receipt-format text|tlv|both says
+//   whether it carries the text, the TLVs or both; --lose-receipts 1 never
+//   sends them (event receipt_withheld).
+// - query_sm for an id it gave out is answered with the message's state
+//   (message_state, final_date, error_code), else ESME_RQUERYFAIL (0x67).
 //
 // stdout: one JSON object per line. The first is {"event":"listening","port":N};
 // then bind, submit, receipt_sent, deliver_sm_resp, enquire_link, unbind,
@@ -53,6 +60,9 @@ const config = {
   dropAfter: parseInt(option('drop-after', '0'), 10),
   stat: option('stat', 'DELIVRD'),
   firstMessageId: parseInt(option('first-message-id', '1'), 10),
+  receiptEsmClass: parseInt(option('receipt-esm-class', '4'), 10),
+  receiptFormat: option('receipt-format', 'both'),
+  loseReceipts: option('lose-receipts', '0') === '1',
 };
 
 // Keep short_message and message_payload as raw Buffers: the tests want the
@@ -68,6 +78,7 @@ let nextMessageId = config.firstMessageId;
 let submitsSeen = 0;
 let nextSessionId = 1;
 const receivers = new Set();
+const finalStates = new Map();  // message id -> {state, error, at} for query_sm
 
 function emit(event, fields) {
   process.stdout.write(JSON.stringify(Object.assign({event: event}, fields)) + '\n');
@@ -124,19 +135,22 @@ function sendReceipt(session, submit, messageId, submittedAt) {
     emit('receipt_lost', {message_id: messageId, reason: 'no receiver bound'});
     return;
   }
-  const pdu = new smpp.PDU('deliver_sm', {
+  const fields = {
     source_addr_ton: submit.dest_addr_ton,
     source_addr_npi: submit.dest_addr_npi,
     source_addr: submit.destination_addr,
     dest_addr_ton: submit.source_addr_ton,
     dest_addr_npi: submit.source_addr_npi,
     destination_addr: submit.source_addr,
-    esm_class: 0x04,
+    esm_class: config.receiptEsmClass,
     data_coding: 0x00,
-    short_message: Buffer.from(text, 'ascii'),
-    receipted_message_id: messageId,
-    message_state: MESSAGE_STATES[stat] || 7,
-  });
+    short_message: Buffer.from(config.receiptFormat === 'tlv' ? '' : text, 'ascii'),
+  };
+  if (config.receiptFormat !== 'text') {
+    fields.receipted_message_id = messageId;
+    fields.message_state = MESSAGE_STATES[stat] || 7;
+  }
+  const pdu = new smpp.PDU('deliver_sm', fields);
   const sent = target.send(pdu, (resp) => {
     emit('deliver_sm_resp', {
       session: target.id, message_id: messageId, sequence_number: resp.sequence_number,
@@ -220,8 +234,27 @@ const server = smpp.createServer((session) => {
     session.send(pdu.response({message_id: messageId}));
     if (pdu.registered_delivery & 0x01) {
       const submittedAt = new Date();
-      setTimeout(() => sendReceipt(session, pdu, messageId, submittedAt), config.receiptDelayMs);
+      finalStates.set(messageId, {
+        state: MESSAGE_STATES[config.stat] || 7, error: config.stat === 'DELIVRD' ? 0 : 1, at: new Date(),
+      });
+      if (config.loseReceipts) {
+        emit('receipt_withheld', {message_id: messageId});
+      } else {
+        setTimeout(() => sendReceipt(session, pdu, messageId, submittedAt), config.receiptDelayMs);
+      }
     }
+  });
+
+  session.on('query_sm', (pdu) => {
+    const known = finalStates.get(pdu.message_id);
+    emit('query_sm', {session: session.id, message_id: pdu.message_id, source_addr: pdu.source_addr, known: !!known});
+    if (!known) {
+      session.send(pdu.response({command_status: 0x67}));  // ESME_RQUERYFAIL
+      return;
+    }
+    session.send(pdu.response({
+      message_id: pdu.message_id, final_date: known.at, message_state: known.state, error_code: known.error,
+    }));
   });
 
   session.on('enquire_link', (pdu) => {

@@ -70,3 +70,44 @@ async def test_wrong_password_is_refused_and_retried(start_node_smsc: Any) -> No
             await wait_for(lambda: sum(e["event"] == "smpp.bind.refused" for e in logs) >= 2)
             assert not conn.is_ready()
     assert {e["status"] for e in logs if e["event"] == "smpp.bind.refused"} == {"ESME_RINVPASWD"}
+
+
+@pytest.mark.parametrize("receipt_format", ["tlv", "text"])
+async def test_node_receipts_with_esm_class_zero_are_receipts(start_node_smsc: Any, receipt_format: str) -> None:
+    """node sends receipts with esm_class 0 (TLVs only, or text only): they come out as receipts, none as MO."""
+    node = start_node_smsc(receipt_esm_class=0, receipt_format=receipt_format)
+    sink = FakeSink()
+    async with running(SmppConnector(config(node.port)), sink) as conn:
+        sent = message("Hello node")
+        await conn.send(sent)
+        await wait_for(lambda: len(sink.results) == 1 and len(sink.receipts) == 1)
+        acked = await node.wait_for_async(lambda e: e["event"] == "deliver_sm_resp")
+    assert acked["command_status"] == 0
+    assert [(r.carrier_id, r.state) for r in sink.receipts] == [
+        (sink.result(sent.id).carrier_ids[0], ReceiptState.DELIVERED)
+    ]
+    assert sink.inbound == []
+
+
+async def test_node_answers_query_sm_for_a_withheld_receipt(start_node_smsc: Any) -> None:
+    """node never sends the receipt; query_receipts asks it with query_sm and reads its answer as the receipt."""
+    from gateway.port import ReceiptQuery
+
+    node = start_node_smsc(lose_receipts=True, stat="UNDELIV")
+    sink = FakeSink()
+    async with running(SmppConnector(config(node.port)), sink) as conn:
+        sent = message("Hello node")
+        await conn.send(sent)
+        await wait_for(lambda: len(sink.results) == 1)
+        (carrier_id,) = sink.result(sent.id).carrier_ids
+        answers = await conn.query_receipts(
+            [ReceiptQuery(sent.id, carrier_id, sent.sender), ReceiptQuery(sent.id, "999", sent.sender)]
+        )
+    assert answers is not None
+    assert [(r.carrier_id, r.state, r.code) for r in answers] == [(carrier_id, ReceiptState.UNDELIVERABLE, "001")]
+    queries = node.events("query_sm")
+    assert [(q["message_id"], q["source_addr"], q["known"]) for q in queries] == [
+        (carrier_id, "ACME", True),
+        ("999", "ACME", False),
+    ]
+    assert sink.receipts == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import anyio
 import anyio.lowlevel
@@ -17,7 +18,7 @@ from gateway.smpp.protocol.concat import build_segments
 from gateway.smpp.protocol.pdu import DeliverSm
 from gateway.smpp.protocol.receipts import ReceiptParseError
 from gateway.smpp.protocol.text import Encoding
-from gateway.smpp.protocol.tlv import MessageState, NetworkErrorCode, Tlvs
+from gateway.smpp.protocol.tlv import MessageState, NetworkErrorCode, Tag, Tlvs
 from tests.support.smpp_connector import FakeSink, config
 
 WALL = datetime(2026, 1, 1, tzinfo=UTC)
@@ -38,14 +39,24 @@ date = st.one_of(st.text("0123456789", min_size=10, max_size=10), st.text("01234
     tail=st.sampled_from(["", " text:Hello", " text:"]),
     receipted=st.one_of(st.none(), st.just("ABC123"), st.just("  ")),
     id_format=st.sampled_from(["as_is", "hex_to_dec", "dec_to_hex"]),
+    message_state=st.one_of(st.none(), st.integers(0, 12)),
+    network_error=st.one_of(st.none(), st.tuples(st.integers(0, 255), st.integers(0, 0xFFFF))),
 )
-def test_appendix_b_fast_path_reads_like_the_general_parser(**kw: str) -> None:
-    """For Appendix B text the shortcut gives the same Receipt as parse_receipt's general path."""
+def test_appendix_b_fast_path_reads_like_the_general_parser(**kw: Any) -> None:
+    """For Appendix B text, with or without the receipt TLVs, the shortcut gives the same Receipt as
+    parse_receipt's general path (the TLVs winning where they speak)."""
     text = (
         f"id:{kw['raw_id']} sub:{kw['sub']} dlvrd:{kw['dlvrd']} submit date:{kw['submit']} "
         f"done date:{kw['done']} stat:{kw['stat']} err:{kw['err']}{kw['tail']}"
     )
-    tlvs = Tlvs(receipted_message_id=kw["receipted"]) if kw["receipted"] else Tlvs()
+    items: dict[int, Any] = {}
+    if kw["receipted"]:
+        items[Tag.RECEIPTED_MESSAGE_ID] = kw["receipted"]
+    if kw["message_state"] is not None:
+        items[Tag.MESSAGE_STATE] = kw["message_state"]
+    if kw["network_error"] is not None:
+        items[Tag.NETWORK_ERROR_CODE] = NetworkErrorCode(*kw["network_error"])
+    tlvs = Tlvs(items)
     pdu = DeliverSm(esm_class=0x04, short_message=text.encode(), tlvs=tlvs)
     fast = ReceiptReader("c", id_format=kw["id_format"], fast=True)
     slow = ReceiptReader("c", id_format=kw["id_format"], fast=False)
@@ -153,7 +164,8 @@ class _FakeLink:
 
 @pytest.mark.anyio
 async def test_unparseable_receipt_is_acked_and_dropped() -> None:
-    """A receipt without id or state is acknowledged (status 0), counted and logged, and not stored."""
+    """A receipt without id or state goes to the sink as dropped (receipt_malformed, without its text), is
+    acknowledged (status 0) once stored, counted and logged."""
     from prometheus_client import REGISTRY
     from structlog.testing import capture_logs
 
@@ -171,7 +183,8 @@ async def test_unparseable_receipt_is_acked_and_dropped() -> None:
     with capture_logs() as logs:
         await conn.deliveries(conn.binds[0], [Delivery(bad, link), Delivery(good, link)])  # type: ignore[arg-type]
     assert [status for _, status in link.acks] == [0, 0]
-    assert [r.carrier_id for r in sink.receipts] == ["1"]
+    assert [(r.carrier_id, r.dropped) for r in sink.receipts] == [("", "receipt_malformed"), ("1", None)]
+    assert "secret" not in repr(sink.receipts)
     assert REGISTRY.get_sample_value("gateway_smpp_receipts_unparseable_total", {"connector": "smsc-unparseable"}) == 1
     assert [e["event"] for e in logs] == ["smpp.receipt.unparseable"]
     assert "secret" not in repr(logs)

@@ -27,6 +27,8 @@ from gateway.smpp.protocol.pdu import (
     GenericNack,
     Outbind,
     Pdu,
+    QuerySm,
+    QuerySmResp,
     SubmitSm,
     SubmitSmResp,
     Unbind,
@@ -374,6 +376,36 @@ GOLDEN = [
         ),
         id="alert_notification",
     ),
+    pytest.param(
+        QuerySm(sequence_number=12, message_id="1a2b", source_addr_ton=5, source_addr="ACME"),
+        h(
+            "0000001c",  # command_length 28
+            "00000003",  # command_id query_sm
+            "00000000",  # command_status
+            "0000000c",  # sequence_number 12
+            "3161326200",  # message_id "1a2b\0"
+            "05",  # source_addr_ton alphanumeric
+            "00",  # source_addr_npi
+            "41434d4500",  # source_addr "ACME\0"
+        ),
+        id="query_sm",
+    ),
+    pytest.param(
+        QuerySmResp(
+            sequence_number=12, message_id="1a2b", final_date="261201120000000+", message_state=5, error_code=1
+        ),
+        h(
+            "00000028",  # command_length 40
+            "80000003",  # command_id query_sm_resp
+            "00000000",  # command_status ESME_ROK
+            "0000000c",  # sequence_number 12
+            "3161326200",  # message_id "1a2b\0"
+            "3236313230313132303030303030302b00",  # final_date "261201120000000+\0"
+            "05",  # message_state UNDELIVERABLE
+            "01",  # error_code 1
+        ),
+        id="query_sm_resp",
+    ),
 ]
 
 NEXT = h("00000010", "00000015")  # the first 8 octets of the PDU that follows (an enquire_link)
@@ -527,11 +559,11 @@ def test_fatal_error_is_raised_again_on_every_call() -> None:
 def test_unknown_command_id_carries_sequence_and_decoder_goes_on() -> None:
     """An unknown command_id is a non-fatal error naming seq and id; the next PDU still decodes."""
     decoder = Decoder()
-    decoder.receive_data(h("00000014", "00000003", "00000000", "00000063", "deadbeef"))  # query_sm, seq 99
+    decoder.receive_data(h("00000014", "00000021", "00000000", "00000063", "deadbeef"))  # submit_multi, seq 99
     decoder.receive_data(encode(EnquireLink(sequence_number=100)))
     with pytest.raises(RemoteProtocolError) as info:
         decoder.next_pdu()
-    assert (info.value.error_status, info.value.sequence_number, info.value.command_id) == (ESME_RINVCMDID, 99, 3)
+    assert (info.value.error_status, info.value.sequence_number, info.value.command_id) == (ESME_RINVCMDID, 99, 0x21)
     assert not info.value.fatal
     assert decoder.next_pdu() == EnquireLink(sequence_number=100)
 
