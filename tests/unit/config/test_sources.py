@@ -99,7 +99,6 @@ def test_cluster_rate_limits_are_on_whenever_a_limit_is_set() -> None:
     assert not parse_config(off, env={}).ratelimit.cluster_enabled
 
 
-
 def test_admin_port_defaults_to_the_port_after_the_public_one() -> None:
     """Without admin.port the operators' listener sits at http.port + 1 (8081 by default; 0 with an ephemeral
     public port), so a daemon given its own http.port does not collide with another on the default 8081."""
