@@ -28,7 +28,6 @@ from collections.abc import Callable
 import anyio
 
 from gateway.eventloop import name_the_event_loop
-
 from gateway.smpp.protocol.errors import SmppError
 
 __all__ = ["Connection", "TransportError", "make_ssl_context", "open_connection"]
