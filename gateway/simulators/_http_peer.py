@@ -1,0 +1,213 @@
+"""What the HTTP provider simulators share (``kakao.py``, ``nhn_sms.py``): serving, faults, posting webhooks.
+
+:class:`HttpProviderSimulator` is the part of an NHN Cloud provider simulator
+that does not depend on the product:
+
+* the life cycle: an aiohttp application on loopback (``start`` / ``close`` /
+  ``async with``; port 0 picks a free port, ``base_url`` says which), the
+  routes added by the subclass's ``_add_routes``;
+* the infrastructure faults NHN does not document and a real network produces:
+  5xx bursts (``fail_next``), the ``outage`` switch, 429s with ``Retry-After``
+  (``throttle_next``), answers to handled requests that come late
+  (``slow_next``), latency with jitter; ``_fault()`` answers the first three
+  and counts them in ``requests`` (``send_<status>``, ``send_429``);
+* the result webhook: a background task wakes every ``webhook_interval``
+  seconds and, when a ``webhook_url`` is set, lets the subclass post what is
+  due (``_post_due_hooks``) through ``_post_webhook``, which sends NHN's
+  headers (``X-Toast-Webhook-Signature`` = the console's signature string) and
+  counts ``webhooks_delivered`` / ``webhook_failures``.
+
+:func:`parse_mix` reads the ``--mix`` argument and :func:`serve_forever` runs a
+simulator until interrupted, for the ``gateway simulate ...`` commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import Callable
+from typing import Self
+
+import aiohttp
+from aiohttp import web
+
+__all__ = ["HttpProviderSimulator", "parse_mix", "serve_forever"]
+
+
+class HttpProviderSimulator:
+    """An HTTP provider on loopback with fault knobs and a webhook poster (subclassed per product)."""
+
+    def __init__(
+        self,
+        *,
+        app_key: str,
+        secret_key: str,
+        host: str,
+        port: int,
+        latency: float,
+        latency_jitter: float = 0.0,
+        result_delay: float,
+        webhook_url: str | None,
+        webhook_secret: str,
+        webhook_batch: int,
+        webhook_interval: float,
+        seed: int | None,
+    ) -> None:
+        self.app_key = app_key
+        self.secret_key = secret_key
+        self.host = host
+        self.port = port
+        self.latency = latency
+        self.latency_jitter = latency_jitter
+        self.result_delay = result_delay
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self.webhook_batch = webhook_batch
+        self.webhook_interval = webhook_interval
+        self.rng = random.Random(seed)
+        self.outage = False
+        self._fail_next: list[int] = []
+        self._throttle_next: list[float] = []
+        self._slow_next: list[float] = []
+        # counters for tests
+        self.requests: Counter[str] = Counter()
+        self.webhooks_delivered = 0
+        self.webhook_failures = 0
+        self._runner: web.AppRunner | None = None
+        self._hook_task: asyncio.Task[None] | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.base_url = ""
+
+    # ---------------------------------------------------------------- knobs
+    def fail_next(self, n: int, status: int = 503) -> None:
+        """The next ``n`` send requests answer ``status`` without being handled (a 5xx burst)."""
+        self._fail_next.extend([status] * n)
+
+    def throttle_next(self, n: int, retry_after: float = 1.0) -> None:
+        """The next ``n`` send requests answer 429 with ``Retry-After``."""
+        self._throttle_next.extend([retry_after] * n)
+
+    def slow_next(self, n: int, delay: float) -> None:
+        """The next ``n`` send requests are handled, then answered ``delay`` seconds late."""
+        self._slow_next.extend([delay] * n)
+
+    # ---------------------------------------------------------------- for the subclass's handlers
+    async def _delay(self) -> None:
+        """The configured latency (plus up to ``latency_jitter`` seconds)."""
+        delay = self.latency + (self.rng.uniform(0, self.latency_jitter) if self.latency_jitter else 0.0)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def _fault(self) -> web.Response | None:
+        """The answer of an outage, a 5xx burst or a 429 when one is due, else None (handle the request)."""
+        if self.outage or self._fail_next:
+            status = self._fail_next.pop(0) if self._fail_next else 503
+            self.requests[f"send_{status}"] += 1
+            return web.Response(status=status, text="simulated outage")
+        if self._throttle_next:
+            retry_after = self._throttle_next.pop(0)
+            self.requests["send_429"] += 1
+            return web.Response(status=429, text="slow down", headers={"Retry-After": f"{retry_after:g}"})
+        return None
+
+    async def _slow_answer(self) -> None:
+        """Wait before answering a handled request when ``slow_next`` asked for it."""
+        if self._slow_next:
+            await asyncio.sleep(self._slow_next.pop(0))
+
+    # ---------------------------------------------------------------- what a product adds
+    def _add_routes(self, app: web.Application) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    async def _post_due_hooks(self) -> None:  # pragma: no cover - interface
+        """Post the results that are final (called while a ``webhook_url`` is set)."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- lifecycle
+    async def start(self) -> str:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        self._add_routes(app)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        self.base_url = f"http://{self.host}:{self.port}"
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        self._hook_task = asyncio.ensure_future(self._deliver_hooks())
+        return self.base_url
+
+    async def close(self) -> None:
+        if self._hook_task is not None:
+            self._hook_task.cancel()
+            try:
+                await self._hook_task
+            except asyncio.CancelledError:
+                pass
+            self._hook_task = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # ---------------------------------------------------------------- webhook
+    def webhook_headers(self) -> dict[str, str]:
+        """NHN's headers: the content type and the signature typed in the console."""
+        return {"Content-Type": "application/json;charset=UTF-8", "X-Toast-Webhook-Signature": self.webhook_secret}
+
+    async def _post_webhook(self, body: bytes) -> bool:
+        """POST ``body`` to ``webhook_url``: True on a 2xx answer (counted either way)."""
+        assert self._session is not None and self.webhook_url
+        try:
+            async with self._session.post(self.webhook_url, data=body, headers=self.webhook_headers()) as resp:
+                ok = 200 <= resp.status < 300
+        except (TimeoutError, aiohttp.ClientError, OSError):
+            ok = False
+        if ok:
+            self.webhooks_delivered += 1
+        else:
+            self.webhook_failures += 1
+        return ok
+
+    async def _deliver_hooks(self) -> None:
+        while True:
+            await asyncio.sleep(self.webhook_interval)
+            if self.webhook_url:
+                await self._post_due_hooks()
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    """``delivered=9, not_kakao_user=1,3018`` -> weights by name or code (a bare name weighs 1)."""
+    mix: dict[str, float] = {}
+    for part in text.split(","):
+        if part.strip():
+            name, _, weight = part.partition("=")
+            mix[name.strip()] = float(weight or 1)
+    return mix
+
+
+def serve_forever(make: Callable[[], HttpProviderSimulator], banner: str) -> int:
+    """Run the simulator ``make()`` builds until interrupted, after printing ``banner``
+    (``{base_url}`` and ``{app_key}`` filled in)."""
+
+    async def serve() -> None:
+        sim = make()
+        async with sim:
+            print(banner.format(base_url=sim.base_url, app_key=sim.app_key), flush=True)
+            await asyncio.Event().wait()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        return 0
+    return 0
