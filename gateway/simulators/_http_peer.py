@@ -17,22 +17,35 @@ that does not depend on the product:
   headers (``X-Toast-Webhook-Signature`` = the console's signature string) and
   counts ``webhooks_delivered`` / ``webhook_failures``.
 
-:func:`parse_mix` reads the ``--mix`` argument and :func:`serve_forever` runs a
-simulator until interrupted, for the ``gateway simulate ...`` commands.
+:class:`Script` is what a test fixes for one recipient number. For the
+``gateway simulate ...`` commands: :func:`peer_parser` holds the options both
+simulators take, :func:`peer_settings` turns them into constructor arguments
+(``--mix`` read by :func:`parse_mix`), :func:`serve_forever` runs a simulator
+until interrupted.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import random
 from collections import Counter
 from collections.abc import Callable
-from typing import Self
+from dataclasses import dataclass
+from typing import Any, Self
 
 import aiohttp
 from aiohttp import web
 
-__all__ = ["HttpProviderSimulator", "parse_mix", "serve_forever"]
+__all__ = ["HttpProviderSimulator", "Script", "parse_mix", "peer_parser", "peer_settings", "serve_forever"]
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """What happens to one recipient number: a code for the send answer and/or for the result."""
+
+    send_code: str | None = None
+    result_code: str | None = None
 
 
 class HttpProviderSimulator:
@@ -194,6 +207,44 @@ def parse_mix(text: str) -> dict[str, float]:
             name, _, weight = part.partition("=")
             mix[name.strip()] = float(weight or 1)
     return mix
+
+
+def peer_parser(
+    *, prog: str, description: str, port: int, app_key: str, secret_key: str, mix: str, mix_help: str = ""
+) -> argparse.ArgumentParser:
+    """The options of ``gateway simulate kakao|nhn-sms`` that both take (a simulator adds its own)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--app-key", default=app_key)
+    parser.add_argument("--secret-key", default=secret_key)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    parser.add_argument("--result-delay", type=float, default=1.0, help="seconds until a result is final")
+    parser.add_argument(
+        "--mix", default=mix, help=mix_help or "result weights by alias or code, e.g. delivered=9,3018=1"
+    )
+    parser.add_argument("--webhook-url", default=None)
+    parser.add_argument("--webhook-secret", default="", help="the signature NHN sends in X-Toast-Webhook-Signature")
+    parser.add_argument("--seed", type=int, default=None)
+    return parser
+
+
+def peer_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:
+    """The constructor arguments :func:`peer_parser`'s options give (a webhook URL needs its secret)."""
+    if args.webhook_url and not args.webhook_secret:
+        parser.error("--webhook-url needs --webhook-secret")
+    return {
+        "app_key": args.app_key,
+        "secret_key": args.secret_key,
+        "host": args.host,
+        "port": args.port,
+        "latency": args.latency,
+        "result_delay": args.result_delay,
+        "result_mix": parse_mix(args.mix),
+        "webhook_url": args.webhook_url,
+        "webhook_secret": args.webhook_secret,
+        "seed": args.seed,
+    }
 
 
 def serve_forever(make: Callable[[], HttpProviderSimulator], banner: str) -> int:

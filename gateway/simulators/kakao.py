@@ -66,8 +66,7 @@ from gateway.kakao.codes import CODES
 from gateway.kakao.dates import KST, parse_nhn_date
 from gateway.kakao.matching import compile_text
 from gateway.kakao.rules import has_auth_word
-from gateway.simulators._http_peer import HttpProviderSimulator, serve_forever
-from gateway.simulators._http_peer import parse_mix as _parse_mix
+from gateway.simulators._http_peer import HttpProviderSimulator, Script, peer_parser, peer_settings, serve_forever
 
 __all__ = ["KakaoSimulator", "main"]
 
@@ -301,12 +300,6 @@ class _Record:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class _Script:
-    send_code: str | None = None
-    result_code: str | None = None
-
-
 class KakaoSimulator(HttpProviderSimulator):
     def __init__(
         self,
@@ -351,7 +344,7 @@ class KakaoSimulator(HttpProviderSimulator):
         self.resend_delay = resend_delay
         self.max_recipients = max_recipients
         self.drop_hooks = False  # results are final but no hook is posted (a lost webhook)
-        self._scripts: dict[str, _Script] = {}
+        self._scripts: dict[str, Script] = {}
         self._records: dict[str, list[_Record]] = {}
         self._unhooked: list[_Record] = []  # accepted, no hook posted yet
         self._idempotency: dict[str, float] = {}
@@ -371,7 +364,7 @@ class KakaoSimulator(HttpProviderSimulator):
     # ---------------------------------------------------------------- knobs (and fail_next, throttle_next, slow_next)
     def script(self, recipient_no: str, *, send_code: str | None = None, result_code: str | None = None) -> None:
         """Fix what happens to one recipient number (codes or aliases)."""
-        self._scripts[recipient_no] = _Script(
+        self._scripts[recipient_no] = Script(
             _code(send_code) if send_code else None, _code(result_code) if result_code else None
         )
 
@@ -491,7 +484,7 @@ class KakaoSimulator(HttpProviderSimulator):
 
     def _recipient_code(self, item: Mapping[str, Any], template: dict[str, Any] | None, auth: bool) -> str:
         content = item.get("content")
-        script = self._scripts.get(str(item.get("recipientNo", "")), _Script())
+        script = self._scripts.get(str(item.get("recipientNo", "")), Script())
         if not isinstance(content, str) or not content:
             return "-2001"
         if len(content) > 1300:
@@ -563,7 +556,7 @@ class KakaoSimulator(HttpProviderSimulator):
             resend = (self.console_resend if asked is None else asked) is True
             if code == "0":
                 self.accepted += 1
-                script = self._scripts.get(number, _Script())
+                script = self._scripts.get(number, Script())
                 result = script.result_code or self.rng.choices(self._mix_codes, self._mix_weights)[0]
                 records.append(
                     _Record(
@@ -822,23 +815,17 @@ DEFAULT_PORT = 8090  # what the docs and config/simulators.toml say
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gateway simulate kakao", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    parser.add_argument("--app-key", default="sim-app-key")
-    parser.add_argument("--secret-key", default="sim-secret")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
-    parser.add_argument("--latency-jitter", type=float, default=0.0)
-    parser.add_argument("--result-delay", type=float, default=1.0, help="seconds until a result is final")
-    parser.add_argument(
-        "--mix",
-        default="delivered=95,not_kakao_user=4,kakao_error=1",
-        help="result weights, e.g. delivered=9,not_kakao_user=1 (aliases or codes)",
+    parser = peer_parser(
+        prog="gateway simulate kakao",
+        description=__doc__.split("\n")[0],
+        port=DEFAULT_PORT,
+        app_key="sim-app-key",
+        secret_key="sim-secret",
+        mix="delivered=95,not_kakao_user=4,kakao_error=1",
+        mix_help="result weights, e.g. delivered=9,not_kakao_user=1 (aliases or codes)",
     )
-    parser.add_argument("--webhook-url", default=None)
-    parser.add_argument("--webhook-secret", default="", help="the signature NHN sends in X-Toast-Webhook-Signature")
+    parser.add_argument("--latency-jitter", type=float, default=0.0)
     parser.add_argument("--console-resend", action="store_true", help="NHN's console has SMS resend on")
-    parser.add_argument("--seed", type=int, default=None)
     return parser
 
 
@@ -846,24 +833,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the simulator until interrupted (``gateway simulate kakao``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.webhook_url and not args.webhook_secret:
-        parser.error("--webhook-url needs --webhook-secret")
-
+    settings = peer_settings(parser, args)
     return serve_forever(
-        lambda: KakaoSimulator(
-            app_key=args.app_key,
-            secret_key=args.secret_key,
-            host=args.host,
-            port=args.port,
-            latency=args.latency,
-            latency_jitter=args.latency_jitter,
-            result_delay=args.result_delay,
-            result_mix=_parse_mix(args.mix),
-            webhook_url=args.webhook_url,
-            webhook_secret=args.webhook_secret,
-            console_resend=args.console_resend,
-            seed=args.seed,
-        ),
+        lambda: KakaoSimulator(**settings, latency_jitter=args.latency_jitter, console_resend=args.console_resend),
         "kakao simulator listening on {base_url} (app key {app_key})",
     )
 

@@ -45,7 +45,6 @@ simulator (:mod:`gateway.simulators._http_peer`).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import binascii
@@ -61,7 +60,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from gateway.simulators._http_peer import HttpProviderSimulator, parse_mix, serve_forever
+from gateway.simulators._http_peer import HttpProviderSimulator, Script, peer_parser, peer_settings, serve_forever
 
 __all__ = ["NhnSmsSimulator", "main"]
 
@@ -158,12 +157,6 @@ class _Record:
         return ("3", "성공") if self.code == "1000" else ("0", "실패")
 
 
-@dataclass(frozen=True, slots=True)
-class _Script:
-    send_code: str | None = None
-    result_code: str | None = None
-
-
 @dataclass(slots=True)
 class _File:
     file_id: int
@@ -244,7 +237,7 @@ class NhnSmsSimulator(HttpProviderSimulator):
         self._hook_slots = asyncio.Semaphore(webhook_concurrency)
         self.file_ttl = file_ttl
         self.duplicate_filter_seconds = duplicate_filter_seconds
-        self._scripts: dict[str, _Script] = {}
+        self._scripts: dict[str, Script] = {}
         self.records: list[_Record] = []
         self._by_request: dict[str, list[_Record]] = {}
         self._by_sender_key: dict[str, list[_Record]] = defaultdict(list)
@@ -264,7 +257,7 @@ class NhnSmsSimulator(HttpProviderSimulator):
     # ---------------------------------------------------------------- knobs (and fail_next, throttle_next, slow_next)
     def script(self, recipient_no: str, *, send_code: str | None = None, result_code: str | None = None) -> None:
         """Fix what happens to one recipient number (NHN's form, e.g. ``01012345678``)."""
-        self._scripts[recipient_no] = _Script(send_code, _code(result_code) if result_code else None)
+        self._scripts[recipient_no] = Script(send_code, _code(result_code) if result_code else None)
 
     def expire_files(self) -> None:
         """Every uploaded file is past NHN's retention from now on (-2004)."""
@@ -343,7 +336,7 @@ class NhnSmsSimulator(HttpProviderSimulator):
                     number, country = "0" + international[2:], "82"
                 else:
                     number, country = international, ""
-            script = self._scripts.get(number, _Script())
+            script = self._scripts.get(number, Script())
             key = item.get("recipientGroupingKey")
             if not number.isdigit() or not 8 <= len(number) <= 20:
                 code = "-2019"
@@ -783,36 +776,19 @@ class NhnSmsSimulator(HttpProviderSimulator):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the simulator until interrupted (``gateway simulate nhn-sms``)."""
-    parser = argparse.ArgumentParser(prog="gateway simulate nhn-sms", description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8091)
-    parser.add_argument("--app-key", default="sim-sms-app-key")
-    parser.add_argument("--secret-key", default="sim-sms-secret")
+    parser = peer_parser(
+        prog="gateway simulate nhn-sms",
+        description=(__doc__ or "").split("\n")[0],
+        port=8091,
+        app_key="sim-sms-app-key",
+        secret_key="sim-sms-secret",
+        mix="delivered=96,power_off=2,no_subscriber=1,carrier_error=1",
+    )
     parser.add_argument("--send-no", action="append", default=None, help="a registered sender number (repeatable)")
-    parser.add_argument("--latency", type=float, default=0.0)
-    parser.add_argument("--result-delay", type=float, default=1.0)
-    parser.add_argument("--mix", default="delivered=96,power_off=2,no_subscriber=1,carrier_error=1")
-    parser.add_argument("--webhook-url", default=None)
-    parser.add_argument("--webhook-secret", default="")
-    parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    if args.webhook_url and not args.webhook_secret:
-        parser.error("--webhook-url needs --webhook-secret")
-
+    settings = peer_settings(parser, args)
     return serve_forever(
-        lambda: NhnSmsSimulator(
-            app_key=args.app_key,
-            secret_key=args.secret_key,
-            host=args.host,
-            port=args.port,
-            send_nos=tuple(args.send_no or ("15446859", "15880000")),
-            latency=args.latency,
-            result_delay=args.result_delay,
-            result_mix=parse_mix(args.mix),
-            webhook_url=args.webhook_url,
-            webhook_secret=args.webhook_secret,
-            seed=args.seed,
-        ),
+        lambda: NhnSmsSimulator(**settings, send_nos=tuple(args.send_no or ("15446859", "15880000"))),
         "NHN SMS simulator listening on {base_url} (app key {app_key})",
     )
 

@@ -28,7 +28,8 @@ from gateway.kakao.provider import (
 )
 from gateway.kakao.templates import TemplateRegistry
 from gateway.port import Outcome, SendResult
-from gateway.simulators.kakao import _parse_mix, main
+from gateway.simulators._http_peer import parse_mix as _parse_mix
+from gateway.simulators.kakao import main
 from tests.support.kakao import TEMPLATES, FakeClock, make_config, message
 
 REGISTRY = TemplateRegistry.build(TEMPLATES)
