@@ -9,8 +9,9 @@ that does not depend on the product:
 * the infrastructure faults NHN does not document and a real network produces:
   5xx bursts (``fail_next``), the ``outage`` switch, 429s with ``Retry-After``
   (``throttle_next``), answers to handled requests that come late
-  (``slow_next``), latency with jitter; ``_fault()`` answers the first three
-  and counts them in ``requests`` (``send_<status>``, ``send_429``);
+  (``slow_next``), latency with jitter; ``_admit()`` waits the latency, answers
+  the first three (counted in ``requests`` as ``send_<status>``, ``send_429``)
+  and then the subclass's credential check (``_auth``);
 * the result webhook: a background task wakes every ``webhook_interval``
   seconds and, when a ``webhook_url`` is set, lets the subclass post what is
   due (``_post_due_hooks``) through ``_post_webhook``, which sends NHN's
@@ -124,12 +125,25 @@ class HttpProviderSimulator:
             return web.Response(status=429, text="slow down", headers={"Retry-After": f"{retry_after:g}"})
         return None
 
+    async def _admit(self, request: web.Request) -> web.Response | None:
+        """A send request's gate: the latency, then a due fault, then the credentials (``_auth``).
+        None lets the handler go on."""
+        await self._delay()
+        fault = self._fault()
+        if fault is not None:
+            return fault
+        return self._auth(request)
+
     async def _slow_answer(self) -> None:
         """Wait before answering a handled request when ``slow_next`` asked for it."""
         if self._slow_next:
             await asyncio.sleep(self._slow_next.pop(0))
 
     # ---------------------------------------------------------------- what a product adds
+    def _auth(self, request: web.Request) -> web.Response | None:  # pragma: no cover - interface
+        """The provider's refusal of wrong credentials, or None."""
+        raise NotImplementedError
+
     def _add_routes(self, app: web.Application) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 

@@ -505,11 +505,7 @@ class KakaoSimulator(HttpProviderSimulator):
         if auth:
             self.requests["send_auth"] += 1
         raw = await request.read()
-        await self._delay()
-        fault = self._fault()
-        if fault is not None:
-            return fault
-        denied = self._auth(request)
+        denied = await self._admit(request)
         if denied is not None:
             return denied
         if not request.headers.get("Content-Type", "").startswith("application/json"):

@@ -300,11 +300,7 @@ class NhnSmsSimulator(HttpProviderSimulator):
     async def _send(self, request: web.Request) -> web.Response:
         endpoint = request.path.rsplit("/sender/", 1)[1]
         self.requests["send"] += 1
-        await self._delay()
-        fault = self._fault()
-        if fault is not None:
-            return fault
-        denied = self._auth(request)
+        denied = await self._admit(request)
         if denied is not None:
             return denied
         body = await self._json_body(request)
