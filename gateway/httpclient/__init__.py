@@ -8,10 +8,8 @@
 * :mod:`~gateway.httpclient.breaker`: :class:`CircuitBreaker` on an injected clock;
 * :mod:`~gateway.httpclient.webhook`: token / HMAC checks and a bounded body reader.
 
-The NHN Cloud SMS connector uses it. It holds the same pieces as
-``gateway/kakao/{transport,errors,resilience}.py`` and the token check of
-``gateway/kakao/webhook.py``, with the same names and behaviour, so that the
-Kakao connector can be switched over to it.
+The NHN Cloud SMS and the Kakao Alimtalk connectors use it; each keeps only
+what is its provider's (the API codec, result codes, the webhook's bodies).
 """
 
 from gateway.httpclient.breaker import BreakerState, CircuitBreaker
@@ -23,7 +21,7 @@ from gateway.httpclient.errors import (
     ProviderUnavailable,
 )
 from gateway.httpclient.transport import AiohttpTransport, HttpRequest, HttpResponse, Transport
-from gateway.httpclient.webhook import hmac_matches, read_limited, sign_body, token_matches
+from gateway.httpclient.webhook import hmac_matches, read_limited, sign_body, signature_matches, token_matches
 
 __all__ = [
     "AiohttpTransport",
@@ -40,5 +38,6 @@ __all__ = [
     "hmac_matches",
     "read_limited",
     "sign_body",
+    "signature_matches",
     "token_matches",
 ]

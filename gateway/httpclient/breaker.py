@@ -14,12 +14,19 @@ Circuit breaker states::
 Only "provider unavailable" failures (connection errors, timeouts, 5xx) count.
 A definite answer, even a rejection, proves the provider is up; 429 neither
 opens nor closes the breaker (the provider is up but wants us slower).
+
+State changes are logged as ``{prefix}.breaker.opened`` / ``.closed`` /
+``.half_open`` with the connector's name. The prefix is the connector kind
+(``nhn_sms``, ``kakao``): passed as ``event_prefix``, or fixed by a subclass in
+the class attribute of the same name, so that a connector's own breaker keeps
+its event names wherever it is built.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from typing import ClassVar
 
 import structlog
 
@@ -35,6 +42,8 @@ class BreakerState(enum.Enum):
 
 
 class CircuitBreaker:
+    event_prefix: ClassVar[str] = "httpclient"  # the log events' prefix when none is passed
+
     def __init__(
         self,
         *,
@@ -42,14 +51,14 @@ class CircuitBreaker:
         open_seconds: float,
         clock: Callable[[], float],
         name: str = "",
-        event_prefix: str = "httpclient",
+        event_prefix: str | None = None,
         on_change: Callable[[BreakerState], None] | None = None,
     ) -> None:
         self.failure_threshold = failure_threshold
         self.open_seconds = open_seconds
         self._clock = clock
         self._name = name
-        self._prefix = event_prefix
+        self._prefix = event_prefix if event_prefix is not None else type(self).event_prefix
         self._on_change = on_change
         self._state = BreakerState.CLOSED
         self._failures = 0

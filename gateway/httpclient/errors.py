@@ -13,8 +13,9 @@
 provider (a read timeout, a reset mid-response) or certainly did not (connection
 refused, connect timeout). :mod:`gateway.httpclient.transport` translates every
 aiohttp / OS exception into these with ``raise ... from exc``; nothing above it
-sees an aiohttp exception. The names and meanings are those of
-``gateway.kakao.errors``, so the Kakao connector can take them from here.
+sees an aiohttp exception. The HTTP connectors (NHN SMS, Kakao Alimtalk) raise
+and catch these; their own errors (e.g. ``gateway.kakao.errors.TemplateFileError``)
+stay in their rooms.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@
   digest of the body), compared in constant time; an empty secret never matches;
 * :func:`sign_body` / :func:`hmac_matches`: the gateway's HMAC-SHA256 scheme
   (``sha256=<hex>`` of the raw body), for relays that can sign;
+* :func:`signature_matches`: one of the two, by the connector's ``webhook_auth``
+  setting (``"token"`` or ``"hmac"``);
 * :func:`read_limited`: the body, streamed, or None past a byte limit (413).
 """
 
@@ -12,10 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Literal
 
 from aiohttp import web
 
-__all__ = ["hmac_matches", "read_limited", "sign_body", "token_matches"]
+__all__ = ["hmac_matches", "read_limited", "sign_body", "signature_matches", "token_matches"]
 
 
 def token_matches(secret: str, given: str | None) -> bool:
@@ -39,6 +42,13 @@ def hmac_matches(secret: str, given: str | None, body: bytes) -> bool:
         value = value[7:]
     expected = sign_body(secret, body)[7:]
     return hmac.compare_digest(value.lower().encode("ascii", "replace"), expected.encode("ascii"))
+
+
+def signature_matches(scheme: Literal["token", "hmac"], secret: str, given: str | None, body: bytes) -> bool:
+    """``given`` authenticates ``body``: the static token (``body`` unused) or the HMAC of ``body``."""
+    if scheme == "token":
+        return token_matches(secret, given)
+    return hmac_matches(secret, given, body)
 
 
 async def read_limited(request: web.Request, limit: int) -> bytes | None:

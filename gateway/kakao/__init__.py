@@ -6,27 +6,35 @@ the modules behind them are private to the package:
 * ``config``: :class:`KakaoConnectorConfig`
 * ``connector``: :class:`KakaoConnector` (``prepare``, ``batch_sender``,
   ``results``, ``webhook`` hold its parts)
-* ``provider`` / ``nhn`` / ``transport`` / ``dates``: the adapter interface, the
-  NHN API codec and adapter, the aiohttp transport, NHN's dates
+* ``provider`` / ``nhn`` / ``dates``: the adapter interface, the NHN API codec
+  and adapter (over :mod:`gateway.httpclient`'s aiohttp transport), NHN's dates
 * ``codes`` (with ``data/codes.json``): every documented result code and its class
 * ``journal``: the send journal (at most one copy per message; the watch list)
 * ``templates`` / ``matching`` / ``rules`` / ``template_store``: the template
   model, matching and rendering, Kakao's rules, the stores, file and NHN sync
 
+The HTTP plumbing (transport, provider errors, circuit breaker, webhook
+checks) is :mod:`gateway.httpclient`'s, shared with the NHN SMS connector; the
+names Kakao has always exported from it are re-exported here.
+
 The NHN provider simulator lives in ``gateway.simulators`` (``gateway simulate kakao``).
 """
 
-from gateway.kakao.codes import CODES, CodeClass, CodeInfo, classify_code
-from gateway.kakao.config import KakaoConnectorConfig
-from gateway.kakao.connector import KakaoConnector
-from gateway.kakao.errors import (
+from gateway.httpclient import (
+    AiohttpTransport,
+    HttpRequest,
+    HttpResponse,
     ProviderError,
     ProviderProtocolError,
     ProviderRejected,
     ProviderThrottled,
     ProviderUnavailable,
-    TemplateFileError,
+    sign_body,
 )
+from gateway.kakao.codes import CODES, CodeClass, CodeInfo, classify_code
+from gateway.kakao.config import KakaoConnectorConfig
+from gateway.kakao.connector import KakaoConnector
+from gateway.kakao.errors import TemplateFileError
 from gateway.kakao.journal import InMemoryJournal, Journal, PostgresJournal
 from gateway.kakao.nhn import NhnAlimtalkAdapter, NhnAlimtalkApi
 from gateway.kakao.provider import (
@@ -52,8 +60,6 @@ from gateway.kakao.template_store import (
     sync_templates,
 )
 from gateway.kakao.templates import Template, TemplateRegistry, compile_template
-from gateway.kakao.transport import AiohttpTransport, HttpRequest, HttpResponse
-from gateway.kakao.webhook import sign_body
 
 __all__ = [
     "CODES",

@@ -49,26 +49,27 @@ import structlog
 
 from gateway.backoff import Backoff
 from gateway.errors import GatewayError
-from gateway.kakao import metrics
-from gateway.kakao.codes import SendDecision, classify_code, send_outcome
-from gateway.kakao.config import KakaoConnectorConfig
-from gateway.kakao.errors import (
+from gateway.httpclient import (
+    BreakerState,
+    CircuitBreaker,
     ProviderError,
     ProviderProtocolError,
     ProviderRejected,
     ProviderThrottled,
     ProviderUnavailable,
 )
+from gateway.kakao import metrics
+from gateway.kakao.codes import SendDecision, classify_code, send_outcome
+from gateway.kakao.config import KakaoConnectorConfig
 from gateway.kakao.fallback import fallback_for
 from gateway.kakao.journal import Final, Journal, JournalRow
 from gateway.kakao.nhn import PROVIDER_RESENDS
 from gateway.kakao.prepare import Prepared
 from gateway.kakao.provider import BatchAnswer, ProviderAdapter, SendBatch
 from gateway.kakao.reasons import KakaoReason, code_reason
-from gateway.kakao.resilience import BreakerState, CircuitBreaker
 from gateway.port import Outcome, SendResult
 
-__all__ = ["KEY_LIFETIME_SECONDS", "BatchSender", "new_provider_key"]
+__all__ = ["KEY_LIFETIME_SECONDS", "BatchSender", "KakaoBreaker", "new_provider_key"]
 
 log = structlog.get_logger("gateway.kakao")
 
@@ -79,6 +80,12 @@ LOOKUP_PADDING = timedelta(days=1)  # a wrong time-zone guess must not hide an a
 def new_provider_key() -> str:
     """A fresh provider key (``X-NC-API-IDEMPOTENCY-KEY`` and ``senderGroupingKey``, ≤ 100 characters)."""
     return f"gw-{uuid.uuid4().hex}"
+
+
+class KakaoBreaker(CircuitBreaker):
+    """The shared circuit breaker (:mod:`gateway.httpclient.breaker`), logging ``kakao.breaker.*`` as before."""
+
+    event_prefix = "kakao"
 
 
 class BatchSender:

@@ -35,15 +35,15 @@ from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from gateway.errors import ConnectorClosed, ConnectorError, GatewayError
+from gateway.httpclient import BreakerState
 from gateway.kakao import metrics
-from gateway.kakao.batch_sender import BatchSender
+from gateway.kakao.batch_sender import BatchSender, KakaoBreaker
 from gateway.kakao.config import KakaoConnectorConfig
 from gateway.kakao.journal import InMemoryJournal, Journal
 from gateway.kakao.nhn import NhnAlimtalkAdapter
 from gateway.kakao.prepare import Prepared, prepare
 from gateway.kakao.provider import ProviderAdapter, TemplateUpdate
 from gateway.kakao.reasons import KakaoReason
-from gateway.kakao.resilience import BreakerState, CircuitBreaker
 from gateway.kakao.results import ResultTracker
 from gateway.kakao.template_store import TemplateStore, status_from_nhn
 from gateway.kakao.templates import TemplateRegistry
@@ -83,7 +83,7 @@ class KakaoConnector(Connector):
         self.registry = TemplateRegistry(
             multiline=config.template_variables_multiline, max_body_chars=config.max_body_chars
         )
-        self.breaker = CircuitBreaker(
+        self.breaker = KakaoBreaker(
             failure_threshold=config.breaker_failure_threshold,
             open_seconds=config.breaker_open_seconds,
             clock=clock,

@@ -47,10 +47,19 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from gateway.httpclient import (
+    AiohttpTransport,
+    HttpRequest,
+    HttpResponse,
+    ProviderProtocolError,
+    ProviderRejected,
+    ProviderThrottled,
+    ProviderUnavailable,
+    Transport,
+)
 from gateway.kakao.codes import is_final
 from gateway.kakao.config import DEFAULT_BASE_URL
 from gateway.kakao.dates import format_minute, parse_nhn_date
-from gateway.kakao.errors import ProviderProtocolError, ProviderRejected, ProviderThrottled, ProviderUnavailable
 from gateway.kakao.provider import (
     BatchAnswer,
     DeliveryReport,
@@ -63,7 +72,6 @@ from gateway.kakao.provider import (
     TemplateUpdate,
     carrier_id,
 )
-from gateway.kakao.transport import AiohttpTransport, HttpRequest, HttpResponse, Transport
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -496,13 +504,7 @@ class NhnAlimtalkAdapter(ProviderAdapter):
     @classmethod
     def from_config(cls, config: Any) -> NhnAlimtalkAdapter:
         """Build from a ``KakaoConnectorConfig`` with its own aiohttp session."""
-        transport = AiohttpTransport(
-            config.base_url,
-            max_connections=config.max_connections,
-            keepalive_seconds=config.keepalive_seconds,
-            connect_timeout=config.connect_timeout_seconds,
-            request_timeout=config.request_timeout_seconds,
-        )
+        transport = AiohttpTransport.from_config(config)
         api = NhnAlimtalkApi(config.app_key, config.secret_key.get_secret_value())
         return cls(api, transport, max_batch=config.max_batch, owns_transport=True)
 

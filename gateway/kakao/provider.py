@@ -5,7 +5,7 @@ journal and the mapping to outcomes; an adapter only speaks one provider's API:
 
 * ``send_batch(batch)`` posts one request for up to ``max_batch`` recipients of
   one sender profile and template, and returns the provider's answer per
-  recipient (or raises one of :mod:`gateway.kakao.errors`);
+  recipient (or raises one of :mod:`gateway.httpclient.errors`);
 * ``find_sent(key, since, until)`` lists what the provider accepted under one
   sender grouping key (the provider key of a request) in a time window: how an
   unknown outcome is resolved before anything is sent again;

@@ -43,10 +43,10 @@ import anyio
 import structlog
 
 from gateway.errors import GatewayError
+from gateway.httpclient import ProviderError
 from gateway.kakao import metrics
 from gateway.kakao.codes import classify_code, receipt_outcome
 from gateway.kakao.config import KakaoConnectorConfig
-from gateway.kakao.errors import ProviderError
 from gateway.kakao.journal import Final, Journal, Watched
 from gateway.kakao.provider import DeliveryReport, ProviderAdapter
 from gateway.port import Receipt, ReceiptState, ResultSink

@@ -13,6 +13,8 @@ Authentication, one of (``webhook_auth``):
   configured ``webhook_signature_header``) as ``sha256=<64 hex digits>``; the
   bare hex is accepted too.
 
+Both checks, and the bounded body reader, are :mod:`gateway.httpclient.webhook`'s.
+
 Replays are harmless: a result already stored is dropped (the send journal
 knows it), and receipts are idempotent per carrier id in the queue.
 
@@ -32,17 +34,15 @@ behind the webhook, so a hook lost on a 503 is found there.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 from aiohttp import web
 
 from gateway.errors import GatewayError
+from gateway.httpclient import ProviderProtocolError, read_limited, sign_body, signature_matches
 from gateway.kakao import metrics
 from gateway.kakao.config import KakaoConnectorConfig
-from gateway.kakao.errors import ProviderProtocolError
 from gateway.kakao.provider import ProviderAdapter, TemplateUpdate
 from gateway.kakao.results import ResultTracker
 
@@ -51,36 +51,10 @@ __all__ = ["sign_body", "signature_ok", "webhook_handler"]
 log = structlog.get_logger("gateway.kakao")
 
 
-def sign_body(secret: str, body: bytes) -> str:
-    """The ``sha256=<hex>`` header value of the gateway's HMAC scheme."""
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-
-
 def signature_ok(config: KakaoConnectorConfig, header: str | None, body: bytes) -> bool:
+    """``header`` authenticates ``body`` under the connector's ``webhook_auth`` and ``webhook_secret``."""
     secret = config.webhook_secret.get_secret_value() if config.webhook_secret else ""
-    if not header or not secret:
-        return False
-    if config.webhook_auth == "token":
-        return hmac.compare_digest(header.encode("utf-8"), secret.encode("utf-8"))
-    given = header.strip()
-    if given.lower().startswith("sha256="):
-        given = given[7:]
-    expected = sign_body(secret, body)[7:]
-    return hmac.compare_digest(given.lower().encode("ascii", "replace"), expected.encode("ascii"))
-
-
-async def _read_limited(request: web.Request, limit: int) -> bytes | None:
-    """The body, or None when it is larger than ``limit`` bytes."""
-    if request.content_length is not None and request.content_length > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(65536):
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return signature_matches(config.webhook_auth, secret, header, body)
 
 
 TemplateSink = Callable[[Sequence[TemplateUpdate]], Awaitable[int]]
@@ -112,7 +86,7 @@ def webhook_handler(
             return answer(401, "unauthorized", "bad signature")
         # The server's own limit (client_max_size) binds too: the body is streamed, not read().
         limit = min(config.webhook_max_body_bytes, request.client_max_size)
-        body = await _read_limited(request, limit)
+        body = await read_limited(request, limit)
         if body is None:
             return answer(413, "too_large", f"body over {limit} bytes")
         if config.webhook_auth == "hmac" and not signature_ok(config, header, body):

@@ -9,6 +9,8 @@
 - ``gateway.simulators.nhn_sms``: an NHN Cloud SMS v3.0 provider (aiohttp) in the
   documented shapes, results by webhook and by query; ``gateway simulate nhn-sms``.
 - ``gateway.simulators.demo_peers``: all three, set up for ``gateway demo``.
+- ``gateway.simulators._http_peer``: what the two HTTP provider simulators share
+  (serving on loopback, the fault knobs, posting NHN's webhook).
 
 The tests, the benchmarks, the fault harness and the demo use them over
 loopback. They may import the production packages (the SMSC simulator uses the

@@ -41,6 +41,9 @@ Counters (``requests``, ``recipients_received``, ``accepted``, ``batch_sizes``,
     async with KakaoSimulator(result_mix={"delivered": 9, "not_kakao_user": 1}) as sim:
         config = KakaoConnectorConfig(..., base_url=sim.base_url, app_key=sim.app_key, ...)
 
+Serving, the fault knobs and the webhook poster are shared with the NHN SMS
+simulator (:mod:`gateway.simulators._http_peer`).
+
 ``main(argv)`` runs it standalone (``gateway simulate kakao --port ... --webhook-url ...``, or
 ``python -m gateway.simulators.kakao``).
 """
@@ -48,17 +51,14 @@ Counters (``requests``, ``recipients_received``, ``accepted``, ``batch_sizes``,
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import random
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiohttp
 import structlog
 from aiohttp import web
 
@@ -66,6 +66,7 @@ from gateway.kakao.codes import CODES
 from gateway.kakao.dates import KST, parse_nhn_date
 from gateway.kakao.matching import compile_text
 from gateway.kakao.rules import has_auth_word
+from gateway.simulators._http_peer import HttpProviderSimulator, Script, peer_parser, peer_settings, serve_forever
 
 __all__ = ["KakaoSimulator", "main"]
 
@@ -299,13 +300,7 @@ class _Record:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class _Script:
-    send_code: str | None = None
-    result_code: str | None = None
-
-
-class KakaoSimulator:
+class KakaoSimulator(HttpProviderSimulator):
     def __init__(
         self,
         *,
@@ -327,31 +322,29 @@ class KakaoSimulator:
         max_recipients: int = 1000,
         seed: int | None = None,
     ) -> None:
-        self.app_key = app_key
-        self.secret_key = secret_key
-        self.host = host
-        self.port = port
-        self.latency = latency
-        self.latency_jitter = latency_jitter
-        self.result_delay = result_delay
+        super().__init__(
+            app_key=app_key,
+            secret_key=secret_key,
+            host=host,
+            port=port,
+            latency=latency,
+            latency_jitter=latency_jitter,
+            result_delay=result_delay,
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            webhook_batch=webhook_batch,
+            webhook_interval=webhook_interval,
+            seed=seed,
+        )
         mix = result_mix or {"delivered": 1.0}
         self._mix_codes = [_code(k) for k in mix]
         self._mix_weights = [float(v) for v in mix.values()]
-        self.webhook_url = webhook_url
-        self.webhook_secret = webhook_secret
-        self.webhook_batch = webhook_batch
-        self.webhook_interval = webhook_interval
         self.hook_bare_date = hook_bare_date
         self.console_resend = console_resend
         self.resend_delay = resend_delay
         self.max_recipients = max_recipients
-        self.rng = random.Random(seed)
-        self.outage = False
         self.drop_hooks = False  # results are final but no hook is posted (a lost webhook)
-        self._fail_next: list[int] = []
-        self._throttle_next: list[float] = []
-        self._slow_next: list[float] = []
-        self._scripts: dict[str, _Script] = {}
+        self._scripts: dict[str, Script] = {}
         self._records: dict[str, list[_Record]] = {}
         self._unhooked: list[_Record] = []  # accepted, no hook posted yet
         self._idempotency: dict[str, float] = {}
@@ -359,8 +352,7 @@ class KakaoSimulator:
         self._template_hooks: list[dict[str, Any]] = []
         self._counter = 0
         self._hook_counter = 0
-        # counters for tests
-        self.requests: Counter[str] = Counter()
+        # counters for tests (and requests, webhooks_delivered, webhook_failures)
         self.recipients_received = 0
         self.accepted = 0
         self.batch_sizes: list[int] = []
@@ -368,29 +360,11 @@ class KakaoSimulator:
         self.sent_bodies: deque[dict[str, Any]] = deque(maxlen=20)  # the last send request bodies
         self.sent_headers: deque[dict[str, str]] = deque(maxlen=20)
         self.hook_bodies: deque[dict[str, Any]] = deque(maxlen=20)  # the last webhook bodies posted
-        self.webhooks_delivered = 0
-        self.webhook_failures = 0
-        self._runner: web.AppRunner | None = None
-        self._hook_task: asyncio.Task[None] | None = None
-        self._session: aiohttp.ClientSession | None = None
-        self.base_url = ""
 
-    # ---------------------------------------------------------------- knobs
-    def fail_next(self, n: int, status: int = 503) -> None:
-        """The next ``n`` send requests answer ``status`` (a 5xx burst)."""
-        self._fail_next.extend([status] * n)
-
-    def throttle_next(self, n: int, retry_after: float = 1.0) -> None:
-        """The next ``n`` send requests answer 429 with ``Retry-After``."""
-        self._throttle_next.extend([retry_after] * n)
-
-    def slow_next(self, n: int, delay: float) -> None:
-        """The next ``n`` send requests are handled, then answered ``delay`` seconds late."""
-        self._slow_next.extend([delay] * n)
-
+    # ---------------------------------------------------------------- knobs (and fail_next, throttle_next, slow_next)
     def script(self, recipient_no: str, *, send_code: str | None = None, result_code: str | None = None) -> None:
         """Fix what happens to one recipient number (codes or aliases)."""
-        self._scripts[recipient_no] = _Script(
+        self._scripts[recipient_no] = Script(
             _code(send_code) if send_code else None, _code(result_code) if result_code else None
         )
 
@@ -471,9 +445,8 @@ class KakaoSimulator:
         now = datetime.now(KST)
         return [r.one_view(now) for recs in self._records.values() for r in recs]
 
-    # ---------------------------------------------------------------- lifecycle
-    async def start(self) -> str:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    # ---------------------------------------------------------------- routes
+    def _add_routes(self, app: web.Application) -> None:
         base = "/alimtalk/v2.3/appkeys/{appkey}"
         for prefix, auth in (("", False), ("/auth", True)):
             app.router.add_post(base + prefix + "/raw-messages", self._sender(auth))
@@ -483,39 +456,6 @@ class KakaoSimulator:
         app.router.add_get(base + "/message-results/count", self._results_count)
         app.router.add_get(base + "/senders/{sender_key}/templates", self._template_list)
         app.router.add_get(base + "/senders/{sender_key}/templates/{template_code}", self._template_one)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-        self.base_url = f"http://{self.host}:{self.port}"
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        self._hook_task = asyncio.ensure_future(self._deliver_hooks())
-        return self.base_url
-
-    async def close(self) -> None:
-        if self._hook_task is not None:
-            self._hook_task.cancel()
-            try:
-                await self._hook_task
-            except asyncio.CancelledError:
-                pass
-            self._hook_task = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> KakaoSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
 
     # ---------------------------------------------------------------- helpers
     @staticmethod
@@ -524,11 +464,6 @@ class KakaoSimulator:
 
     def _fail(self, code: int, message: str | None = None) -> web.Response:
         return web.json_response({"header": self._header(code, message)})
-
-    async def _delay(self) -> None:
-        delay = self.latency + (self.rng.uniform(0, self.latency_jitter) if self.latency_jitter else 0.0)
-        if delay > 0:
-            await asyncio.sleep(delay)
 
     def _auth(self, request: web.Request) -> web.Response | None:
         if request.match_info["appkey"] != self.app_key:
@@ -549,7 +484,7 @@ class KakaoSimulator:
 
     def _recipient_code(self, item: Mapping[str, Any], template: dict[str, Any] | None, auth: bool) -> str:
         content = item.get("content")
-        script = self._scripts.get(str(item.get("recipientNo", "")), _Script())
+        script = self._scripts.get(str(item.get("recipientNo", "")), Script())
         if not isinstance(content, str) or not content:
             return "-2001"
         if len(content) > 1300:
@@ -570,16 +505,7 @@ class KakaoSimulator:
         if auth:
             self.requests["send_auth"] += 1
         raw = await request.read()
-        await self._delay()
-        if self.outage or self._fail_next:
-            status = self._fail_next.pop(0) if self._fail_next else 503
-            self.requests[f"send_{status}"] += 1
-            return web.Response(status=status, text="simulated outage")
-        if self._throttle_next:
-            retry_after = self._throttle_next.pop(0)
-            self.requests["send_429"] += 1
-            return web.Response(status=429, text="slow down", headers={"Retry-After": f"{retry_after:g}"})
-        denied = self._auth(request)
+        denied = await self._admit(request)
         if denied is not None:
             return denied
         if not request.headers.get("Content-Type", "").startswith("application/json"):
@@ -626,7 +552,7 @@ class KakaoSimulator:
             resend = (self.console_resend if asked is None else asked) is True
             if code == "0":
                 self.accepted += 1
-                script = self._scripts.get(number, _Script())
+                script = self._scripts.get(number, Script())
                 result = script.result_code or self.rng.choices(self._mix_codes, self._mix_weights)[0]
                 records.append(
                     _Record(
@@ -669,10 +595,6 @@ class KakaoSimulator:
             return web.json_response({"header": self._header(-1031), "message": message})
         message = {"requestId": request_id, "senderGroupingKey": body.get("senderGroupingKey"), "sendResults": results}
         return web.json_response({"header": self._header(0), "message": message})
-
-    async def _slow_answer(self) -> None:
-        if self._slow_next:
-            await asyncio.sleep(self._slow_next.pop(0))
 
     # ---------------------------------------------------------------- queries
     def _lister(self, auth: bool) -> Any:
@@ -858,79 +780,48 @@ class KakaoSimulator:
             hooks.append(r.hook(self.app_key, f"hook-{self._hook_counter:012d}", bare_date=self.hook_bare_date))
         return self.envelope("MESSAGE_RESULT_UPDATE", hooks)
 
-    def webhook_headers(self) -> dict[str, str]:
-        """NHN's headers: the content type and the signature typed in the console."""
-        return {"Content-Type": "application/json;charset=UTF-8", "X-Toast-Webhook-Signature": self.webhook_secret}
-
     async def _post(self, body: bytes) -> bool:
-        assert self._session is not None and self.webhook_url
-        try:
-            async with self._session.post(self.webhook_url, data=body, headers=self.webhook_headers()) as resp:
-                ok = 200 <= resp.status < 300
-        except (TimeoutError, aiohttp.ClientError, OSError):
-            ok = False
+        ok = await self._post_webhook(body)
         if ok:
-            self.webhooks_delivered += 1
             self.hook_bodies.append(json.loads(body))
-        else:
-            self.webhook_failures += 1
         return ok
 
-    async def _deliver_hooks(self) -> None:
-        while True:
-            await asyncio.sleep(self.webhook_interval)
-            if not self.webhook_url:
-                continue
-            if self._template_hooks:
-                hooks, self._template_hooks = self._template_hooks, []
-                if not await self._post(self.envelope(TEMPLATE_STATUS_EVENT, hooks)):
-                    self._template_hooks[:0] = hooks
-            now = datetime.now(KST)
-            due = [r for r in self._unhooked if r.final(now)]
-            if not due:
-                continue
-            if not self.drop_hooks:
-                for start in range(0, len(due), self.webhook_batch):
-                    chunk = due[start : start + self.webhook_batch]
-                    if await self._post(self.webhook_body(chunk)):
-                        for r in chunk:
-                            r.hooked = True
-            else:
-                for r in due:
-                    r.hooked = True
-            self._unhooked = [r for r in self._unhooked if not r.hooked]
-
-
-def _parse_mix(text: str) -> dict[str, float]:
-    mix: dict[str, float] = {}
-    for part in text.split(","):
-        if part.strip():
-            name, _, weight = part.partition("=")
-            mix[name.strip()] = float(weight or 1)
-    return mix
+    async def _post_due_hooks(self) -> None:
+        if self._template_hooks:
+            hooks, self._template_hooks = self._template_hooks, []
+            if not await self._post(self.envelope(TEMPLATE_STATUS_EVENT, hooks)):
+                self._template_hooks[:0] = hooks
+        now = datetime.now(KST)
+        due = [r for r in self._unhooked if r.final(now)]
+        if not due:
+            return
+        if not self.drop_hooks:
+            for start in range(0, len(due), self.webhook_batch):
+                chunk = due[start : start + self.webhook_batch]
+                if await self._post(self.webhook_body(chunk)):
+                    for r in chunk:
+                        r.hooked = True
+        else:
+            for r in due:
+                r.hooked = True
+        self._unhooked = [r for r in self._unhooked if not r.hooked]
 
 
 DEFAULT_PORT = 8090  # what the docs and config/simulators.toml say
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gateway simulate kakao", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    parser.add_argument("--app-key", default="sim-app-key")
-    parser.add_argument("--secret-key", default="sim-secret")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
-    parser.add_argument("--latency-jitter", type=float, default=0.0)
-    parser.add_argument("--result-delay", type=float, default=1.0, help="seconds until a result is final")
-    parser.add_argument(
-        "--mix",
-        default="delivered=95,not_kakao_user=4,kakao_error=1",
-        help="result weights, e.g. delivered=9,not_kakao_user=1 (aliases or codes)",
+    parser = peer_parser(
+        prog="gateway simulate kakao",
+        description=__doc__.split("\n")[0],
+        port=DEFAULT_PORT,
+        app_key="sim-app-key",
+        secret_key="sim-secret",
+        mix="delivered=95,not_kakao_user=4,kakao_error=1",
+        mix_help="result weights, e.g. delivered=9,not_kakao_user=1 (aliases or codes)",
     )
-    parser.add_argument("--webhook-url", default=None)
-    parser.add_argument("--webhook-secret", default="", help="the signature NHN sends in X-Toast-Webhook-Signature")
+    parser.add_argument("--latency-jitter", type=float, default=0.0)
     parser.add_argument("--console-resend", action="store_true", help="NHN's console has SMS resend on")
-    parser.add_argument("--seed", type=int, default=None)
     return parser
 
 
@@ -938,33 +829,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the simulator until interrupted (``gateway simulate kakao``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.webhook_url and not args.webhook_secret:
-        parser.error("--webhook-url needs --webhook-secret")
-
-    async def serve() -> None:
-        sim = KakaoSimulator(
-            app_key=args.app_key,
-            secret_key=args.secret_key,
-            host=args.host,
-            port=args.port,
-            latency=args.latency,
-            latency_jitter=args.latency_jitter,
-            result_delay=args.result_delay,
-            result_mix=_parse_mix(args.mix),
-            webhook_url=args.webhook_url,
-            webhook_secret=args.webhook_secret,
-            console_resend=args.console_resend,
-            seed=args.seed,
-        )
-        async with sim:
-            print(f"kakao simulator listening on {sim.base_url} (app key {sim.app_key})", flush=True)
-            await asyncio.Event().wait()
-
-    try:
-        asyncio.run(serve())
-    except KeyboardInterrupt:
-        return 0
-    return 0
+    settings = peer_settings(parser, args)
+    return serve_forever(
+        lambda: KakaoSimulator(**settings, latency_jitter=args.latency_jitter, console_resend=args.console_resend),
+        "kakao simulator listening on {base_url} (app key {app_key})",
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

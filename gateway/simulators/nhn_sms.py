@@ -37,28 +37,30 @@ fault knobs. Counters (``requests``, ``recipients_received``, ``accepted``,
 ``uploads``, ``batch_sizes``, ``sent_bodies``, ``webhooks_delivered``) let
 tests assert what reached the provider.
 
+Serving, the fault knobs and the webhook poster are shared with the Alimtalk
+simulator (:mod:`gateway.simulators._http_peer`).
+
 ``main(argv)`` runs it standalone (``gateway simulate nhn-sms --port ... --webhook-url ...``).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import binascii
 import json
-import random
 import re
 import time
-from collections import Counter, defaultdict, deque
+from collections import defaultdict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import aiohttp
 import structlog
 from aiohttp import web
+
+from gateway.simulators._http_peer import HttpProviderSimulator, Script, peer_parser, peer_settings, serve_forever
 
 __all__ = ["NhnSmsSimulator", "main"]
 
@@ -155,12 +157,6 @@ class _Record:
         return ("3", "성공") if self.code == "1000" else ("0", "실패")
 
 
-@dataclass(frozen=True, slots=True)
-class _Script:
-    send_code: str | None = None
-    result_code: str | None = None
-
-
 @dataclass(slots=True)
 class _File:
     file_id: int
@@ -195,7 +191,7 @@ def _cp949_ok(text: str) -> bool:
     return True
 
 
-class NhnSmsSimulator:
+class NhnSmsSimulator(HttpProviderSimulator):
     def __init__(
         self,
         *,
@@ -219,31 +215,29 @@ class NhnSmsSimulator:
         duplicate_filter_seconds: float = 0.0,
         seed: int | None = None,
     ) -> None:
-        self.app_key = app_key
-        self.secret_key = secret_key
-        self.host = host
-        self.port = port
+        super().__init__(
+            app_key=app_key,
+            secret_key=secret_key,
+            host=host,
+            port=port,
+            latency=latency,
+            result_delay=result_delay,
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            webhook_batch=webhook_batch,
+            webhook_interval=webhook_interval,
+            seed=seed,
+        )
         self.send_nos = {n: "N" for n in send_nos} | {n: "Y" for n in blocked_send_nos}  # number -> blockYn
         self.optout_nos = set(optout_nos)
-        self.latency = latency
-        self.result_delay = result_delay
         mix = result_mix or {"delivered": 1.0}
         self._mix_codes = [_code(k) for k in mix]
         self._mix_weights = [float(v) for v in mix.values()]
-        self.webhook_url = webhook_url
-        self.webhook_secret = webhook_secret
         self.webhook_spelling = webhook_spelling
-        self.webhook_batch = webhook_batch
-        self.webhook_interval = webhook_interval
         self._hook_slots = asyncio.Semaphore(webhook_concurrency)
         self.file_ttl = file_ttl
         self.duplicate_filter_seconds = duplicate_filter_seconds
-        self.rng = random.Random(seed)
-        self.outage = False
-        self._fail_next: list[int] = []
-        self._throttle_next: list[float] = []
-        self._slow_next: list[float] = []
-        self._scripts: dict[str, _Script] = {}
+        self._scripts: dict[str, Script] = {}
         self.records: list[_Record] = []
         self._by_request: dict[str, list[_Record]] = {}
         self._by_sender_key: dict[str, list[_Record]] = defaultdict(list)
@@ -253,35 +247,17 @@ class NhnSmsSimulator:
         self.files: dict[int, _File] = {}
         self._file_counter = 100_000
         self._counter = 0
-        # counters for tests
-        self.requests: Counter[str] = Counter()
+        # counters for tests (and requests, webhooks_delivered, webhook_failures)
         self.recipients_received = 0
         self.accepted = 0
         self.uploads = 0
         self.batch_sizes: list[int] = []
         self.sent_bodies: deque[dict[str, Any]] = deque(maxlen=50)
-        self.webhooks_delivered = 0
-        self.webhook_failures = 0
-        self._runner: web.AppRunner | None = None
-        self._hook_task: asyncio.Task[None] | None = None
-        self._session: aiohttp.ClientSession | None = None
-        self.base_url = ""
 
-    # ---------------------------------------------------------------- knobs
-    def fail_next(self, n: int, status: int = 503) -> None:
-        """The next ``n`` send requests answer ``status`` without being handled."""
-        self._fail_next.extend([status] * n)
-
-    def throttle_next(self, n: int, retry_after: float = 1.0) -> None:
-        self._throttle_next.extend([retry_after] * n)
-
-    def slow_next(self, n: int, delay: float) -> None:
-        """The next ``n`` send requests are handled (taken), then answered ``delay`` seconds late."""
-        self._slow_next.extend([delay] * n)
-
+    # ---------------------------------------------------------------- knobs (and fail_next, throttle_next, slow_next)
     def script(self, recipient_no: str, *, send_code: str | None = None, result_code: str | None = None) -> None:
         """Fix what happens to one recipient number (NHN's form, e.g. ``01012345678``)."""
-        self._scripts[recipient_no] = _Script(send_code, _code(result_code) if result_code else None)
+        self._scripts[recipient_no] = Script(send_code, _code(result_code) if result_code else None)
 
     def expire_files(self) -> None:
         """Every uploaded file is past NHN's retention from now on (-2004)."""
@@ -291,9 +267,8 @@ class NhnSmsSimulator:
     def accepted_for(self, recipient_key: str) -> list[_Record]:
         return list(self._by_recipient_key.get(recipient_key, ()))
 
-    # ---------------------------------------------------------------- lifecycle
-    async def start(self) -> str:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    # ---------------------------------------------------------------- routes
+    def _add_routes(self, app: web.Application) -> None:
         base = "/sms/v3.0/appKeys/{appkey}"
         for endpoint in ("sms", "mms", "ad-sms", "ad-mms"):
             app.router.add_post(f"{base}/sender/{endpoint}", self._send)
@@ -303,37 +278,6 @@ class NhnSmsSimulator:
         app.router.add_get(base + "/message-results", self._results)
         app.router.add_get(base + "/sendNos", self._send_nos)
         app.router.add_get(base + "/blockservice/unsubscribe-nos", self._unsubscribe_nos)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-        self.base_url = f"http://{self.host}:{self.port}"
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        self._hook_task = asyncio.ensure_future(self._deliver_hooks())
-        return self.base_url
-
-    async def close(self) -> None:
-        if self._hook_task is not None:
-            self._hook_task.cancel()
-            try:
-                await self._hook_task
-            except asyncio.CancelledError:
-                pass
-            self._hook_task = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> NhnSmsSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
 
     # ---------------------------------------------------------------- common
     def _auth(self, request: web.Request) -> web.Response | None:
@@ -356,16 +300,7 @@ class NhnSmsSimulator:
     async def _send(self, request: web.Request) -> web.Response:
         endpoint = request.path.rsplit("/sender/", 1)[1]
         self.requests["send"] += 1
-        if self.latency:
-            await asyncio.sleep(self.latency)
-        if self.outage or self._fail_next:
-            status = self._fail_next.pop(0) if self._fail_next else 503
-            self.requests[f"send_{status}"] += 1
-            return web.Response(status=status, text="simulated outage")
-        if self._throttle_next:
-            retry_after = self._throttle_next.pop(0)
-            return web.Response(status=429, text="slow down", headers={"Retry-After": f"{retry_after:g}"})
-        denied = self._auth(request)
+        denied = await self._admit(request)
         if denied is not None:
             return denied
         body = await self._json_body(request)
@@ -397,7 +332,7 @@ class NhnSmsSimulator:
                     number, country = "0" + international[2:], "82"
                 else:
                     number, country = international, ""
-            script = self._scripts.get(number, _Script())
+            script = self._scripts.get(number, Script())
             key = item.get("recipientGroupingKey")
             if not number.isdigit() or not 8 <= len(number) <= 20:
                 code = "-2019"
@@ -454,8 +389,7 @@ class NhnSmsSimulator:
             if r.recipient_key:
                 self._by_recipient_key[r.recipient_key].append(r)
             self._pending_hooks.append(r)
-        if self._slow_next:  # handled: the answer comes late, or never to a client that gave up
-            await asyncio.sleep(self._slow_next.pop(0))
+        await self._slow_answer()  # handled: the answer comes late, or never to a client that gave up
         return web.json_response(
             {
                 "header": _header(),
@@ -808,99 +742,51 @@ class NhnSmsSimulator:
         }
         return json.dumps(envelope, ensure_ascii=False).encode("utf-8")
 
-    async def _deliver_hooks(self) -> None:
-        assert self._session is not None
-        while True:
-            await asyncio.sleep(self.webhook_interval)
-            if not self.webhook_url or not self._pending_hooks:
-                continue
-            now = time.monotonic()
-            due: list[_Record] = []
-            keep: deque[_Record] = deque()
-            while self._pending_hooks:
-                r = self._pending_hooks.popleft()
-                (due if r.final(now) else keep).append(r)
-            self._pending_hooks = keep
-            chunks = [due[i : i + self.webhook_batch] for i in range(0, len(due), self.webhook_batch)]
-            # NHN posts from many workers; so does the simulator (at most webhook_concurrency at once)
-            await asyncio.gather(*(self._post_hooks(chunk) for chunk in chunks))
+    async def _post_due_hooks(self) -> None:
+        if not self._pending_hooks:
+            return
+        now = time.monotonic()
+        due: list[_Record] = []
+        keep: deque[_Record] = deque()
+        while self._pending_hooks:
+            r = self._pending_hooks.popleft()
+            (due if r.final(now) else keep).append(r)
+        self._pending_hooks = keep
+        chunks = [due[i : i + self.webhook_batch] for i in range(0, len(due), self.webhook_batch)]
+        # NHN posts from many workers; so does the simulator (at most webhook_concurrency at once)
+        await asyncio.gather(*(self._post_hooks(chunk) for chunk in chunks))
 
     async def _post_hooks(self, chunk: list[_Record]) -> None:
-        assert self._session is not None
         async with self._hook_slots:
             stamp = datetime.now(KST)
             for r in chunk:
                 if r.updated is None:
                     r.updated = stamp
-            body = self.webhook_body(chunk)
-            headers = {
-                "Content-Type": "application/json;charset=UTF-8",
-                "X-Toast-Webhook-Signature": self.webhook_secret,
-            }
-            try:
-                async with self._session.post(self.webhook_url or "", data=body, headers=headers) as resp:
-                    ok = 200 <= resp.status < 300
-            except (TimeoutError, aiohttp.ClientError, OSError):
-                ok = False
+            ok = await self._post_webhook(self.webhook_body(chunk))
         if ok:
-            self.webhooks_delivered += 1
             for r in chunk:
                 r.hooked = True
         else:  # NHN documents no retries; the simulator tries again, as a kind peer would
-            self.webhook_failures += 1
             self._pending_hooks.extend(chunk)
-
-
-def _parse_mix(text: str) -> dict[str, float]:
-    mix: dict[str, float] = {}
-    for part in text.split(","):
-        if part.strip():
-            name, _, weight = part.partition("=")
-            mix[name.strip()] = float(weight or 1)
-    return mix
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the simulator until interrupted (``gateway simulate nhn-sms``)."""
-    parser = argparse.ArgumentParser(prog="gateway simulate nhn-sms", description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8091)
-    parser.add_argument("--app-key", default="sim-sms-app-key")
-    parser.add_argument("--secret-key", default="sim-sms-secret")
+    parser = peer_parser(
+        prog="gateway simulate nhn-sms",
+        description=(__doc__ or "").split("\n")[0],
+        port=8091,
+        app_key="sim-sms-app-key",
+        secret_key="sim-sms-secret",
+        mix="delivered=96,power_off=2,no_subscriber=1,carrier_error=1",
+    )
     parser.add_argument("--send-no", action="append", default=None, help="a registered sender number (repeatable)")
-    parser.add_argument("--latency", type=float, default=0.0)
-    parser.add_argument("--result-delay", type=float, default=1.0)
-    parser.add_argument("--mix", default="delivered=96,power_off=2,no_subscriber=1,carrier_error=1")
-    parser.add_argument("--webhook-url", default=None)
-    parser.add_argument("--webhook-secret", default="")
-    parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    if args.webhook_url and not args.webhook_secret:
-        parser.error("--webhook-url needs --webhook-secret")
-
-    async def serve() -> None:
-        sim = NhnSmsSimulator(
-            app_key=args.app_key,
-            secret_key=args.secret_key,
-            host=args.host,
-            port=args.port,
-            send_nos=tuple(args.send_no or ("15446859", "15880000")),
-            latency=args.latency,
-            result_delay=args.result_delay,
-            result_mix=_parse_mix(args.mix),
-            webhook_url=args.webhook_url,
-            webhook_secret=args.webhook_secret,
-            seed=args.seed,
-        )
-        async with sim:
-            print(f"NHN SMS simulator listening on {sim.base_url} (app key {sim.app_key})", flush=True)
-            await asyncio.Event().wait()
-
-    try:
-        asyncio.run(serve())
-    except KeyboardInterrupt:
-        return 0
-    return 0
+    settings = peer_settings(parser, args)
+    return serve_forever(
+        lambda: NhnSmsSimulator(**settings, send_nos=tuple(args.send_no or ("15446859", "15880000"))),
+        "NHN SMS simulator listening on {base_url} (app key {app_key})",
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

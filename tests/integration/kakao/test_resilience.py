@@ -8,10 +8,8 @@ import socket
 import pytest
 
 from gateway.backoff import Backoff
+from gateway.httpclient import AiohttpTransport, BreakerState, CircuitBreaker, HttpRequest, ProviderUnavailable
 from gateway.kakao import InMemoryTemplateStore, KakaoConnector
-from gateway.kakao.errors import ProviderUnavailable
-from gateway.kakao.resilience import BreakerState, CircuitBreaker
-from gateway.kakao.transport import AiohttpTransport, HttpRequest
 from gateway.port import Outcome
 from gateway.simulators.kakao import KakaoSimulator
 from tests.support.kakao import FakeClock, FakeSink, make_config, message, running

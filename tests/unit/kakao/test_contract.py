@@ -17,11 +17,11 @@ from typing import Any, ClassVar
 
 import pytest
 
+from gateway.httpclient import HttpResponse
 from gateway.kakao import nhn
 from gateway.kakao.nhn import NhnAlimtalkApi
 from gateway.kakao.provider import RecipientRequest, Resend, SendBatch
 from gateway.kakao.template_store import template_from_nhn
-from gateway.kakao.transport import HttpResponse
 from tests.support.kakao import concrete, fixture, keys_of
 
 API = NhnAlimtalkApi("akb3dukdmdjsdSvgk", "secret")

@@ -7,10 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.kakao.errors import ProviderProtocolError, ProviderRejected, ProviderThrottled, ProviderUnavailable
+from gateway.httpclient import (
+    HttpResponse,
+    ProviderProtocolError,
+    ProviderRejected,
+    ProviderThrottled,
+    ProviderUnavailable,
+)
 from gateway.kakao.nhn import NhnAlimtalkApi
 from gateway.kakao.provider import RecipientRequest, Resend, SendBatch
-from gateway.kakao.transport import HttpResponse
 
 API = NhnAlimtalkApi("APPKEY", "SECRET")
 BATCH = SendBatch(

@@ -12,8 +12,9 @@ from structlog.testing import capture_logs
 
 import gateway.kakao as kakao
 from gateway.errors import DatabaseError
+from gateway.httpclient import ProviderProtocolError, ProviderRejected, ProviderUnavailable
 from gateway.kakao.batch_sender import BatchSender
-from gateway.kakao.errors import ProviderProtocolError, ProviderRejected, ProviderUnavailable
+from gateway.kakao.batch_sender import KakaoBreaker as CircuitBreaker  # the shared breaker, with Kakao's log events
 from gateway.kakao.journal import InMemoryJournal
 from gateway.kakao.prepare import Prepared, grouping_key, prepare, recipient_no
 from gateway.kakao.provider import (
@@ -25,10 +26,10 @@ from gateway.kakao.provider import (
     RecipientAnswer,
     SendBatch,
 )
-from gateway.kakao.resilience import CircuitBreaker
 from gateway.kakao.templates import TemplateRegistry
 from gateway.port import Outcome, SendResult
-from gateway.simulators.kakao import _parse_mix, main
+from gateway.simulators._http_peer import parse_mix as _parse_mix
+from gateway.simulators.kakao import main
 from tests.support.kakao import TEMPLATES, FakeClock, make_config, message
 
 REGISTRY = TemplateRegistry.build(TEMPLATES)
