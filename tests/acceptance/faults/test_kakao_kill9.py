@@ -47,6 +47,8 @@ instance_name = "kill9"
 url = "{db_url}"
 [http]
 port = {free_port()}
+[admin]
+port = 0
 [engine]
 idle_poll_ms = 50
 lease_seconds = 2

@@ -110,6 +110,7 @@ async def test_sms_lms_and_mms_through_nhn_cloud(db_url: str, db: asyncpg.Connec
             )
         config = {
             "http": {"port": port},
+            "admin": {"port": 0},
             "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
             "connectors": [nhn_connector(sim)],
         }
@@ -170,6 +171,7 @@ async def test_alimtalk_falls_back_to_lms_through_nhn(db_url: str, db: asyncpg.C
         )
         config = {
             "http": {"port": port},
+            "admin": {"port": 0},
             "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
             "connectors": [
                 kakao_connector(kakao),
@@ -208,6 +210,7 @@ async def test_fallbacks_not_sent_leave_an_event(db_url: str, db: asyncpg.Connec
             )
         config = {
             "http": {"port": port},
+            "admin": {"port": 0},
             "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
             "connectors": [
                 kakao_connector(kakao),

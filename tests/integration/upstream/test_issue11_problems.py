@@ -62,6 +62,7 @@ async def test_problem3_both_spellings_of_a_number_reach_the_carrier_in_one_cano
             {
                 "instance_name": "numbers",
                 "http": {"enabled": False},
+                "admin": {"port": 0},
                 "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
                 "connectors": [{"type": "smpp", "name": "smsc", "port": smsc.port, "system_id": "gateway",
                                 "password": "secret", **connector}],
@@ -225,6 +226,7 @@ async def test_problem6_the_daemon_runs_as_gateway_daemon(db: asyncpg.Connection
             {
                 "instance_name": "least-privilege",
                 "http": {"enabled": False},
+                "admin": {"port": 0},
                 "engine": {"idle_poll_ms": 50, "flush_interval_ms": 5},
                 "connectors": [{"type": "loopback", "name": "lb", "receipt_delay_ms": 5}],
             }
