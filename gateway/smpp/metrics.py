@@ -108,3 +108,16 @@ def init_connector(name: str) -> None:
     RECONNECTS.labels(name)
     for kind in ("receipts", "inbound"):
         DELIVER_STORE_FAILURES.labels(name, kind)
+
+
+BREAKER_OPEN = Gauge(
+    "gateway_smpp_breaker_open",
+    "1 while the connector's breaker is open: consecutive response timeouts, generic_nacks or links ended "
+    "by the SMSC right after submits paused every bind (closes on the next healthy answer).",
+    ["connector"],
+)
+BREAKER_TRIPS = Counter(
+    "gateway_smpp_breaker_trips_total",
+    "Times the breaker paused every bind, by what tripped it (timeout, generic_nack, peer_unbind).",
+    ["connector", "cause"],
+)
