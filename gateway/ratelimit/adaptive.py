@@ -2,8 +2,8 @@
 
 With no ``[ratelimit]`` for a connector, nothing limits its rate until the peer
 says "slow down" (SMPP 0x58/0x14, HTTP 429). At the first such answer this
-module measures the rate the peer was accepting (over the last second), takes
-it as the ceiling and installs a limit at that rate lowered by AIMD
+module measures the rate we were sending at (answers per second over the last
+second, at least ``MIN_CEILING``), takes it as the ceiling and installs a limit at that rate lowered by AIMD
 (``decrease_factor``): further throttles lower it again (once per
 ``cooldown_seconds``), accepted sends raise it back towards the ceiling, and
 once it is back there the limit is removed — the connector is unlimited again
@@ -20,6 +20,9 @@ from gateway.ratelimit.config import AimdConfig, RateSpec
 __all__ = ["ADAPTIVE_LABEL", "AdaptiveRate"]
 
 ADAPTIVE_LABEL = "adaptive"
+# The least ceiling learnt: a throttle right after a quiet spell says little about the rate
+# the peer takes (AIMD can still go down to floor_fraction of it).
+MIN_CEILING = 10.0
 
 
 class AdaptiveRate:
@@ -42,15 +45,17 @@ class AdaptiveRate:
             self._started, self._count = now, 0
 
     def observed(self, now: float) -> float:
-        """Accepted sends per second lately (the larger of the last window and the current one)."""
+        """Answered sends per second lately (the larger of the last window and the current one)."""
         self._meter(now)
         current = self._count / max(now - self._started, 1e-3) if self._count else 0.0
         return max(self._last, min(current, self._count))
 
     def throttled(self, now: float) -> bool:
         """A throttling answer; True when the limit was installed or lowered."""
+        self._meter(now)
+        self._count += 1
         if self.aimd is None:
-            ceiling = max(self.observed(now), 1.0)
+            ceiling = max(self.observed(now), MIN_CEILING)
             self.spec = RateSpec(rate=ceiling, burst=max(1.0, ceiling / 10))
             self.aimd = Aimd(ceiling, self.config)
         return self.aimd.on_throttle(now)
