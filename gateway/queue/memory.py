@@ -193,7 +193,7 @@ class InMemoryStore:
             row.lease_owner = None
             row.last_reason = r.reason
             row.may_be_duplicate = row.may_be_duplicate or r.may_be_duplicate
-            row.unknown_resends += int(r.may_be_duplicate)
+            row.unknown_resends += int(r.unknown_resend)
             if r.partial is not None:
                 row.partial = r.partial
             if not r.counts:

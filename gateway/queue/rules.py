@@ -31,6 +31,10 @@ from gateway.queue.transitions import Reschedule, Settle, Transition
 __all__ = ["HOLD_SECONDS", "after_decision", "after_send", "after_shutdown", "retry_backoff"]
 
 HOLD_SECONDS = 10 * 365 * 86400  # "held": deferred until an operator releases it
+# An unknown outcome because the link to the carrier dropped (not because the carrier said
+# nothing): flagged, but not counted against max_unknown_resends (bounded by max_attempts;
+# an SMSC that drops every link trips the connector's breaker).
+_LINK_LOST = frozenset({"connection_lost"})
 
 
 def retry_backoff(retry: RetryConfig) -> Backoff:
@@ -95,7 +99,8 @@ def after_send(
         reason = result.reason or QueueReason.OUTCOME_UNKNOWN
         if not retry.retry_unknown:
             return Settle(message.id, MessageState.UNKNOWN, message.channel, reason, result.code, connector)
-        if message.unknown_resends >= retry.max_unknown_resends:
+        link_lost = reason in _LINK_LOST
+        if message.unknown_resends >= retry.max_unknown_resends and not link_lost:
             # Sent 1 + max_unknown_resends times with no answer: sending again would only
             # multiply the copies a carrier that does not answer may still deliver.
             return Settle(
@@ -110,7 +115,16 @@ def after_send(
                 earlier_carrier_ids=earlier + tuple(_ids_of(partial)),
             )
         return _retry(
-            message, reason, result, connector, retry=retry, now=now, rng=rng, may_be_duplicate=True, partial=partial
+            message,
+            reason,
+            result,
+            connector,
+            retry=retry,
+            now=now,
+            rng=rng,
+            may_be_duplicate=True,
+            partial=partial,
+            unknown_resend=not link_lost,
         )
     raise AssertionError(f"unhandled outcome {outcome!r}")  # pragma: no cover - exhaustive
 
@@ -147,6 +161,7 @@ def _retry(
     rng: random.Random,
     may_be_duplicate: bool,
     partial: Mapping[str, Any] | None = None,
+    unknown_resend: bool = False,
 ) -> Transition:
     if message.attempts >= retry.max_attempts:
         return Settle(
@@ -173,6 +188,7 @@ def _retry(
         counts=True,
         may_be_duplicate=may_be_duplicate,
         partial=partial,
+        unknown_resend=unknown_resend,
     )
 
 
@@ -187,6 +203,7 @@ def _reschedule_or_expire(
     counts: bool,
     may_be_duplicate: bool = False,
     partial: Mapping[str, Any] | None = None,
+    unknown_resend: bool = False,
 ) -> Transition:
     if message.expires_at is not None and message.expires_at.timestamp() <= now.timestamp() + delay:
         return Settle(
@@ -199,7 +216,14 @@ def _reschedule_or_expire(
             detail={"last_reason": reason},
         )
     return Reschedule(
-        message.id, delay, reason, code, counts=counts, may_be_duplicate=may_be_duplicate, partial=partial
+        message.id,
+        delay,
+        reason,
+        code,
+        counts=counts,
+        may_be_duplicate=may_be_duplicate,
+        partial=partial,
+        unknown_resend=unknown_resend,
     )
 
 
@@ -234,4 +258,6 @@ def after_decision(message: OutboundMessage, decision: Decision, now: datetime) 
 
 def after_shutdown(message: OutboundMessage) -> Reschedule:
     """Unanswered when the drain ended: it may have reached the carrier."""
-    return Reschedule(message.id, 0.0, QueueReason.SHUTDOWN_UNANSWERED, counts=True, may_be_duplicate=True)
+    return Reschedule(
+        message.id, 0.0, QueueReason.SHUTDOWN_UNANSWERED, counts=True, may_be_duplicate=True, unknown_resend=True
+    )

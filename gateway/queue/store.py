@@ -450,6 +450,7 @@ class PgStore:
             [dict(r.detail) if r.detail else None for r in reschedules],
             self.owner,
             [dict(r.partial) if r.partial else None for r in reschedules],
+            [r.unknown_resend for r in reschedules],
         )
         if len(done) != len(reschedules):
             log.warning("store.lease_lost", expected=len(reschedules), moved=len(done), op="reschedule")

@@ -58,6 +58,7 @@ class Reschedule:
     code: str | None = None
     counts: bool = True  # False: the attempt does not count (throttling, policy deferral)
     may_be_duplicate: bool = False  # it may have reached the carrier
+    unknown_resend: bool = False  # counts against engine.retry.max_unknown_resends
     detail: Mapping[str, Any] | None = None
     # The connector's resume state (``SendResult.resume`` with its ``connector``), kept in
     # outbox.partial for the next attempt; None keeps what the row holds.

@@ -7,7 +7,10 @@ second, at least ``MIN_CEILING``), takes it as the ceiling and installs a limit 
 (``decrease_factor``): further throttles lower it again (once per
 ``cooldown_seconds``), accepted sends raise it back towards the ceiling, and
 once it is back there the limit is removed — the connector is unlimited again
-until the next throttle. So a throttling SMSC is backed off without any
+until the next throttle. Throttles that go on once the rate is at its floor
+(``floor_fraction`` of the ceiling) are not about the rate: the limit is removed
+and throttles are ignored for ``QUIET_SECONDS``, so such an SMSC does not pin the
+connector at a crawl. So a throttling SMSC is backed off without any
 configuration (``adaptive = false`` in the connector's ``[ratelimit]`` table
 turns it off). The rate shows as ``gateway_ratelimit_effective_rate{limit="adaptive"}``.
 """
@@ -22,13 +25,16 @@ __all__ = ["ADAPTIVE_LABEL", "AdaptiveRate"]
 ADAPTIVE_LABEL = "adaptive"
 # The least ceiling learnt: a throttle right after a quiet spell says little about the rate
 # the peer takes (AIMD can still go down to floor_fraction of it).
-MIN_CEILING = 10.0
+MIN_CEILING = 50.0
+# Throttles that go on at the floor are not about the rate (an SMSC that refuses every Nth
+# submit whatever the pace): the limit is removed and throttles are ignored this long.
+QUIET_SECONDS = 30.0
 
 
 class AdaptiveRate:
     """The learnt limit of one connector: ``aimd`` while engaged, None while unlimited."""
 
-    __slots__ = ("_count", "_last", "_started", "aimd", "config", "spec")
+    __slots__ = ("_count", "_floor_since", "_last", "_quiet_until", "_started", "aimd", "config", "spec")
 
     def __init__(self, config: AimdConfig) -> None:
         self.config = config
@@ -37,6 +43,8 @@ class AdaptiveRate:
         self._started = 0.0  # the current one-second window of accepted sends
         self._count = 0
         self._last = 0.0  # accepted sends in the previous full window (per second)
+        self._quiet_until = 0.0
+        self._floor_since: float | None = None  # when throttles brought the rate to its floor
 
     def _meter(self, now: float) -> None:
         elapsed = now - self._started
@@ -54,11 +62,24 @@ class AdaptiveRate:
         """A throttling answer; True when the limit was installed or lowered."""
         self._meter(now)
         self._count += 1
-        if self.aimd is None:
+        if now < self._quiet_until:
+            return False
+        aimd = self.aimd
+        if aimd is None:
             ceiling = max(self.observed(now), MIN_CEILING)
             self.spec = RateSpec(rate=ceiling, burst=max(1.0, ceiling / 10))
-            self.aimd = Aimd(ceiling, self.config)
-        return self.aimd.on_throttle(now)
+            aimd = self.aimd = Aimd(ceiling, self.config)
+            self._floor_since = None
+        elif self._floor_since is not None:  # throttled at the floor: not about the rate
+            if now - self._floor_since < self.config.cooldown_seconds:
+                return False
+            self.aimd = self.spec = None
+            self._quiet_until = now + QUIET_SECONDS
+            return True
+        lowered = aimd.on_throttle(now)
+        if aimd.rate <= aimd.floor:
+            self._floor_since = now
+        return lowered
 
     def succeeded(self, now: float) -> bool:
         """An accepted send; True when the limit was raised or removed."""
@@ -67,6 +88,8 @@ class AdaptiveRate:
         if self.aimd is None:
             return False
         raised = self.aimd.on_success(now)
+        if raised and self.aimd.rate > 2 * self.aimd.floor:  # well clear of the floor: rate-driven again
+            self._floor_since = None
         if self.aimd.rate >= self.aimd.limit:
             self.aimd = self.spec = None  # back at the rate that drew the throttle: unlimited again
             return True

@@ -234,13 +234,14 @@ SELECT id FROM moved;
 -- name: defer
 -- Put leased rows back as deferred until now + delay (retry, throttling).
 -- $1 ids, $2 delays (s), $3 reasons, $4 codes, $5 "do not count this attempt",
--- $6 may be duplicate (an unknown outcome: counts as a resend after one), $7 details, $8 owner,
--- $9 the connector's resume state for outbox.partial (NULL keeps what the row holds).
+-- $6 may be duplicate, $7 details, $8 owner,
+-- $9 the connector's resume state for outbox.partial (NULL keeps what the row holds),
+-- $10 counts against max_unknown_resends.
 WITH u AS (
     SELECT *
     FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::text[], $5::boolean[], $6::boolean[], $7::jsonb[],
-                $9::jsonb[])
-        AS u(id, delay, reason, code, uncount, dup, detail, partial)
+                $9::jsonb[], $10::boolean[])
+        AS u(id, delay, reason, code, uncount, dup, detail, partial, unknown)
 ), deferred AS (
     UPDATE gateway.outbox o
     SET state = 'deferred',
@@ -249,7 +250,7 @@ WITH u AS (
         last_reason = u.reason,
         attempts = CASE WHEN u.uncount THEN greatest(o.attempts - 1, 0) ELSE o.attempts END,
         may_be_duplicate = o.may_be_duplicate OR u.dup,
-        unknown_resends = o.unknown_resends + u.dup::int,
+        unknown_resends = o.unknown_resends + u.unknown::int,
         partial = coalesce(u.partial, o.partial)
     FROM u
     WHERE o.id = u.id AND o.lease_owner = $8

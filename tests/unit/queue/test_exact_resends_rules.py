@@ -61,3 +61,13 @@ def test_an_unknown_outcome_is_resent_once_then_settles_unknown() -> None:
     assert second.state is MessageState.UNKNOWN
     assert second.reason == QueueReason.MAX_UNKNOWN_RESENDS
     assert second.detail == {"last_reason": "timeout", "unknown_resends": 1}
+
+
+def test_a_lost_bind_is_flagged_but_does_not_use_up_the_unknown_resends() -> None:
+    """connection_lost (the link dropped, not a silent carrier): resent flagged even past
+    max_unknown_resends, without counting; max_attempts still bounds it."""
+    lost = SendResult(7, Outcome.UNKNOWN, reason="connection_lost")
+    t = send(replace(MSG, attempts=2, unknown_resends=1), lost)
+    assert isinstance(t, Reschedule) and t.may_be_duplicate and not t.unknown_resend
+    timeout = send(MSG, SendResult(7, Outcome.UNKNOWN, reason="timeout"))
+    assert isinstance(timeout, Reschedule) and timeout.unknown_resend
