@@ -120,7 +120,8 @@ class LimitTable:
         """A throttling answer for a message from ``sender``; True when a rate was lowered."""
         metrics.THROTTLE_EVENTS.labels(self.connector).inc()
         lowered = False
-        targets = self._feedback_targets(sender)
+        # The adaptive limit (engaged as the connector limit) follows its own rules: not plain AIMD.
+        targets = [t for t in self._feedback_targets(sender) if t is not self._adaptive_limit]
         if not targets and self.adaptive is not None and self._configured is None:
             return self._adapt_down(now)
         for limit in targets:

@@ -60,3 +60,16 @@ def test_a_connector_without_a_configured_rate_gets_the_adaptive_limit_and_can_t
     off = LimitTable("smsc-off", ConnectorLimitsConfig(adaptive=False))
     off.throttled("1588", 0.0)
     assert off.connector_limit is None
+
+
+def test_the_engaged_adaptive_limit_is_released_through_the_table_when_throttles_go_on_at_its_floor() -> None:
+    """LimitTable routes throttles to the adaptive rules once engaged (not plain AIMD), so throttles that go on
+    at the floor remove the limit."""
+    table = LimitTable("smsc-every-3rd", ConnectorLimitsConfig(aimd=AimdConfig(cooldown_seconds=0.5)))
+    t = 0.0
+    while t < 60 and not (t > 1 and table.connector_limit is None):
+        table.succeeded("1588", t)
+        table.succeeded("1588", t + 0.05)
+        table.throttled("1588", t + 0.1)
+        t += 0.15
+    assert table.connector_limit is None, "pinned at the floor"
