@@ -59,6 +59,8 @@ RECOVERY_ROWS = Counter(
     ["outcome"],
 )
 RECOVERED_RUNS = Counter("gateway_recovered_runs_total", "Dead runs (crashes, kills) whose work was recovered.")
+for _outcome in ("requeued_flagged", "requeued", "settled"):
+    RECOVERY_ROWS.labels(_outcome)
 RECEIPTS = Counter(
     "gateway_receipts_total",
     "Delivery receipts stored, by connector and receipt state (every connector; counted once, when committed).",
