@@ -14,8 +14,9 @@ The ledger at the end: every enqueued message in exactly one final state;
 messages lost (0 expected); receipts lost (the simulator's unacknowledged ones,
 and messages whose receipt was sent but that are not final); duplicates counted
 exactly from the simulator's accepted texts (each body carries its own marker);
-rows stuck in flight after leases expired. Prints a summary and ends with one
-JSON line. The tests in tests/acceptance/faults/ drive :func:`run_scenario` with small counts.
+rows stuck in flight after leases expired; messages flagged may_be_duplicate
+against the real duplicates (the flag should be precise: within 2x). Prints a
+summary and ends with one JSON line. The tests in tests/acceptance/faults/ drive :func:`run_scenario` with small counts.
 
     python -m benchmarks.faults --scenario all --messages 20000 --rate 2000
 """
@@ -65,6 +66,10 @@ class Ledger:
     simulator_accepted: int
     accepted_distinct: int
     duplicates: int  # accepted more than once by the simulator
+    # Messages we flagged may_be_duplicate (sent again after a crash, a timeout, a lost bind)
+    # and how many of them the carrier really got twice; flagged / duplicates should stay <= 2.
+    flagged: int
+    flagged_ratio: float | None  # flagged / duplicates (None: no duplicate)
     our_submitted: int  # messages we recorded as accepted by the carrier
     receipts_sent: int
     receipts_unacked: int
@@ -353,6 +358,9 @@ async def run_scenario(
             "(SELECT 1 FROM gateway.carrier_ids c WHERE c.message_id = m.id AND c.state IS NOT NULL)"
         )
         pending_left = await conn.fetchval("SELECT count(*) FROM gateway.receipts_pending")
+        flagged = await conn.fetchval(
+            "SELECT count(DISTINCT message_id) FROM gateway.events WHERE (detail->>'may_be_duplicate')::bool"
+        )
         await conn.close()
         markers = Counter()
         for entry in sim.stats.accepted_log:
@@ -377,6 +385,8 @@ async def run_scenario(
             simulator_accepted=sim.stats.submits_accepted,
             accepted_distinct=len(markers),
             duplicates=duplicates,
+            flagged=flagged,
+            flagged_ratio=round(flagged / duplicates, 2) if duplicates else None,
             our_submitted=our_submitted,
             receipts_sent=sim.stats.receipts_sent,
             receipts_unacked=sim.stats.receipts_unacked,
@@ -417,6 +427,8 @@ def _print(ledger: Ledger) -> None:
         f"  receipts            sent {ledger.receipts_sent}, unacked {ledger.receipts_unacked}, "
         f"lost {ledger.receipts_lost}, never matched {ledger.receipts_pending_left}"
     )
+    ratio = "n/a (no duplicate)" if ledger.flagged_ratio is None else f"{ledger.flagged_ratio}x"
+    print(f"  flagged             {ledger.flagged} may_be_duplicate for {ledger.duplicates} real duplicates ({ratio})")
     for note in ledger.notes:
         print(f"  note: {note}")
 
@@ -446,7 +458,10 @@ async def _main(args: argparse.Namespace) -> int:
         "lost_total": sum(r.lost for r in results),
         "receipts_lost_total": sum(r.receipts_lost + r.receipts_unacked for r in results),
         "duplicates_total": sum(r.duplicates for r in results),
+        "flagged_total": sum(r.flagged for r in results),
     }
+    dups = summary["duplicates_total"]
+    summary["flagged_ratio"] = round(summary["flagged_total"] / dups, 2) if dups else None
     print(json.dumps(summary))
     return 0 if summary["ok"] else 1
 

@@ -51,6 +51,16 @@ IN_FLIGHT = Gauge("gateway_in_flight_messages", "Messages claimed by this instan
 LEASE_RECOVERIES = Counter(
     "gateway_lease_recoveries_total", "Expired leases of crashed or stalled instances recovered."
 )
+RECOVERY_ROWS = Counter(
+    "gateway_recovery_messages_total",
+    "Messages of dead runs recovered, by what recovery did with them: requeued_flagged (may have reached "
+    "the carrier: sent again flagged may_be_duplicate), requeued (never handed over: sent again, unflagged), "
+    "settled (accepted before the crash: settled from the send journal, not sent again).",
+    ["outcome"],
+)
+RECOVERED_RUNS = Counter("gateway_recovered_runs_total", "Dead runs (crashes, kills) whose work was recovered.")
+for _outcome in ("requeued_flagged", "requeued", "settled"):
+    RECOVERY_ROWS.labels(_outcome)
 RECEIPTS = Counter(
     "gateway_receipts_total",
     "Delivery receipts stored, by connector and receipt state (every connector; counted once, when committed).",

@@ -76,6 +76,14 @@ def render_status(status: dict[str, Any]) -> str:
         lines.append(
             f"  {i['name']:<32} {state:<8} heartbeat {i['heartbeat_age_s']:.0f}s ago  pid {i['pid']}  v{i['version']}"
         )
+        recovery = i.get("recovery")
+        if recovery:
+            # What recovering this dead run did: its duplicates are at most the flagged ones.
+            lines.append(
+                f"    recovered by {recovery.get('by')}: {recovery.get('requeued', 0)} requeued, "
+                f"{recovery.get('flagged', 0)} of them flagged may_be_duplicate (they may have reached the carrier), "
+                f"{recovery.get('settled_from_journal', 0)} accepted submits settled from its journal"
+            )
     if status.get("instances_not_shown"):
         lines.append(f"  ... and {status['instances_not_shown']} older stopped instance(s)")
     if not status["instances"]:

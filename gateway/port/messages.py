@@ -44,6 +44,13 @@ class OutboundMessage:
     # An earlier attempt may have reached the peer (its outcome was unknown: a timeout,
     # a crash, a shutdown). A connector that can look a message up does so before resending.
     may_be_duplicate: bool = False
+    # What an earlier attempt left for the connector to resume (``SendResult.resume`` as the
+    # queue stored it, with ``"connector"``: the connector that wrote it): SMPP keeps the
+    # concatenation reference and the carrier id of each accepted segment, so that only
+    # the missing segments go again, with the same reference. None: nothing to resume.
+    partial: Mapping[str, Any] | None = None
+    # Resends so far after an attempt whose outcome was unknown (engine.retry.max_unknown_resends).
+    unknown_resends: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,6 +96,9 @@ class SendResult:
     segments: int = 1
     detail: Mapping[str, Any] | None = None  # extra JSON for the event
     fallback: Fallback | None = None
+    # Requeued (RETRY, THROTTLED, UNKNOWN) after part of the message reached the carrier: what
+    # the next attempt needs to send only the rest (JSON; OutboundMessage.partial gives it back).
+    resume: Mapping[str, Any] | None = None
 
 
 class ReceiptState(enum.Enum):

@@ -46,6 +46,7 @@ class QueueReason(enum.StrEnum):
     CONNECTOR_ERROR = "connector_error"  # the connector raised instead of answering
     REJECTED = "rejected"  # a connector's FAILED without a reason of its own
     MAX_ATTEMPTS = "max_attempts"  # retries exhausted
+    MAX_UNKNOWN_RESENDS = "max_unknown_resends"  # outcome unknown again after engine.retry.max_unknown_resends resends
     EXPIRED_BEFORE_RETRY = "expired_before_retry"  # the next attempt would come after expires_at
     NO_ROUTE = "no_route"  # no connector serves the message
     INVALID_ROW = "invalid_row"  # the outbox row cannot be read as a message

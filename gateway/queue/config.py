@@ -24,6 +24,10 @@ class RetryConfig(ConfigModel):
     throttled_seconds: float = Field(1.0, gt=0)
     # Retry a message whose outcome is unknown (timeout, lost bind)? It may then be delivered twice.
     retry_unknown: bool = True
+    # Resends after an unknown outcome, at most (a timeout, a lost bind, a crash, a shutdown):
+    # a silent SMSC gets each message at most 1 + this many times; the next unknown outcome
+    # settles it `unknown` (reason max_unknown_resends). Separate from max_attempts.
+    max_unknown_resends: int = Field(1, ge=0, le=100)
 
 
 class EngineConfig(ConfigModel):

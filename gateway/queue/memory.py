@@ -45,6 +45,8 @@ class _Row:
     lease_owner: str | None = None
     may_be_duplicate: bool = False
     last_reason: str | None = None
+    partial: Mapping[str, Any] | None = None
+    unknown_resends: int = 0
 
 
 @dataclass(slots=True)
@@ -152,6 +154,8 @@ class InMemoryStore:
                 recipient=recipient,
                 number=number,
                 may_be_duplicate=row.may_be_duplicate,
+                partial=row.partial,
+                unknown_resends=row.unknown_resends,
             )
             claim.messages.append((row.message, row.consent))
         return claim
@@ -180,6 +184,8 @@ class InMemoryStore:
             )
             for cid in s.carrier_ids:
                 self.carrier_ids[(s.connector or "", cid)] = s.id
+            for connector, cid, _segment, _segments in s.earlier_carrier_ids:
+                self.carrier_ids[(connector or s.connector or "", cid)] = s.id
             detail = dict(s.detail or {})
             if row.may_be_duplicate:
                 detail["may_be_duplicate"] = True
@@ -195,6 +201,9 @@ class InMemoryStore:
             row.lease_owner = None
             row.last_reason = r.reason
             row.may_be_duplicate = row.may_be_duplicate or r.may_be_duplicate
+            row.unknown_resends += int(r.unknown_resend)
+            if r.partial is not None:
+                row.partial = r.partial
             if not r.counts:
                 row.message = replace(row.message, attempts=max(row.message.attempts - 1, 0))
             self.events.append(Event(r.id, "deferred", r.reason, r.detail))
@@ -273,6 +282,7 @@ class InMemoryStore:
             row.state = MessageState.QUEUED
             row.lease_owner = None
             row.may_be_duplicate = row.may_be_duplicate or handed
+            row.unknown_resends += int(handed)
             if not handed:
                 row.message = replace(row.message, attempts=max(row.message.attempts - 1, 0))
             row.last_reason = QueueReason.LEASE_EXPIRED

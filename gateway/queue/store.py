@@ -188,6 +188,8 @@ def _message(row: asyncpg.Record, default_region: str | None) -> OutboundMessage
         send_at=row["send_at"],
         number=number,
         may_be_duplicate=row["may_be_duplicate"],
+        partial=row["partial"],
+        unknown_resends=row["unknown_resends"],
     )
 
 
@@ -286,28 +288,48 @@ class PgStore:
             if not dead:
                 return 0
             settled = await self._settle_accepted(conn, dead)
-            n = settled + int(await conn.fetchval(Q["recover_leases"], limit, self.owner, dead))
+            rows = await conn.fetch(Q["recover_leases"], limit, self.owner, dead)
+            per_run: dict[str, tuple[int, int]] = {
+                r["previous_owner"]: (int(r["recovered"]), int(r["flagged"])) for r in rows
+            }
+            for run in set(per_run) | set(settled):
+                requeued, flagged = per_run.get(run, (0, 0))
+                done = settled.get(run, 0)
+                await conn.execute(Q["record_recovery"], run, requeued, flagged, done, self.owner)
+                metrics.RECOVERY_ROWS.labels("requeued_flagged").inc(flagged)
+                metrics.RECOVERY_ROWS.labels("requeued").inc(requeued - flagged)
+                metrics.RECOVERY_ROWS.labels("settled").inc(done)
+                log.warning(
+                    "store.run.recovered", run=run, requeued=requeued, flagged=flagged, settled_from_journal=done
+                )
+            n = sum(settled.values()) + sum(r for r, _ in per_run.values())
             if n < limit:  # nothing left behind: the next look can skip them
                 await conn.execute(Q["mark_recovered"], dead)
+                metrics.RECOVERED_RUNS.inc(len(dead))
             return n
 
     async def release_orphans(self, known: Sequence[int]) -> int:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
             return int(await conn.fetchval(Q["release_orphans"], self.owner, list(known)))
 
-    async def _settle_accepted(self, conn: DbConnection, dead: list[str]) -> int:
-        """Submits the dead runs had accepted but not settled: settle them from their journal, never resend."""
+    async def _settle_accepted(self, conn: DbConnection, dead: list[str]) -> dict[str, int]:
+        """Submits the dead runs had accepted but not settled: settle them from their journal, never resend.
+        How many per run."""
         rows = await conn.fetch(Q["journal_accepted_of"], dead)
         if not rows:
-            return 0
+            return {}
         settles = {r["entry"]["id"]: _settle_from_journal(r["entry"], r["owner"]) for r in rows}
+        owners = {r["entry"]["id"]: r["owner"] for r in rows}
         async with conn.transaction():
             taken = {r["id"] for r in await conn.fetch(Q["take_over"], list(settles), dead, self.owner)}
             if taken:
                 await self._settle(conn, [s for mid, s in settles.items() if mid in taken])
         if taken:
             log.warning("store.recovered.accepted", count=len(taken), runs=dead)
-        return len(taken)
+        per_run: dict[str, int] = {}
+        for mid in taken:
+            per_run[owners[mid]] = per_run.get(owners[mid], 0) + 1
+        return per_run
 
     async def receipt_timeouts(self, connector: str, after_seconds: float, limit: int) -> int:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
@@ -407,6 +429,12 @@ class PgStore:
                 c_msg.append(s.id)
                 c_seg.append(i)
                 c_segs.append(n)
+            for connector, cid, segment, segments in s.earlier_carrier_ids:
+                c_conn.append(connector or s.connector)
+                c_ids.append(cid)
+                c_msg.append(s.id)
+                c_seg.append(segment)
+                c_segs.append(segments)
         moved = await conn.fetch(
             Q["finish"],
             [s.id for s in settles],
@@ -449,6 +477,8 @@ class PgStore:
             [r.may_be_duplicate for r in reschedules],
             [dict(r.detail) if r.detail else None for r in reschedules],
             self.owner,
+            [dict(r.partial) if r.partial else None for r in reschedules],
+            [r.unknown_resend for r in reschedules],
         )
         if len(done) != len(reschedules):
             log.warning("store.lease_lost", expected=len(reschedules), moved=len(done), op="reschedule")

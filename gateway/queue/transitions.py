@@ -39,6 +39,9 @@ class Settle:
     carrier_ids: tuple[str, ...] = ()
     # Kept with the message; enqueued at once when the state is final.
     fallback: Fallback | None = None
+    # Carrier ids of earlier copies of segments sent again whole: (connector, carrier id,
+    # segment, segments). Stored beside ``carrier_ids`` so that their receipts still match.
+    earlier_carrier_ids: tuple[tuple[str, str, int, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.state.is_live:
@@ -55,7 +58,11 @@ class Reschedule:
     code: str | None = None
     counts: bool = True  # False: the attempt does not count (throttling, policy deferral)
     may_be_duplicate: bool = False  # it may have reached the carrier
+    unknown_resend: bool = False  # counts against engine.retry.max_unknown_resends
     detail: Mapping[str, Any] | None = None
+    # The connector's resume state (``SendResult.resume`` with its ``connector``), kept in
+    # outbox.partial for the next attempt; None keeps what the row holds.
+    partial: Mapping[str, Any] | None = None
 
 
 Transition = Settle | Reschedule

@@ -17,6 +17,7 @@ Units are *cost units* per second: SMS segments for SMPP connectors (a
     default_sender = { rate = 100, burst = 10 }
     senders = { "1588-0000" = { rate = 50, burst = 10 } }
     feedback = "both"                    # what a throttling error lowers: connector, sender or both
+    adaptive = true                      # no rate to lower: learn one from the throttling (the default)
 
     [ratelimit.connectors.kt-main.aimd]
     decrease_factor = 0.5
@@ -74,6 +75,9 @@ class ConnectorLimitsConfig(ConfigModel):
     senders: dict[str, RateSpec] = Field(default_factory=dict)
     feedback: Literal["connector", "sender", "both"] = "both"
     aimd: AimdConfig = AimdConfig()
+    # With no limit that a throttle can lower (no rate, or feedback to limits not set), learn
+    # one from the throttling itself (gateway.ratelimit.adaptive). On for every connector.
+    adaptive: bool = True
 
     @model_validator(mode="after")
     def _rate_and_burst_together(self) -> ConnectorLimitsConfig:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import structlog
 
 from gateway.ratelimit import metrics
+from gateway.ratelimit.adaptive import ADAPTIVE_LABEL, AdaptiveRate
 from gateway.ratelimit.aimd import Aimd
 from gateway.ratelimit.config import ConnectorLimitsConfig, RateSpec
 
@@ -58,9 +59,12 @@ class LimitTable:
         self.connector = connector
         self.config = config
         spec = config.connector_spec
-        self.connector_limit: Limit | None = (
+        self._configured: Limit | None = (
             None if spec is None else Limit(connector, connector, CONNECTOR_LABEL, spec, Aimd(spec.rate, config.aimd))
         )
+        # Learnt from throttling when no configured limit takes the feedback (gateway.ratelimit.adaptive).
+        self.adaptive: AdaptiveRate | None = AdaptiveRate(config.aimd) if config.adaptive else None
+        self._adaptive_limit: Limit | None = None
         self._senders: dict[str, Limit | None] = {}
         if self.connector_limit is not None:
             self._publish(self.connector_limit)
@@ -77,6 +81,11 @@ class LimitTable:
                     default=default,
                 )
             )
+
+    @property
+    def connector_limit(self) -> Limit | None:
+        """The connector's limit: the configured one, else the adaptive one while it is engaged."""
+        return self._configured if self._configured is not None else self._adaptive_limit
 
     def sender_limit(self, sender: str) -> Limit | None:
         try:
@@ -111,7 +120,11 @@ class LimitTable:
         """A throttling answer for a message from ``sender``; True when a rate was lowered."""
         metrics.THROTTLE_EVENTS.labels(self.connector).inc()
         lowered = False
-        for limit in self._feedback_targets(sender):
+        # The adaptive limit (engaged as the connector limit) follows its own rules: not plain AIMD.
+        targets = [t for t in self._feedback_targets(sender) if t is not self._adaptive_limit]
+        if not targets and self.adaptive is not None and self._configured is None:
+            return self._adapt_down(now)
+        for limit in targets:
             if limit.aimd.on_throttle(now):
                 lowered = True
                 self._publish(limit)
@@ -127,13 +140,49 @@ class LimitTable:
     def succeeded(self, sender: str, now: float) -> bool:
         """An accepted send from ``sender``; True when a rate was raised."""
         raised = False
+        adaptive = self.adaptive
+        if adaptive is not None and self._configured is None and adaptive.succeeded(now):
+            self._adapted(now)
+            raised = True
         for limit in self._feedback_targets(sender):
+            if limit is self._adaptive_limit:
+                continue
             if limit.aimd.on_success(now):
                 raised = True
                 self._publish(limit)
                 if limit.rate >= limit.spec.rate:
                     log.info("ratelimit.rate.restored", connector=self.connector, limit=limit.label, rate=limit.rate)
         return raised
+
+    def _adapt_down(self, now: float) -> bool:
+        assert self.adaptive is not None
+        lowered = self.adaptive.throttled(now)
+        self._adapted(now)
+        if lowered:
+            log.warning("ratelimit.adaptive.lowered", connector=self.connector, rate=round(self.adaptive_rate or 0, 3))
+        return lowered
+
+    @property
+    def adaptive_rate(self) -> float | None:
+        """The learnt rate while engaged, else None (unlimited)."""
+        limit = self._adaptive_limit
+        return None if limit is None else limit.rate
+
+    def _adapted(self, now: float) -> None:
+        adaptive = self.adaptive
+        assert adaptive is not None
+        if adaptive.aimd is None:
+            if self._adaptive_limit is not None:
+                log.info("ratelimit.adaptive.released", connector=self.connector)
+                metrics.EFFECTIVE_RATE.labels(self.connector, ADAPTIVE_LABEL).set(0)
+            self._adaptive_limit = None
+            return
+        if self._adaptive_limit is None or self._adaptive_limit.aimd is not adaptive.aimd:
+            assert adaptive.spec is not None
+            self._adaptive_limit = Limit(
+                f"{self.connector}|{ADAPTIVE_LABEL}", self.connector, ADAPTIVE_LABEL, adaptive.spec, adaptive.aimd
+            )
+        metrics.EFFECTIVE_RATE.labels(self.connector, ADAPTIVE_LABEL).set(self._adaptive_limit.rate)
 
     def _publish(self, limit: Limit) -> None:
         if limit.label != OTHER_SENDERS:  # "other" is read at scrape time (set_function above)

@@ -106,6 +106,9 @@ class BindHandler(Protocol):
     def space_changed(self) -> None:
         """Window space may have appeared (responses, a new bind, a pause that ended)."""
 
+    def link_down(self, bind: Bind, reason: str, sent: int, answered: int) -> None:
+        """A bound link ended (``reason`` as in ``smpp.bind.down``) after ``sent`` submits, ``answered`` of them."""
+
     async def deliveries(self, bind: Bind, batch: list[Delivery]) -> None:
         """Store a batch of deliver_sm / data_sm, then ``ack`` each one."""
 
@@ -113,10 +116,23 @@ class BindHandler(Protocol):
 class _Link:
     """One connection and its session (a bind has one at a time)."""
 
-    __slots__ = ("bound", "changed", "conn", "done", "reason", "session", "submitting", "unbound")
+    __slots__ = (
+        "answered",
+        "bound",
+        "changed",
+        "conn",
+        "done",
+        "reason",
+        "sent",
+        "session",
+        "submitting",
+        "unbound",
+    )
 
     def __init__(self, session: EsmeSession) -> None:
         self.session = session
+        self.sent = 0  # submits written on this link
+        self.answered = 0  # of them, answered with a submit_sm_resp
         self.conn: Connection | None = None
         self.bound = False
         self.submitting = False
@@ -189,6 +205,7 @@ class Bind:
         self._link: _Link | None = None  # the current link, whatever its state
         self._queue: deque[tuple[Any, SubmitSm]] = deque()
         self._paused_until = 0.0
+        self._hold_until = 0.0  # no new link before this (the connector's breaker)
         self._kick = anyio.Event()  # wakes the timer loop (a pause started)
         self._inbox: list[Delivery] = []
         self._inbox_ready = anyio.Event()
@@ -252,6 +269,11 @@ class Bind:
             self._paused_until = until
             self._kick.set()
 
+    def hold(self, seconds: float) -> None:
+        """Send nothing and open no new link for ``seconds`` (the connector's breaker tripped)."""
+        self.pause(seconds)
+        self._hold_until = max(self._hold_until, self._clock() + seconds)
+
     def _pump(self) -> None:
         link = self._link
         queue = self._queue
@@ -275,6 +297,7 @@ class Bind:
         except LocalProtocolError as exc:  # the session left the bound state under us: end this link
             self._log.warning("smpp.bind.submit_refused_locally", error=exc.message)
             link.finish("local_protocol_error")
+        link.sent += len(out)
         link.conn.write(b"".join(out))  # type: ignore[union-attr]
 
     # -- the receive side (synchronous, in the connection's callback) ----------------
@@ -292,6 +315,7 @@ class Bind:
             if type(event) is SubmitResponse:
                 context, sent_at = event.context
                 handler.submit_answered(self, context, event.response, now - sent_at)
+                link.answered += 1
                 answered = True
             elif type(event) is QueryResponse:
                 event.context(event.response)
@@ -452,10 +476,14 @@ class Bind:
                 self.failures = 0 if bound else self.failures + 1
                 if self._stopping:
                     break
+                held = self._hold_until - self._clock()
                 if self._restart or not self._enabled:
                     self._restart = False
-                    continue
-                delay = self.backoff(self.failures)
+                    if held <= 0 or not self._enabled:
+                        continue
+                    delay = held
+                else:
+                    delay = max(self.backoff(self.failures), held)
                 self._log.info("smpp.bind.reconnect", delay=round(delay, 3), failures=self.failures)
                 self._wakeup = anyio.Event()
                 with anyio.move_on_after(delay):
@@ -557,6 +585,8 @@ class Bind:
         )
         if not report:
             return
+        if bound:
+            self._handler.link_down(self, link.reason or "closed", link.sent, link.answered)
         for out in lost:
             if out.context is not None:
                 self._handler.submit_lost(self, out.context[0], "connection_lost")

@@ -64,6 +64,13 @@ class SmppConnectorConfig(ConfigModel):
     # others were accepted are resent alone, after this delay, at most this many times.
     partial_retry_delay_ms: float = Field(500.0, ge=0, le=60_000)
     partial_retry_attempts: int = Field(3, ge=0, le=20)
+    # The breaker: this many consecutive submit failures of one kind - response timeouts,
+    # generic_nacks, or links the SMSC ended soon after taking submits (fewer than this many
+    # answered) - pause every bind and rebind after breaker_pause_seconds, doubling while
+    # the failures go on, up to breaker_max_pause_seconds (0 turns it off).
+    breaker_threshold: int = Field(5, ge=0, le=10_000)
+    breaker_pause_seconds: float = Field(1.0, gt=0)
+    breaker_max_pause_seconds: float = Field(60.0, gt=0)
 
     # --- addressing ---------------------------------------------------------------------
     # How recipients are written in destination_addr. Every recipient is read once, at claim

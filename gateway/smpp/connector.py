@@ -16,7 +16,18 @@ is in, the job's verdict goes to ``sink.submit_result`` exactly once (see
 for ``throttle_pause_ms`` and call ``throttle_listener(sender)`` (the rate
 limiter's hook). A multipart message whose later segments were throttled
 after earlier ones were accepted has just the missing segments resent, after
-``partial_retry_delay_ms``, at most ``partial_retry_attempts`` times.
+``partial_retry_delay_ms``, at most ``partial_retry_attempts`` times; when those
+are spent the result carries ``resume`` (reference and accepted ids), the queue
+keeps it (``OutboundMessage.partial``), and the next attempt on this connector
+sends only the missing segments with the same reference. A generic_nack whose
+status can never succeed (``ESME_RINVCMDID``, ``ESME_RINVCMDLEN``... every
+PERMANENT code) fails the message; other nacks are retried.
+
+The breaker (:mod:`gateway.smpp.breaker`): consecutive response timeouts,
+generic_nacks, or links the SMSC ended right after taking submits pause every
+bind (nothing is sent, no new link is opened) for ``breaker_pause_seconds``,
+doubling while it goes on; timeouts and nacks also rebind each bind. The gauge
+``gateway_smpp_breaker_open{connector}`` is 1 until a healthy answer closes it.
 
 Deliveries (``deliveries``, called by each bind with a batch): receipts become
 ``Receipt``s and MO messages ``InboundMessage``s; each kind is stored with one
@@ -66,7 +77,7 @@ from typing import Any
 
 import anyio
 import structlog
-from anyio.abc import TaskStatus
+from anyio.abc import TaskGroup, TaskStatus
 
 from gateway.errors import ConfigError, ConnectorClosed, ConnectorError
 from gateway.port import (
@@ -83,6 +94,7 @@ from gateway.port import (
 )
 from gateway.smpp import metrics
 from gateway.smpp.bind import Bind, Connect, Delivery, Role
+from gateway.smpp.breaker import Breaker, Cause
 from gateway.smpp.config import SmppConnectorConfig
 from gateway.smpp.inbound import MoAssembler, ReceiptReader, is_receipt, receipt_from_query
 from gateway.smpp.jobs import Job
@@ -100,6 +112,7 @@ __all__ = ["SmppConnector"]
 log = structlog.get_logger("gateway.smpp")
 
 _PREPARED_CACHE = 16_384  # segment cuts kept between cost() (at claim time) and send()
+_PEER_ENDED = frozenset({"peer_unbound", "peer_closed", "connection_lost"})  # links the SMSC ended
 
 
 def _utcnow() -> datetime:
@@ -128,7 +141,8 @@ class SmppConnector(Connector):
         self._clock = clock
         self._wallclock = wallclock
         self._preparer = Preparer(config)
-        self._prepared: dict[int, tuple[OutboundMessage, list[Segment] | SendResult]] = {}
+        # cut, and the concatenation reference it took
+        self._prepared: dict[int, tuple[OutboundMessage, list[Segment] | SendResult, int]] = {}
         self._id_format = IdFormat(config.id_format)
         self._receipts = ReceiptReader(config.name, id_format=config.id_format, timezone=config.receipt_timezone)
         self._mo = MoAssembler(
@@ -164,6 +178,13 @@ class SmppConnector(Connector):
         self._budget = 0 if budgeted else len(self.binds)
         self._senders = [b for b in self.binds if b.role != "rx"]
         self._rr = 0
+        self._breaker = Breaker(
+            config.breaker_threshold, config.breaker_pause_seconds, config.breaker_max_pause_seconds
+        )
+        self._breaker_gauge = metrics.BREAKER_OPEN.labels(config.name)
+        self._breaker_gauge.set(0)
+        self._rebinding = False
+        self._tg: TaskGroup | None = None
         self._sink: ResultSink | None = None
         self._closing = False
         self._open_jobs = 0
@@ -194,6 +215,7 @@ class SmppConnector(Connector):
             for bind in self.binds:
                 tg.start_soon(bind.run)
             tg.start_soon(self._retry_loop)
+            self._tg = tg
             if len(self._senders) < len(self.binds) or self.binds[0].role == "trx":
                 tg.start_soon(self._mo_expiry_loop)
             task_status.started()
@@ -326,7 +348,16 @@ class SmppConnector(Connector):
         if sink is None:
             raise ConnectorError(f"connector {self.name} is not running")
         entry = self._prepared.pop(message.id, None)
-        cut = entry[1] if entry is not None and entry[0] is message else self._preparer.segment(message)
+        resumed = self._resumable(message)
+        cut: list[Segment] | SendResult
+        ids: list[str | None] | None = None
+        if resumed is not None:
+            cut, reference, ids = resumed
+        elif entry is not None and entry[0] is message:
+            cut, reference = entry[1], entry[2]
+        else:
+            cut = self._preparer.segment(message)
+            reference = self._preparer.last_reference
         if isinstance(cut, SendResult):
             sink.submit_result(cut)
             return
@@ -344,9 +375,29 @@ class SmppConnector(Connector):
         if isinstance(pdus, SendResult):
             sink.submit_result(pdus)
             return
-        job = Job(message, pdus, self._clock())
+        job = Job(message, pdus, self._clock(), reference=reference if len(pdus) > 1 else None, ids=ids)
         self._open_jobs += 1
-        bind.enqueue([((job, i), pdu) for i, pdu in enumerate(pdus)])
+        if job.waiting == 0:  # every segment was accepted before (nothing left to send)
+            self._settle(job)
+            return
+        bind.enqueue([((job, i), pdu) for i, pdu in enumerate(pdus) if job.ids[i] is None])
+
+    def _resumable(self, message: OutboundMessage) -> tuple[list[Segment], int, list[str | None]] | None:
+        """The segments of a message this connector sent in part before, cut again with the same
+        reference, and the carrier ids of those it accepted; None to send it whole."""
+        partial = message.partial
+        if not partial or partial.get("connector") != self.name:
+            return None
+        try:
+            reference = int(partial["reference"])
+            ids = [str(cid) if cid else None for cid in partial["ids"]]
+        except (KeyError, TypeError, ValueError):
+            return None
+        cut = self._preparer.segment(message, reference=reference)
+        if not isinstance(cut, list) or len(cut) != len(ids) or not any(ids):
+            return None  # cut differently now (configuration changed): sent whole, flagged by the queue
+        self._log.info("smpp.multipart.resumed", message_id=message.id, missing=ids.count(None), segments=len(ids))
+        return cut, reference, ids
 
     async def drain(self) -> None:
         """Stop taking messages, wait for outstanding answers, then unbind everything."""
@@ -373,7 +424,7 @@ class SmppConnector(Connector):
         cut = self._preparer.segment(message)
         if len(self._prepared) >= _PREPARED_CACHE:
             del self._prepared[next(iter(self._prepared))]
-        self._prepared[message.id] = (message, cut)
+        self._prepared[message.id] = (message, cut, self._preparer.last_reference)
         return cut
 
     def _pick(self) -> Bind | None:
@@ -407,13 +458,27 @@ class SmppConnector(Connector):
         job, index = context
         status = response.command_status
         self._m_seconds.observe(elapsed)
+        if type(response) is not GenericNack:
+            breaker = self._breaker
+            was_open = breaker.trips
+            breaker.answered()
+            if was_open and not breaker.trips:
+                self._breaker_closed()
         if status:
             metrics.count_command_status(self.name, "submit_sm", status)
             if classify_status(status) is not StatusClass.THROTTLED:  # throttling shows in its own metrics
                 self._last_error = (f"submit refused: {status_name(status)}", time.time())
         if type(response) is GenericNack:
             self._m_submits["generic_nack"].inc()
-            job.soft(Outcome.RETRY, status, SmppReason.GENERIC_NACK)
+            kind = classify_status(status)
+            if kind is StatusClass.PERMANENT:  # e.g. ESME_RINVCMDID: this PDU can never be taken
+                job.refused(index, status)
+            elif kind is StatusClass.THROTTLED:
+                job.soft(Outcome.THROTTLED, status, status_reason(status))
+                self._throttled(bind, job.message.sender)
+            else:
+                job.soft(Outcome.RETRY, status, SmppReason.GENERIC_NACK)
+            self._breaker_failure("generic_nack")
         elif status == 0:
             self._m_submits["accepted"].inc()
             try:
@@ -440,6 +505,8 @@ class SmppConnector(Connector):
         job, _ = context
         self._m_submits[why].inc()
         job.lost(why)
+        if why == "timeout":
+            self._breaker_failure("timeout")
         if job.waiting == 0:
             self._settle(job)
 
@@ -448,6 +515,43 @@ class SmppConnector(Connector):
         job.soft(Outcome.RETRY, None, SmppReason.BIND_LOST)
         if job.waiting == 0:
             self._settle(job)
+
+    def link_down(self, bind: Bind, reason: str, sent: int, answered: int) -> None:
+        pause = self._breaker.link_ended(by_peer=reason in _PEER_ENDED, sent=sent, answered=answered, now=self._clock())
+        if pause is not None:
+            self._trip("peer_unbind", pause)
+
+    # -- the breaker ------------------------------------------------------------------
+
+    def _breaker_failure(self, cause: Cause) -> None:
+        pause = self._breaker.failure(cause, self._clock())
+        if pause is not None:
+            self._trip(cause, pause)
+
+    def _trip(self, cause: Cause, pause: float) -> None:
+        """Pause every bind for ``pause`` s; after timeouts or nacks, rebind them too."""
+        self._breaker_gauge.set(1)
+        metrics.BREAKER_TRIPS.labels(self.name, cause).inc()
+        self._last_error = (f"breaker open: consecutive {cause.replace('_', ' ')}s", time.time())
+        self._log.warning("smpp.breaker.open", cause=cause, pause=round(pause, 3), trips=self._breaker.trips)
+        for bind in self._senders:
+            bind.hold(pause)
+        if cause != "peer_unbind" and not self._rebinding and self._tg is not None and not self._closing:
+            self._rebinding = True
+            self._tg.start_soon(self._rebind_after_trip)
+
+    async def _rebind_after_trip(self) -> None:
+        try:
+            async with anyio.create_task_group() as tg:
+                for bind in self._senders:
+                    if bind.enabled:
+                        tg.start_soon(bind.rebind)
+        finally:
+            self._rebinding = False
+
+    def _breaker_closed(self) -> None:
+        self._breaker_gauge.set(0)
+        self._log.info("smpp.breaker.closed")
 
     def _throttled(self, bind: Bind, sender: str) -> None:
         bind.pause(self.config.throttle_pause_ms / 1000)

@@ -18,7 +18,14 @@ never sent). When the last segment of the current round is answered,
    accepted, ``verdict`` returns None while a retry is allowed, and the caller
    resends just ``missing()`` (so accepted parts are not duplicated); once
    retries are spent it gives THROTTLED / RETRY with the accepted ids in
-   ``detail`` (``partial``: a retry of the whole message repeats those parts).
+   ``detail`` and in ``resume``.
+
+``resume`` (a multipart message with accepted segments, requeued as THROTTLED,
+RETRY or UNKNOWN) is what the queue keeps in outbox.partial: the concatenation
+``reference``, the number of ``segments`` and the carrier id of each accepted
+segment (``ids``, None for the others). A job built from it (``ids=``) sends
+only the missing segments, with the same reference, so the handset still joins
+them with the parts it already has and nothing the carrier accepted goes twice.
 """
 
 from __future__ import annotations
@@ -40,13 +47,36 @@ def hex_status(status: int) -> str:
 class Job:
     """The segments of one message and what became of each (see the module docstring)."""
 
-    __slots__ = ("_fail", "_soft", "_unknown", "ids", "message", "pdus", "rounds", "started", "waiting")
+    __slots__ = (
+        "_fail",
+        "_soft",
+        "_unknown",
+        "ids",
+        "message",
+        "pdus",
+        "reference",
+        "resumed",
+        "rounds",
+        "started",
+        "waiting",
+    )
 
-    def __init__(self, message: OutboundMessage, pdus: tuple[SubmitSm, ...], started: float) -> None:
+    def __init__(
+        self,
+        message: OutboundMessage,
+        pdus: tuple[SubmitSm, ...],
+        started: float,
+        *,
+        reference: int | None = None,
+        ids: list[str | None] | None = None,
+    ) -> None:
         self.message = message
         self.pdus = pdus
-        self.ids: list[str | None] = [None] * len(pdus)  # the carrier id of each accepted segment
-        self.waiting = len(pdus)  # segments of this round not answered yet
+        self.reference = reference  # the concatenation reference of a multipart message
+        # the carrier id of each accepted segment (some known already when resumed)
+        self.ids: list[str | None] = list(ids) if ids is not None else [None] * len(pdus)
+        self.resumed = ids is not None and any(ids)
+        self.waiting = sum(1 for cid in self.ids if cid is None)  # segments of this round not answered yet
         self.rounds = 1
         self.started = started
         self._fail: tuple[int, int] | None = None  # (segment index, status) of the first permanent refusal
@@ -88,6 +118,12 @@ class Job:
     def _accepted_ids(self) -> list[str]:
         return [cid for cid in self.ids if cid is not None]
 
+    def resume(self) -> dict[str, Any] | None:
+        """What a later attempt needs to send only the missing segments (None: nothing accepted)."""
+        if len(self.pdus) < 2 or self.reference is None or not any(self.ids):
+            return None
+        return {"reference": self.reference, "segments": len(self.pdus), "ids": list(self.ids)}
+
     def verdict(self, *, retry_allowed: bool) -> SendResult | None:
         """The message's result once ``waiting`` is 0; None asks for a retry of ``missing()``."""
         message_id = self.message.id
@@ -110,7 +146,9 @@ class Job:
             detail = {"may_be_duplicate": True}
             if n > 1 and self._accepted_ids():
                 detail["accepted_carrier_ids"] = self._accepted_ids()
-            return SendResult(message_id, Outcome.UNKNOWN, reason=self._unknown, segments=n, detail=detail)
+            return SendResult(
+                message_id, Outcome.UNKNOWN, reason=self._unknown, segments=n, detail=detail, resume=self.resume()
+            )
         accepted = self._accepted_ids()
         if len(accepted) == n:
             return SendResult(message_id, Outcome.SUBMITTED, carrier_ids=tuple(accepted), segments=n)
@@ -119,4 +157,6 @@ class Job:
         outcome, status, reason = self._soft or (Outcome.RETRY, None, SmppReason.NOT_SENT)  # type: ignore[assignment]
         code = hex_status(status) if status is not None else None
         detail = {"partial": True, "accepted_carrier_ids": accepted, "segments": n} if accepted else None
-        return SendResult(message_id, outcome, code=code, reason=reason, segments=n, detail=detail)
+        return SendResult(
+            message_id, outcome, code=code, reason=reason, segments=n, detail=detail, resume=self.resume()
+        )

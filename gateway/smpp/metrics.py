@@ -94,6 +94,20 @@ def count_command_status(connector: str, command: str, status: int) -> None:
     COMMAND_STATUS.labels(connector, command, status_label(status)).inc()
 
 
+BREAKER_OPEN = Gauge(
+    "gateway_smpp_breaker_open",
+    "1 while the connector's breaker is open: consecutive response timeouts, generic_nacks or links ended "
+    "by the SMSC right after submits paused every bind (closes on the next healthy answer).",
+    ["connector"],
+)
+BREAKER_TRIPS = Counter(
+    "gateway_smpp_breaker_trips_total",
+    "Times the breaker paused every bind, by what tripped it (timeout, generic_nack, peer_unbind).",
+    ["connector", "cause"],
+)
+BREAKER_CAUSES = ("timeout", "generic_nack", "peer_unbind")
+
+
 def init_connector(name: str) -> None:
     """Create every series of connector ``name`` at zero, so that rates and alerts see them from start."""
     for result in SUBMIT_RESULTS:
@@ -108,3 +122,6 @@ def init_connector(name: str) -> None:
     RECONNECTS.labels(name)
     for kind in ("receipts", "inbound"):
         DELIVER_STORE_FAILURES.labels(name, kind)
+    BREAKER_OPEN.labels(name).set(0)
+    for cause in BREAKER_CAUSES:
+        BREAKER_TRIPS.labels(name, cause)

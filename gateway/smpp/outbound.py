@@ -110,6 +110,7 @@ class Preparer:
     def __init__(self, config: SmppConnectorConfig, *, reference: int = 0) -> None:
         self.config = cfg = config
         self.reference = reference
+        self.last_reference = reference  # the reference of the latest long message cut
         self._method = ConcatMethod(cfg.long_message)
         self._policy = EncodingPolicy(cfg.data_coding)
         self._allowed = tuple(Encoding(a) for a in cfg.allowed_encodings)
@@ -131,8 +132,11 @@ class Preparer:
         # An 8-bit UDH reference wraps at 256; SAR and 16-bit UDH at 65536.
         self._ref_mod = 256 if self._method is ConcatMethod.UDH and cfg.udh_ref_bits == 8 else 65536
 
-    def segment(self, message: OutboundMessage) -> list[Segment] | SendResult:
-        """Cut ``message`` into segments (what ``cost`` counts), or the FAILED result that refuses it."""
+    def segment(self, message: OutboundMessage, *, reference: int | None = None) -> list[Segment] | SendResult:
+        """Cut ``message`` into segments (what ``cost`` counts), or the FAILED result that refuses it.
+
+        A long message takes the next concatenation reference (``last_reference``), or
+        ``reference`` when given: the one its first segments went out with (a resumed message)."""
         cfg = self.config
         if self._senders is not None and message.sender not in self._senders:
             return _refuse(message, SmppReason.UNKNOWN_SENDER)
@@ -144,11 +148,14 @@ class Preparer:
         single = self._single(message.body)
         if single is not None:
             return [single]
-        self.reference = (self.reference + 1) % self._ref_mod
+        if reference is None:
+            self.reference = (self.reference + 1) % self._ref_mod
+            reference = self.reference
+        self.last_reference = reference
         try:
             return build_segments(
                 message.body,
-                reference=self.reference,
+                reference=reference,
                 method=self._method,
                 policy=self._policy,
                 allowed=self._allowed,

@@ -119,7 +119,7 @@ LIMIT 20;
 -- name: status_instances
 -- Live instances, and the most recent $2 that are not; $1 instance timeout (s).
 WITH i AS (
-    SELECT name, host, pid, version, started_at, heartbeat_at, stopped_at,
+    SELECT name, host, pid, version, started_at, heartbeat_at, stopped_at, recovery,
            extract(epoch FROM now() - heartbeat_at)::float8 AS heartbeat_age_s, stats,
            (stopped_at IS NULL AND heartbeat_at > now() - make_interval(secs => $1)) AS live
     FROM gateway.instances

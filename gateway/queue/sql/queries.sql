@@ -21,7 +21,7 @@ FROM picked
 WHERE o.id = picked.id
 RETURNING o.id, o.idempotency_key, o.channel, o.sender, o.recipient, o.body, o.kind, o.priority,
           o.send_at, o.expires_at, o.campaign_id, o.consent, o.extras, o.created_at, o.attempts,
-          o.may_be_duplicate;
+          o.may_be_duplicate, o.partial, o.unknown_resends;
 
 -- name: promote_due
 -- Deferred rows whose time has come go back to queued (at most $1 per call).
@@ -72,6 +72,7 @@ WITH journaled AS (
     UPDATE gateway.outbox o
     SET state = 'queued', lease_owner = NULL,
         may_be_duplicate = o.may_be_duplicate OR expired.handed,
+        unknown_resends = o.unknown_resends + expired.handed::int,
         attempts = CASE WHEN expired.handed THEN o.attempts ELSE greatest(o.attempts - 1, 0) END,
         last_reason = 'lease_expired'
     FROM expired
@@ -83,7 +84,20 @@ WITH journaled AS (
            jsonb_build_object('previous_owner', previous_owner, 'may_be_duplicate', handed)
     FROM recovered
 )
-SELECT count(*) AS recovered, count(*) FILTER (WHERE handed) AS flagged FROM recovered;
+SELECT previous_owner, count(*) AS recovered, count(*) FILTER (WHERE handed) AS flagged
+FROM recovered GROUP BY previous_owner;
+
+-- name: record_recovery
+-- What recovering the dead run $1 did, added up over the calls ($2 requeued, $3 of them flagged,
+-- $4 accepted submits settled from its journal; $5 the recovering run). Shown by `gateway status`.
+UPDATE gateway.instances
+SET recovery = jsonb_build_object(
+    'requeued', coalesce((recovery ->> 'requeued')::int, 0) + $2,
+    'flagged', coalesce((recovery ->> 'flagged')::int, 0) + $3,
+    'settled_from_journal', coalesce((recovery ->> 'settled_from_journal')::int, 0) + $4,
+    'by', $5::text,
+    'at', now())
+WHERE name = $1;
 
 -- name: mark_recovered
 -- The runs $1 have no leased rows left: forget their journals. A run whose
@@ -113,6 +127,7 @@ WITH journaled AS (
     UPDATE gateway.outbox o
     SET state = 'queued', lease_owner = NULL,
         may_be_duplicate = o.may_be_duplicate OR orphans.handed,
+        unknown_resends = o.unknown_resends + orphans.handed::int,
         attempts = CASE WHEN orphans.handed THEN o.attempts ELSE greatest(o.attempts - 1, 0) END,
         last_reason = 'orphaned'
     FROM orphans
@@ -219,11 +234,14 @@ SELECT id FROM moved;
 -- name: defer
 -- Put leased rows back as deferred until now + delay (retry, throttling).
 -- $1 ids, $2 delays (s), $3 reasons, $4 codes, $5 "do not count this attempt",
--- $6 may be duplicate, $7 details, $8 owner.
+-- $6 may be duplicate, $7 details, $8 owner,
+-- $9 the connector's resume state for outbox.partial (NULL keeps what the row holds),
+-- $10 counts against max_unknown_resends.
 WITH u AS (
     SELECT *
-    FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::text[], $5::boolean[], $6::boolean[], $7::jsonb[])
-        AS u(id, delay, reason, code, uncount, dup, detail)
+    FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::text[], $5::boolean[], $6::boolean[], $7::jsonb[],
+                $9::jsonb[], $10::boolean[])
+        AS u(id, delay, reason, code, uncount, dup, detail, partial, unknown)
 ), deferred AS (
     UPDATE gateway.outbox o
     SET state = 'deferred',
@@ -231,7 +249,9 @@ WITH u AS (
         lease_owner = NULL,
         last_reason = u.reason,
         attempts = CASE WHEN u.uncount THEN greatest(o.attempts - 1, 0) ELSE o.attempts END,
-        may_be_duplicate = o.may_be_duplicate OR u.dup
+        may_be_duplicate = o.may_be_duplicate OR u.dup,
+        unknown_resends = o.unknown_resends + u.unknown::int,
+        partial = coalesce(u.partial, o.partial)
     FROM u
     WHERE o.id = u.id AND o.lease_owner = $8
     RETURNING o.id, o.due_at, u.reason, u.code, u.detail, u.dup
@@ -326,16 +346,25 @@ WHERE connector = $1 AND carrier_id = ANY($2::text[]) AND state IS NOT NULL;
 -- name: finalize_multipart
 -- For multipart messages: once every segment has a receipt, derive the
 -- message's final state (delivered only if all segments were).
-WITH agg AS (
-    SELECT c.message_id, c.message_created_at, max(c.segments) AS segments, count(c.state) AS with_receipt,
-           bool_and(c.state = 'delivered') AS all_delivered,
-           bool_or(c.state = 'undeliverable') AS any_undeliverable,
-           bool_or(c.state = 'failed') AS any_failed,
-           bool_or(c.state = 'expired') AS any_expired,
+-- A segment sent twice (a whole resend after a partial one keeps the first copies'
+-- ids) has two rows: it counts once, delivered if either copy was.
+WITH seg AS (
+    SELECT c.message_id, c.message_created_at, c.segment, max(c.segments) AS segments,
+           CASE WHEN bool_or(c.state = 'delivered') THEN 'delivered'
+                ELSE min(c.state) FILTER (WHERE c.state IS NOT NULL) END AS state,
            max(c.code) FILTER (WHERE c.state <> 'delivered') AS code
     FROM gateway.carrier_ids c
     WHERE c.message_id = ANY($1::bigint[]) AND c.segments > 1
-    GROUP BY c.message_id, c.message_created_at
+    GROUP BY c.message_id, c.message_created_at, c.segment
+), agg AS (
+    SELECT message_id, message_created_at, max(segments) AS segments, count(state) AS with_receipt,
+           bool_and(state = 'delivered') AS all_delivered,
+           bool_or(state = 'undeliverable') AS any_undeliverable,
+           bool_or(state = 'failed') AS any_failed,
+           bool_or(state = 'expired') AS any_expired,
+           max(code) FILTER (WHERE state <> 'delivered') AS code
+    FROM seg
+    GROUP BY message_id, message_created_at
 ), final AS (
     SELECT message_id, message_created_at, code,
            CASE WHEN all_delivered THEN 'delivered'

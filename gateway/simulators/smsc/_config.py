@@ -63,6 +63,15 @@ class SimulatorConfig:
     drop_every: int = field(default=0, metadata=_help("close the connection on every Nth submit, unanswered"))
     silent_every: int = field(default=0, metadata=_help("never answer every Nth submit"))
     generic_nack_every: int = field(default=0, metadata=_help("answer every Nth submit with generic_nack"))
+    generic_nack_status: int = field(
+        default=0x08, metadata=_help("command_status of those generic_nacks (8 ESME_RSYSERR; 3 ESME_RINVCMDID)")
+    )
+    throttle_segment: int = field(
+        default=0, metadata=_help("answer ESME_RTHROTTLED to segment N of every multipart message (0 = off)")
+    )
+    throttle_segment_times: int = field(
+        default=0, metadata=_help("... only its first N copies, per message (0 = every copy)")
+    )
     unbind_after: int = field(default=0, metadata=_help("send unbind after N submits on a connection"))
     receipt_esm_class: int = field(
         default=0x04, metadata=_help("esm_class of receipts (0: as some SMSCs send them, like an MO message)")
@@ -117,6 +126,9 @@ class SimulatorConfig:
             "drop_every",
             "silent_every",
             "generic_nack_every",
+            "generic_nack_status",
+            "throttle_segment",
+            "throttle_segment_times",
             "unbind_after",
             "max_binds",
             "lose_receipt_every",

@@ -97,7 +97,6 @@ from gateway.smpp.protocol.status import (
     ESME_RMSGQFUL,
     ESME_ROK,
     ESME_RQUERYFAIL,
-    ESME_RSYSERR,
     ESME_RTHROTTLED,
 )
 from gateway.smpp.protocol.text import Encoding, encode, is_gsm7
@@ -228,6 +227,7 @@ class SmscSimulator:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
         self._rate: dict[str, deque[float]] = {}
+        self._segment_throttles: dict[tuple[str, int], int] = {}  # (destination, reference) -> throttled copies
         self._bound: dict[str, int] = {}  # binds bound now, per system_id
         self._mo_ref = self._rng.randrange(256)
         self._dates: dict[tuple[int, bool], str] = {}
@@ -459,7 +459,8 @@ class SmscSimulator:
         if cfg.generic_nack_every and n % cfg.generic_nack_every == 0:
             stats.nacked += 1
             # Encoded here, not by the session: a generic_nack is no answer ack_submit gives.
-            nack = encode_pdu(GenericNack(sequence_number=pdu.sequence_number, command_status=ESME_RSYSERR))
+            status = cfg.generic_nack_status
+            nack = encode_pdu(GenericNack(sequence_number=pdu.sequence_number, command_status=status))
             self._respond(conn, nack, now, cfg.response_delay, unbind)
             return False
         status = ESME_ROK
@@ -472,7 +473,9 @@ class SmscSimulator:
         elif cfg.reject_every and n % cfg.reject_every == 0:
             status = ESME_RINVDSTADR
             stats.rejected += 1
-        elif cfg.max_rate and self._over_rate(pdu.source_addr, now, cfg.max_rate):
+        elif (cfg.max_rate and self._over_rate(pdu.source_addr, now, cfg.max_rate)) or (
+            cfg.throttle_segment and self._throttle_segment(pdu, cfg)
+        ):
             status = ESME_RTHROTTLED
             stats.throttled += 1
         if status:
@@ -533,6 +536,23 @@ class SmscSimulator:
         return conn.session.ack_query(
             pdu, message_state=int(state), final_date=format_absolute_time(done), error_code=err & 0xFF
         )
+
+    def _throttle_segment(self, pdu: SubmitSm | DataSm, cfg: SimulatorConfig) -> bool:
+        """Segment ``throttle_segment`` of a UDH multipart message: throttled (its first N copies)."""
+        if not pdu.esm_class & ESM_CLASS_UDHI:
+            return False
+        try:
+            concat = parse_udh(getattr(pdu, "short_message", b""))[0].concat
+        except UdhParseError:
+            return False
+        if concat is None or concat.seq != cfg.throttle_segment:
+            return False
+        key = (pdu.destination_addr, concat.reference)
+        done = self._segment_throttles.get(key, 0)
+        if cfg.throttle_segment_times and done >= cfg.throttle_segment_times:
+            return False
+        self._segment_throttles[key] = done + 1
+        return True
 
     def _over_rate(self, source: str, now: float, max_rate: float) -> bool:
         window = self._rate.get(source)

@@ -117,8 +117,11 @@ def test_policy_decisions_become_transitions() -> None:
 
 
 def test_shutdown_leftovers_are_flagged() -> None:
-    """Unanswered at the end of the drain: deferred at once, counted, flagged as a possible duplicate."""
-    assert after_shutdown(msg()) == Reschedule(7, 0.0, "shutdown_unanswered", counts=True, may_be_duplicate=True)
+    """Unanswered at the end of the drain: deferred at once, counted (also as an unknown outcome's resend),
+    flagged as a possible duplicate."""
+    assert after_shutdown(msg()) == Reschedule(
+        7, 0.0, "shutdown_unanswered", counts=True, may_be_duplicate=True, unknown_resend=True
+    )
 
 
 def test_settle_refuses_a_live_state() -> None:
