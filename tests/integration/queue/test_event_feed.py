@@ -81,8 +81,14 @@ async def test_three_instances_and_a_crash_lose_and_repeat_no_event(db_url: str,
             for engine in engines[1:]:
                 await tg.start(engine.run)
 
-            async def delivered_some() -> bool:
-                return await db.fetchval("SELECT count(*) FROM gateway.messages WHERE state = 'delivered'") > n // 3
+            async def delivered_some() -> bool:  # ... and the victim holds leases, so that its crash leaves some
+                return (
+                    await db.fetchval("SELECT count(*) FROM gateway.messages WHERE state = 'delivered'") > n // 3
+                    and await db.fetchval(
+                        "SELECT count(*) FROM gateway.outbox WHERE lease_owner = $1", engines[0].owner
+                    )
+                    > 0
+                )
 
             await until(delivered_some)
             victim.cancel()
