@@ -394,9 +394,15 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timesta
 -- name: take_matched_pending
 -- Pending receipts whose carrier id is now known: removed here, applied by the caller
 -- in the same transaction.
+-- One index probe of carrier_ids per pending receipt: a join let the planner hash the whole
+-- of carrier_ids (30 days of submits) on every look; OFFSET 0 keeps the EXISTS a per-row
+-- subplan, so the cost follows the few pending rows, not the table's size.
 DELETE FROM gateway.receipts_pending p
-USING gateway.carrier_ids c
-WHERE p.connector = c.connector AND p.carrier_id = c.carrier_id
+WHERE EXISTS (
+    SELECT 1 FROM gateway.carrier_ids c
+    WHERE c.connector = p.connector AND c.carrier_id = p.carrier_id
+    OFFSET 0
+)
 RETURNING p.connector, p.carrier_id, p.state, p.code, p.done_at, p.detail, p.fallback;
 
 -- name: receipt_timeouts
