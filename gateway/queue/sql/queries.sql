@@ -394,15 +394,13 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timesta
 -- name: take_matched_pending
 -- Pending receipts whose carrier id is now known: removed here, applied by the caller
 -- in the same transaction.
--- One index probe of carrier_ids per pending receipt: a join let the planner hash the whole
--- of carrier_ids (30 days of submits) on every look; OFFSET 0 keeps the EXISTS a per-row
--- subplan, so the cost follows the few pending rows, not the table's size.
+-- The planner hashes carrier_ids here while it is small; forcing one index probe per pending
+-- row (EXISTS ... OFFSET 0: one probe per daily partition per row) was tried and made the
+-- frequent look the daemon's main cost when many receipts overtake their submits
+-- (benchmarks/profile.md). A look that only probes the carrier ids written since is the next step.
 DELETE FROM gateway.receipts_pending p
-WHERE EXISTS (
-    SELECT 1 FROM gateway.carrier_ids c
-    WHERE c.connector = p.connector AND c.carrier_id = p.carrier_id
-    OFFSET 0
-)
+USING gateway.carrier_ids c
+WHERE p.connector = c.connector AND p.carrier_id = c.carrier_id
 RETURNING p.connector, p.carrier_id, p.state, p.code, p.done_at, p.detail, p.fallback;
 
 -- name: receipt_timeouts
