@@ -23,7 +23,7 @@ Run by the store inside the write-back transaction that carries the receipts:
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 
 import structlog
@@ -36,6 +36,11 @@ from gateway.port import MessageState, Receipt, ReceiptState
 __all__ = ["Reconciler"]
 
 log = structlog.get_logger("gateway.reconcile")
+
+# How long carrier ids just written stay candidates for the frequent look: a receipt that went
+# pending because its submit was still being written is matched by the next look after it
+# committed, well within this; anything older is the periodic full match's (every 2 s).
+_RECENT_SECONDS = 2.0
 
 
 class Reconciler:
@@ -50,6 +55,13 @@ class Reconciler:
         # before looking, so no pending insert is ever missed.
         self._pending = True
         self._last_look = 0.0
+        # Carrier ids written lately: (when, connectors, carrier ids), oldest first.
+        self._recent: deque[tuple[float, list[str], list[str]]] = deque()
+
+    def written(self, connectors: list[str], carrier_ids: list[str]) -> None:
+        """Carrier ids stored by the current write (the frequent look probes only such ids)."""
+        if carrier_ids:
+            self._recent.append((self._clock(), connectors, carrier_ids))
 
     def pending_committed(self) -> None:
         """Receipts stored as pending were committed: the next submit write looks for their match."""
@@ -146,14 +158,27 @@ class Reconciler:
         """Apply pending receipts whose submit is now stored.
 
         After storing submits, only when a receipt went pending since the last
-        look (and not more often than every 50 ms); ``force`` (the periodic
-        safety net) looks regardless."""
+        look (and not more often than every 50 ms), and only for the carrier ids
+        written in the last 2 s; ``force`` (the periodic safety net) matches
+        every pending receipt against all of carrier_ids."""
         now = self._clock()
         if not force and (not self._pending or now - self._last_look < 0.05):
             return
         self._last_look = now
         self._pending = False
-        rows = await conn.fetch(self._q["take_matched_pending"])
+        if force:
+            rows = await conn.fetch(self._q["take_matched_pending"])
+        else:
+            recent = self._recent
+            while recent and now - recent[0][0] > _RECENT_SECONDS:
+                recent.popleft()
+            if not recent:
+                return
+            rows = await conn.fetch(
+                self._q["take_pending_of"],
+                [c for _, connectors, _ in recent for c in connectors],
+                [i for _, _, ids in recent for i in ids],
+            )
         if not rows:
             return
         await self.apply(

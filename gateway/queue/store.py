@@ -373,6 +373,8 @@ class PgStore:
             if batch.receipts:
                 went_pending = await self.reconciler.apply(conn, batch.receipts)
             if batch.settles and any(s.carrier_ids for s in batch.settles):
+                written = [(s.connector or "", cid) for s in batch.settles for cid in s.carrier_ids if cid]
+                self.reconciler.written([c for c, _ in written], [i for _, i in written])
                 await self.reconciler.match_pending(conn)
             if batch.inbound:
                 await self._store_inbound(conn, batch.inbound)

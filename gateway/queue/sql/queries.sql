@@ -394,13 +394,22 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timesta
 -- name: take_matched_pending
 -- Pending receipts whose carrier id is now known: removed here, applied by the caller
 -- in the same transaction.
--- The planner hashes carrier_ids here while it is small; forcing one index probe per pending
--- row (EXISTS ... OFFSET 0: one probe per daily partition per row) was tried and made the
--- frequent look the daemon's main cost when many receipts overtake their submits
--- (benchmarks/profile.md). A look that only probes the carrier ids written since is the next step.
+-- The periodic safety net (every 2 s, and usually on an empty table: the frequent look is
+-- take_pending_of). Forcing one index probe per pending row here (EXISTS ... OFFSET 0: one probe
+-- per daily partition per row) was tried and stalled sends when many receipts were pending
+-- (benchmarks/profile.md).
 DELETE FROM gateway.receipts_pending p
 USING gateway.carrier_ids c
 WHERE p.connector = c.connector AND p.carrier_id = c.carrier_id
+RETURNING p.connector, p.carrier_id, p.state, p.code, p.done_at, p.detail, p.fallback;
+
+-- name: take_pending_of
+-- Pending receipts for the carrier ids $2 (of connectors $1) written lately: the frequent look after
+-- a write of submits. It touches only the small receipts_pending table (the full match above
+-- stays the periodic safety net), so its cost follows the submits written, not carrier_ids' size.
+DELETE FROM gateway.receipts_pending p
+USING unnest($1::text[], $2::text[]) AS w(connector, carrier_id)
+WHERE p.connector = w.connector AND p.carrier_id = w.carrier_id
 RETURNING p.connector, p.carrier_id, p.state, p.code, p.done_at, p.detail, p.fallback;
 
 -- name: receipt_timeouts
