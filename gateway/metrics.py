@@ -33,6 +33,9 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 # Enqueue -> submit spans queueing, rate limits and retries; submit -> receipt spans the carrier's delivery.
 ENQUEUE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 RECEIPT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400)
+# The HTTP connectors (Kakao, NHN SMS): one provider request, and recipients per send request.
+PROVIDER_REQUEST_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+RECIPIENTS_BUCKETS = (1, 10, 50, 100, 250, 500, 1000)
 
 BUILD_INFO = Gauge("gateway_build_info", "Always 1: the running build.", ["version", "python"])
 BUILD_INFO.labels(__version__, platform.python_version()).set(1)

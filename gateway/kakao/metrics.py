@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from gateway.metrics import PROVIDER_REQUEST_BUCKETS, RECIPIENTS_BUCKETS
+
 __all__ = [
     "BATCH_RECIPIENTS",
     "BREAKER_OPEN",
@@ -37,13 +39,13 @@ REQUEST_SECONDS = Histogram(
     "gateway_kakao_request_seconds",
     "Duration of provider requests",
     ["connector", "kind"],
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    buckets=PROVIDER_REQUEST_BUCKETS,
 )
 BATCH_RECIPIENTS = Histogram(
     "gateway_kakao_batch_recipients",
     "Recipients per send request",
     ["connector"],
-    buckets=(1, 10, 50, 100, 250, 500, 1000),
+    buckets=RECIPIENTS_BUCKETS,
 )
 # outcome: the Outcome value (submitted, retry, throttled, failed, unknown, fallback)
 RESULTS = Counter("gateway_kakao_results_total", "Send results reported to the engine", ["connector", "outcome"])

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from gateway.metrics import PROVIDER_REQUEST_BUCKETS, RECIPIENTS_BUCKETS
+
 __all__ = ["BATCH_RECIPIENTS", "BREAKER_OPEN", "REQUESTS", "REQUEST_SECONDS", "WEBHOOKS", "init_connector"]
 
 REQUEST_KINDS = ("send", "upload", "lookup", "results", "numbers")
@@ -23,13 +25,13 @@ REQUEST_SECONDS = Histogram(
     "gateway_nhn_sms_request_seconds",
     "Duration of NHN Cloud SMS requests",
     ["connector", "kind"],
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    buckets=PROVIDER_REQUEST_BUCKETS,
 )
 BATCH_RECIPIENTS = Histogram(
     "gateway_nhn_sms_batch_recipients",
     "Recipients per send request",
     ["connector"],
-    buckets=(1, 10, 50, 100, 250, 500, 1000),
+    buckets=RECIPIENTS_BUCKETS,
 )
 # status: ok | unauthorized | too_large | bad_request | not_ready
 WEBHOOKS = Counter("gateway_nhn_sms_webhook_requests_total", "Result webhook requests", ["connector", "status"])
