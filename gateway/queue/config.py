@@ -58,6 +58,12 @@ class EngineConfig(ConfigModel):
     # How far the journal may run ahead of the sends per connector (0: half the
     # connector's duplicate bound, at least 32; 256 without a bound).
     journal_ahead: int = Field(0, ge=0, le=100_000)
+    # With the journal on (the carrier's acceptance is on disk there first), an accepted one-part
+    # submit waits up to this long for its receipt before its row is written, so that a quick
+    # receipt is written with it: the row goes in final at once (one write instead of an insert,
+    # a pending receipt and two updates). The state `submitted` shows up that much later in
+    # gateway.messages (submitted_at keeps the carrier's acceptance time). 0: write at once.
+    receipt_linger_ms: int = Field(250, ge=0, le=10_000)
     retry: RetryConfig = RetryConfig()
 
 

@@ -157,6 +157,7 @@ class Engine:
             flush_max_rows=config.flush_max_rows,
             on_written=self._written,
             on_accepted=self._accepted,
+            receipt_linger=config.receipt_linger_ms / 1000 if config.journal else 0.0,
         )
         limits = ratelimit or RateLimitConfig()
         self._tokens: TokenSource = tokens or LocalTokens()

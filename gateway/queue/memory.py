@@ -216,7 +216,7 @@ class InMemoryStore:
             row.last_reason = QueueReason.RELEASED
             row.message = replace(row.message, attempts=max(row.message.attempts - 1, 0))
             self.events.append(Event(mid, "queued", QueueReason.RELEASED))
-        for receipt in batch.receipts:
+        for receipt in [batch.coalesced[s.id] for s in batch.settles if s.id in batch.coalesced] + batch.receipts:
             state = receipt.state.message_state
             owner = self.carrier_ids.get((receipt.connector, receipt.carrier_id))
             entry = self.log.get(owner) if owner is not None else None

@@ -86,6 +86,7 @@ def after_send(
             carrier_ids=result.carrier_ids,
             fallback=result.fallback,
             earlier_carrier_ids=earlier,
+            submitted_at=now,
         )
     if outcome is Outcome.FAILED:
         return Settle(

@@ -27,7 +27,7 @@ from gateway import metrics
 from gateway.db.pool import DbConnection, is_connection_error
 from gateway.db.queries import Queries
 from gateway.numbers import Number, canonical
-from gateway.port import Fallback, InboundMessage, MessageState, OutboundMessage, ReceiptQuery
+from gateway.port import Fallback, InboundMessage, MessageState, OutboundMessage, Receipt, ReceiptQuery
 from gateway.queue.reconcile import Reconciler
 from gateway.queue.transitions import Reschedule, Settle, WriteBatch
 
@@ -149,6 +149,25 @@ def _accepted_json(s: Settle) -> dict[str, Any]:
         "detail": dict(s.detail) if s.detail else None,
         "fallback": s.fallback.as_json() if s.fallback is not None else None,
     }
+
+
+def _coalesced_arrays(
+    settles: list[Settle], receipts: dict[int, Receipt] | None
+) -> tuple[list[str | None], list[str | None], list[dict[str, Any] | None]]:
+    """finish's $16..$18: the final receipt riding on each Settle (state, code, detail), or NULLs."""
+    n = len(settles)
+    if not receipts:
+        return [None] * n, [None] * n, [None] * n
+    states: list[str | None] = []
+    codes: list[str | None] = []
+    details: list[dict[str, Any] | None] = []
+    for s in settles:
+        r = receipts.get(s.id)
+        state = r.state.message_state if r is not None else None
+        states.append(state.value if state is not None else None)
+        codes.append(r.code if r is not None else None)
+        details.append(dict(r.detail) if r is not None and r.detail else None)
+    return states, codes, details
 
 
 def _settle_from_journal(entry: dict[str, Any], previous_owner: str) -> Settle:
@@ -365,7 +384,7 @@ class PgStore:
         went_pending = False
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn, conn.transaction():
             if batch.settles:
-                await self._settle(conn, batch.settles)
+                await self._settle(conn, batch.settles, batch.coalesced)
             if batch.reschedules:
                 await self._reschedule(conn, batch.reschedules)
             if batch.releases:
@@ -417,7 +436,9 @@ class PgStore:
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn, conn.transaction():
             await self.reconciler.match_pending(conn, force=True)
 
-    async def _settle(self, conn: DbConnection, settles: list[Settle]) -> None:
+    async def _settle(
+        self, conn: DbConnection, settles: list[Settle], receipts: dict[int, Receipt] | None = None
+    ) -> None:
         c_conn: list[str | None] = []
         c_ids: list[str] = []
         c_msg: list[int] = []
@@ -454,7 +475,16 @@ class PgStore:
             c_segs,
             [s.fallback.as_json() if s.fallback is not None else None for s in settles],
             [self._e164.get(s.id) for s in settles],
+            *_coalesced_arrays(settles, receipts),
+            [s.submitted_at for s in settles],
         )
+        if receipts:  # submit -> receipt, as the reconciler counts it for receipts applied later
+            per_connector: dict[str, list[float]] = {}
+            for row in moved:
+                if row["with_receipt"]:
+                    per_connector.setdefault(receipts[row["id"]].connector, []).append(row["receipt_seconds"])
+            for connector, seconds in per_connector.items():
+                metrics.SUBMIT_TO_RECEIPT.labels(connector).observe_many(seconds)
         if len(moved) != len(settles):
             log.warning("store.lease_lost", expected=len(settles), moved=len(moved), op="settle")
         await self._record_sends(conn, settles)

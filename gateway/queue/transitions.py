@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from gateway.port import Fallback, InboundMessage, MessageState, Receipt
@@ -42,6 +43,17 @@ class Settle:
     # Carrier ids of earlier copies of segments sent again whole: (connector, carrier id,
     # segment, segments). Stored beside ``carrier_ids`` so that their receipts still match.
     earlier_carrier_ids: tuple[tuple[str, str, int, int], ...] = ()
+    # When the carrier accepted it (submitted_at in the log); None: when it is written.
+    submitted_at: datetime | None = None
+
+    @property
+    def receipt_key(self) -> tuple[str, str] | None:
+        """(connector, carrier id) of a one-part submit whose receipt could ride on its write, else None."""
+        if self.state is MessageState.SUBMITTED and len(self.carrier_ids) == 1 and not self.earlier_carrier_ids:
+            cid = self.carrier_ids[0]
+            if cid:
+                return (self.connector or "", cid)
+        return None
 
     def __post_init__(self) -> None:
         if self.state.is_live:
@@ -101,6 +113,9 @@ class WriteBatch:
     # The send journal: new entries, and entries whose ids all have their outcome stored.
     journal: list[JournalEntry] = field(default_factory=list)
     journal_done: list[int] = field(default_factory=list)
+    # Final receipts that arrived before their submit's Settle was written, by message id (each
+    # Settle is in ``settles``): written with it, the final row at once (gateway/queue/writer.py).
+    coalesced: dict[int, Receipt] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return (

@@ -25,6 +25,16 @@ Durability contract:
 Two buffers, each with its own flush loop: message outcomes, and
 receipts/inbound. Receipts are awaited by carriers (acks wait for the commit),
 so they must not queue behind big outcome batches.
+
+A receipt that arrives before its submit is written rides on that write
+(``WriteBatch.coalesced``): the message goes into the log in its final state
+at once, one row written instead of a row, a pending receipt and two updates.
+With the send journal on, the carrier's acceptance is on disk (in the journal)
+before the Settle is written, so an accepted one-part submit may *linger*
+(``receipt_linger``) waiting for its receipt before it joins the outcome batch;
+its receipt is still acknowledged only after the commit that records it. A
+receipt whose submit is being written right now waits for that commit and then
+goes the usual way, instead of going pending.
 """
 
 from __future__ import annotations
@@ -61,6 +71,7 @@ class _Pending:
     batch: WriteBatch = field(default_factory=WriteBatch)
     waiters: list[_Waiter] = field(default_factory=list)  # one per receipt, then one per inbound
     inbound_waiters: list[_Waiter] = field(default_factory=list)
+    coalesced_waiters: dict[int, _Waiter] = field(default_factory=dict)  # message id -> who awaits its receipt
     reserved: list[int] = field(default_factory=list)  # message ids to put in the send journal
     reserved_upto: int = 0  # the highest reservation number among them
     accepted: list[Settle] = field(default_factory=list)  # accepted submits to journal until settled
@@ -79,6 +90,8 @@ class _Pending:
         b.opt_outs[:0] = o.opt_outs
         b.journal[:0] = o.journal
         b.journal_done[:0] = o.journal_done
+        b.coalesced.update(o.coalesced)
+        self.coalesced_waiters.update(older.coalesced_waiters)
         self.reserved[:0] = older.reserved
         self.accepted[:0] = older.accepted
         self.reserved_upto = max(self.reserved_upto, older.reserved_upto)
@@ -90,7 +103,12 @@ class _Pending:
     def split(self) -> list[_Pending]:
         """One part per operation (releases together), each with its own waiters."""
         b = self.batch
-        parts = [_Pending(WriteBatch(settles=[s])) for s in b.settles]
+        parts = [
+            _Pending(WriteBatch(settles=[s], coalesced={s.id: b.coalesced[s.id]}), coalesced_waiters={s.id: w})
+            if (w := self.coalesced_waiters.get(s.id)) is not None and s.id in b.coalesced
+            else _Pending(WriteBatch(settles=[s]))
+            for s in b.settles
+        ]
         parts += [_Pending(WriteBatch(reschedules=[r])) for r in b.reschedules]
         if b.releases:
             parts.append(_Pending(WriteBatch(releases=list(b.releases))))
@@ -107,7 +125,7 @@ class _Pending:
         return parts
 
     def all_waiters(self) -> list[_Waiter]:
-        return self.waiters + self.inbound_waiters
+        return self.waiters + self.inbound_waiters + list(self.coalesced_waiters.values())
 
 
 class _Buffer:
@@ -150,6 +168,7 @@ class Writer:
         clock: Callable[[], float] = time.monotonic,
         retry: Backoff = Backoff(0.05, 5.0),
         journal_linger: float = 0.002,
+        receipt_linger: float = 0.0,
     ) -> None:
         self._store = store
         self._on_written = on_written
@@ -173,6 +192,13 @@ class Writer:
         self._journal_seq = 0
         self._journal_open: dict[int, set[int]] = {}  # entry -> ids still without an outcome
         self._journal_entries_of: dict[int, list[int]] = {}  # message id -> its entries
+        # Receipts riding on their submit's write (see the module's docstring).
+        self._receipt_linger = receipt_linger
+        self._lingering: dict[int, tuple[float, Settle]] = {}  # message id -> (until, Settle), oldest first
+        self._linger_wake = anyio.Event()
+        self._unwritten: dict[tuple[str, str], Settle] = {}  # (connector, carrier id) -> Settle not written yet
+        self._in_write: dict[tuple[str, str], anyio.Event] = {}  # ... -> set when the write holding it ends
+        self.coalesced_receipts = 0
 
     # ------------------------------------------------------------------ intake
     def _touch(self, buf: _Buffer) -> None:
@@ -185,6 +211,14 @@ class Writer:
     def add(self, transition: Transition) -> None:
         batch = self._outcomes.pending.batch
         if isinstance(transition, Settle):
+            key = transition.receipt_key
+            if key is not None:
+                self._unwritten[key] = transition
+                if self._receipt_linger > 0:  # its acceptance goes to the journal: it may wait for its receipt
+                    self._lingering[transition.id] = (self._clock() + self._receipt_linger, transition)
+                    if len(self._lingering) == 1:
+                        self._linger_wake.set()
+                    return
             batch.settles.append(transition)
         elif isinstance(transition, Reschedule):
             batch.reschedules.append(transition)
@@ -233,11 +267,71 @@ class Writer:
         """Return once the receipts are committed (raise if they could not be)."""
         if not receipts:
             return
-        pending = self._receipts.pending
-        waiter = _Waiter()
-        pending.batch.receipts.extend(receipts)
-        pending.waiters.extend([waiter] * len(receipts))
-        await self._await(waiter)
+        rest: list[Receipt] = receipts if isinstance(receipts, list) else list(receipts)
+        riding: _Waiter | None = None
+        writes: set[anyio.Event] = set()
+        if self._unwritten or self._in_write:
+            rest = []
+            for r in receipts:
+                key = (r.connector, r.carrier_id)
+                settle = self._unwritten.get(key)
+                if settle is not None and r.dropped is None and not r.fallback and r.state.message_state is not None:
+                    del self._unwritten[key]
+                    riding = riding or _Waiter()
+                    self._ride(settle, r, riding)
+                    continue
+                if (write := self._in_write.get(key)) is not None:
+                    writes.add(write)  # its submit is being written: match it after that commit
+                rest.append(r)
+        for write in writes:
+            await write.wait()
+        if rest:
+            pending = self._receipts.pending
+            waiter = _Waiter()
+            pending.batch.receipts.extend(rest)
+            pending.waiters.extend([waiter] * len(rest))
+            await self._await(waiter)
+        if riding is not None:
+            await riding.done.wait()
+            if riding.error is not None:
+                raise riding.error
+
+    def _ride(self, settle: Settle, receipt: Receipt, waiter: _Waiter) -> None:
+        """The receipt is written with its submit's Settle (which joins the outcome batch now)."""
+        pending = self._outcomes.pending
+        if self._lingering.pop(settle.id, None) is not None:
+            pending.batch.settles.append(settle)
+        pending.batch.coalesced[settle.id] = receipt
+        pending.coalesced_waiters[settle.id] = waiter
+        self.coalesced_receipts += 1
+        self._touch(self._outcomes)
+
+    async def _linger_loop(self) -> None:
+        """Lingering submits whose time is up join the outcome batch without their receipt."""
+        while True:
+            if not self._lingering:
+                self._linger_wake = anyio.Event()
+                await self._linger_wake.wait()
+                continue
+            until, _ = next(iter(self._lingering.values()))
+            delay = until - self._clock()
+            if delay > 0:
+                await anyio.sleep(max(delay, 0.005))  # a few at a time, not one wake-up per message
+            self._release_lingering(self._clock())
+
+    def _release_lingering(self, now: float | None = None) -> None:
+        """Lingering submits due by ``now`` (all when None) join the outcome batch."""
+        lingering = self._lingering
+        if not lingering:
+            return
+        settles = self._outcomes.pending.batch.settles
+        while lingering:
+            mid, (until, settle) = next(iter(lingering.items()))
+            if now is not None and until > now:
+                break
+            del lingering[mid]
+            settles.append(settle)
+        self._touch(self._outcomes)
 
     async def store_inbound(self, messages: Sequence[InboundMessage]) -> None:
         """Return once the inbound messages are committed (raise if they could not be)."""
@@ -263,7 +357,12 @@ class Writer:
 
     @property
     def buffered(self) -> int:
-        return len(self._outcomes.pending) + len(self._receipts.pending) + len(self._journal.pending)
+        return (
+            len(self._outcomes.pending)
+            + len(self._receipts.pending)
+            + len(self._journal.pending)
+            + len(self._lingering)
+        )
 
     def lag(self) -> dict[str, tuple[int, float]]:
         """Per buffer: rows waiting to be committed (buffered or being written) and the oldest one's age (s)."""
@@ -271,6 +370,10 @@ class Writer:
         out = {}
         for buf in (self._outcomes, self._receipts):
             rows, first = len(buf.pending), buf.pending.first_at
+            if buf is self._outcomes and self._lingering:  # accepted submits waiting for their receipt
+                rows += len(self._lingering)
+                oldest = next(iter(self._lingering.values()))[0] - self._receipt_linger
+                first = oldest if first is None else min(first, oldest)
             if buf.writing is not None:
                 rows += len(buf.writing)
                 if buf.writing.first_at is not None:
@@ -286,6 +389,8 @@ class Writer:
                 tg.start_soon(self._loop, self._journal)
                 tg.start_soon(self._loop, self._outcomes)
                 tg.start_soon(self._loop, self._receipts)
+                if self._receipt_linger > 0:
+                    tg.start_soon(self._linger_loop)
                 task_status.started()
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(10):
@@ -314,6 +419,7 @@ class Writer:
 
     async def flush(self, *, retry: bool = True) -> None:
         """Write everything buffered now (journal, outcomes, receipts, then outcomes again)."""
+        self._release_lingering()
         await self._flush(self._journal, retry=retry)
         await self._flush(self._outcomes, retry=retry)
         await self._flush(self._receipts, retry=retry)
@@ -340,14 +446,17 @@ class Writer:
                         self._journal_entries_of.setdefault(mid, []).append(entry.seq)
                 started = self._clock()
                 buf.writing = pending
+                written = self._writing(pending.batch) if self._unwritten else None
                 try:
                     await self._store.write(pending.batch)
                 except anyio.get_cancelled_exc_class():
                     buf.writing = None
+                    self._wrote(written)
                     buf.pending.merge_front(pending)  # rolled back: keep it for the shielded final flush
                     raise
                 except Exception as exc:
                     buf.writing = None
+                    self._wrote(written)
                     metrics.FLUSH_ERRORS.inc()
                     if self._store.is_transient(exc):
                         failures += 1
@@ -365,11 +474,33 @@ class Writer:
                     await self._write_isolated(pending, buf)
                 else:
                     buf.writing = None
+                    self._wrote(written)
                     failures = 0
                     metrics.FLUSH_SECONDS.observe(self._clock() - started)
                     metrics.FLUSH_BATCH.observe(len(pending))
                     self.written_rows += len(pending)
                     self._resolve(pending)
+
+    def _writing(self, batch: WriteBatch) -> tuple[list[tuple[str, str]], anyio.Event] | None:
+        """The batch's submits are being written: a receipt for one now waits for this write."""
+        keys = []
+        unwritten, in_write = self._unwritten, self._in_write
+        event = anyio.Event()
+        for s in batch.settles:
+            key = s.receipt_key
+            if key is not None and unwritten.pop(key, None) is not None:
+                in_write[key] = event
+                keys.append(key)
+        return (keys, event) if keys else None
+
+    def _wrote(self, written: tuple[list[tuple[str, str]], anyio.Event] | None) -> None:
+        if written is None:
+            return
+        keys, event = written
+        for key in keys:
+            if self._in_write.get(key) is event:
+                del self._in_write[key]
+        event.set()
 
     def _resolve(self, pending: _Pending) -> None:
         for waiter in pending.all_waiters():

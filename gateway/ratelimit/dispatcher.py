@@ -26,6 +26,7 @@ for :meth:`drain_waiting`); any other error propagates to the task group.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import Generic, Protocol, TypeVar
 
@@ -71,7 +72,9 @@ class Dispatcher(Generic[M]):
     dispatcher of the process (a :class:`~gateway.ratelimit.cluster.ClusterTokens`
     to share limits with other instances; a private :class:`LocalTokens` when
     omitted). ``clock`` must count seconds at the pace of the event loop
-    (it is compared with AnyIO timeouts); it is injectable for tests.
+    (it is compared with AnyIO timeouts; asyncio's and uvloop's loops count
+    ``time.monotonic``, read here without asking AnyIO which loop runs, once
+    per message); it is injectable for tests.
     """
 
     def __init__(
@@ -82,7 +85,7 @@ class Dispatcher(Generic[M]):
         send: Callable[[M], Awaitable[None]],
         tokens: TokenSource | None = None,
         max_waiting: int = 10_000,
-        clock: Callable[[], float] = anyio.current_time,
+        clock: Callable[[], float] = time.monotonic,
         quantum: float = 1.0,
     ) -> None:
         if max_waiting < 1:
@@ -167,9 +170,10 @@ class Dispatcher(Generic[M]):
         task_status.started()
         try:
             while not self._closed:
-                # A fresh event before polling: whatever happens from here on
+                # An unset event before polling: whatever happens from here on
                 # (all of it during the awaits below) wakes the wait.
-                self._wakeup = anyio.Event()
+                if self._wakeup.is_set():
+                    self._wakeup = anyio.Event()
                 now = self._clock()
                 waiting, wake_at = self._scheduler.poll(now)
                 if waiting is None:

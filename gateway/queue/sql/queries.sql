@@ -192,44 +192,62 @@ SELECT count(*) FROM released;
 -- submitted messages, their carrier ids, all in one statement.
 -- $1..$7, $14, $15: parallel arrays per message ($15: the recipient's canonical E.164 form, read at
 -- claim); $8 owner; $9..$13 parallel arrays per carrier id.
+-- $16..$18 per message: the final receipt that arrived before this write (state, code, detail;
+-- NULL: none): the row goes in final, its carrier id with the receipt, and a second event says
+-- so after the submit's. $19 per message: when the carrier accepted it (NULL: now), the
+-- submitted event's `at` and the row's submitted_at.
 WITH u AS (
     SELECT *
     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $14::jsonb[],
-                $15::text[])
-        AS u(id, new_state, new_reason, new_code, new_connector, new_segments, new_detail, new_fallback, new_e164)
+                $15::text[], $16::text[], $17::text[], $18::jsonb[], $19::timestamptz[])
+        AS u(id, new_state, new_reason, new_code, new_connector, new_segments, new_detail, new_fallback, new_e164,
+             r_state, r_code, r_detail, accepted_at)
 ), moved AS (
     DELETE FROM gateway.outbox o
     USING u
     WHERE o.id = u.id AND o.lease_owner = $8
     RETURNING o.*, u.new_state, u.new_reason, u.new_code, u.new_connector, u.new_segments, u.new_detail,
-              u.new_fallback, u.new_e164
+              u.new_fallback, u.new_e164, u.r_state, u.r_code, u.r_detail,
+              coalesce(u.accepted_at, now()) AS accepted_at
 ), logged AS (
     INSERT INTO gateway.messages (
         id, created_at, idempotency_key, channel, sender, recipient, body, kind, priority,
         send_at, expires_at, campaign_id, consent, extras, state, reason, code, connector,
         attempts, segments, submitted_at, final_at, fallback, recipient_e164)
     SELECT id, created_at, idempotency_key, channel, sender, recipient, body, kind, priority,
-           send_at, expires_at, campaign_id, consent, extras, new_state, new_reason, new_code,
+           send_at, expires_at, campaign_id, consent, extras, coalesce(r_state, new_state),
+           CASE WHEN r_state IS NULL THEN new_reason ELSE 'receipt' END,
+           CASE WHEN r_state IS NULL THEN new_code ELSE r_code END,
            coalesce(new_connector, connector), attempts, coalesce(new_segments, 1),
-           CASE WHEN new_state = 'submitted' THEN now() END,
-           CASE WHEN new_state <> 'submitted' THEN now() END,
+           CASE WHEN new_state = 'submitted' THEN accepted_at END,
+           CASE WHEN new_state <> 'submitted' OR r_state IS NOT NULL THEN now() END,
            new_fallback, new_e164
     FROM moved
 ), ev AS (
-    INSERT INTO gateway.events (message_id, state, reason, code, connector, instance, detail)
-    SELECT id, new_state, new_reason, new_code, coalesce(new_connector, connector), $8,
-           CASE WHEN may_be_duplicate
-                THEN coalesce(new_detail, '{}'::jsonb) || '{"may_be_duplicate": true}'::jsonb
-                ELSE new_detail END
-    FROM moved
+    INSERT INTO gateway.events (message_id, at, state, reason, code, connector, instance, detail)
+    SELECT m.id, CASE WHEN e.ord = 1 AND m.new_state = 'submitted' THEN m.accepted_at ELSE now() END,
+           e.state, e.reason, e.code, coalesce(m.new_connector, m.connector), $8, e.detail
+    FROM moved m
+    CROSS JOIN LATERAL (
+        VALUES (1, m.new_state, m.new_reason, m.new_code,
+                CASE WHEN m.may_be_duplicate
+                     THEN coalesce(m.new_detail, '{}'::jsonb) || '{"may_be_duplicate": true}'::jsonb
+                     ELSE m.new_detail END),
+               (2, m.r_state, 'receipt', m.r_code, m.r_detail)
+    ) AS e(ord, state, reason, code, detail)
+    WHERE e.ord = 1 OR m.r_state IS NOT NULL
+    ORDER BY m.id, e.ord
 ), cids AS (
-    INSERT INTO gateway.carrier_ids (connector, carrier_id, message_id, message_created_at, segment, segments)
-    SELECT c.connector, c.carrier_id, c.message_id, m.created_at, c.segment, c.segments
+    INSERT INTO gateway.carrier_ids (connector, carrier_id, message_id, message_created_at, segment, segments,
+                                     submitted_at, state, code, receipt_at)
+    SELECT c.connector, c.carrier_id, c.message_id, m.created_at, c.segment, c.segments, m.accepted_at,
+           m.r_state, m.r_code, CASE WHEN m.r_state IS NOT NULL THEN now() END
     FROM unnest($9::text[], $10::text[], $11::bigint[], $12::int[], $13::int[])
         AS c(connector, carrier_id, message_id, segment, segments)
     JOIN moved m ON m.id = c.message_id
 )
-SELECT id FROM moved;
+SELECT id, r_state IS NOT NULL AS with_receipt, extract(epoch FROM now() - accepted_at)::float8 AS receipt_seconds
+FROM moved;
 
 -- name: defer
 -- Put leased rows back as deferred until now + delay (retry, throttling).

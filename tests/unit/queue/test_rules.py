@@ -27,9 +27,18 @@ def send(message: OutboundMessage, result: SendResult, retry: RetryConfig = RETR
 
 
 def test_submitted_settles_with_carrier_ids_and_segments() -> None:
-    """SUBMITTED: settled as submitted under the connector, segments at least the carrier ids."""
+    """SUBMITTED: settled as submitted under the connector, segments at least the carrier ids, accepted now."""
     t = send(msg(), SendResult(7, Outcome.SUBMITTED, carrier_ids=("a", "b"), code="0"))
-    assert t == Settle(7, MessageState.SUBMITTED, "sms", code="0", connector="smsc", segments=2, carrier_ids=("a", "b"))
+    assert t == Settle(
+        7,
+        MessageState.SUBMITTED,
+        "sms",
+        code="0",
+        connector="smsc",
+        segments=2,
+        carrier_ids=("a", "b"),
+        submitted_at=NOW,
+    )
 
 
 def test_failed_keeps_its_reason_and_its_fallback() -> None:

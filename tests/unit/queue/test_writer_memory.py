@@ -81,3 +81,51 @@ async def test_receipts_are_awaited_until_committed_and_errors_reach_the_sender(
         with pytest.raises(ValueError, match="bad receipt"):
             await writer.store_receipts([Receipt("smsc", "y", ReceiptState.DELIVERED)])
         tg.cancel_scope.cancel()
+
+
+async def test_only_plain_final_receipts_ride_on_a_lingering_submit() -> None:
+    """Receipts that ask for a fallback, say nothing final or were dropped by the connector go the
+    usual way (their own batch); a plain final one rides on its submit's write."""
+    store = InMemoryStore()
+    ids = await leased(store, 4)
+    writer = Writer(store, flush_interval=0.001, receipt_linger=30.0)
+    async with anyio.create_task_group() as tg:
+        await tg.start(writer.run)
+        for mid in ids:
+            writer.add(Settle(mid, MessageState.SUBMITTED, "sms", connector="smsc", carrier_ids=(f"c{mid}",)))
+        a, b, c, d = ids
+        with anyio.fail_after(5):
+            await writer.store_receipts(
+                [
+                    Receipt("smsc", f"c{a}", ReceiptState.FAILED, "1", fallback=True),
+                    Receipt("smsc", f"c{b}", ReceiptState.ACCEPTED),
+                    Receipt("smsc", f"c{c}", ReceiptState.DELIVERED, dropped="receipt_malformed"),
+                ]
+            )
+        assert writer.coalesced_receipts == 0
+        with anyio.fail_after(5):
+            await writer.store_receipts([Receipt("smsc", f"c{d}", ReceiptState.DELIVERED, "0")])
+        assert writer.coalesced_receipts == 1
+        assert store.log[d].state is MessageState.DELIVERED
+        assert all(mid not in store.log for mid in (a, b, c))  # still lingering, without their receipts
+        await writer.flush()
+        tg.cancel_scope.cancel()
+    assert {mid: store.log[mid].state for mid in (a, b, c)} == dict.fromkeys((a, b, c), MessageState.SUBMITTED)
+
+
+async def test_a_riding_receipt_whose_submit_cannot_be_written_raises_to_its_sender() -> None:
+    """A data error isolates the submit with its receipt: the receipt's sender gets the error (the
+    carrier sends it again), the others land."""
+    store = InMemoryStore()
+    ids = await leased(store, 2)
+    writer = Writer(store, flush_interval=0.001, receipt_linger=30.0)
+    async with anyio.create_task_group() as tg:
+        await tg.start(writer.run)
+        for mid in ids:
+            writer.add(Settle(mid, MessageState.SUBMITTED, "sms", connector="smsc", carrier_ids=(f"c{mid}",)))
+        store.fail_next_writes(2, ValueError("bad row"))  # the batch, then the riding one's part alone
+        with pytest.raises(ValueError, match="bad row"), anyio.fail_after(5):
+            await writer.store_receipts([Receipt("smsc", f"c{ids[0]}", ReceiptState.DELIVERED, "0")])
+        await writer.flush()
+        tg.cancel_scope.cancel()
+    assert ids[0] not in store.log and store.log[ids[1]].state is MessageState.SUBMITTED
