@@ -69,6 +69,8 @@ _BodyEncoder = Callable[[Any], bytes]
 # (body, sequence_number, command_status) -> PDU; raises ProtocolError / ValueError / IndexError / struct.error.
 _BodyDecoder = Callable[[bytes, int, int], Pdu]
 
+_SM_MAX = ShortMessage.max_octets
+
 
 def _steps(body: tuple[tuple[str, Any], ...]) -> list[tuple[str, Any]]:
     """Group a field list into codec steps: ("cstr", (index, kind)), ("u8", (start, stop, Struct)), ("sm", index)."""
@@ -293,6 +295,33 @@ def _short_message_body_decoder(cls: type[Pdu]) -> _BodyDecoder:
             return generic(b, seq, status)
         if len(short_message) != n:
             return generic(b, seq, status)
+        if not (schedule_delivery_time or validity_period) and n <= _SM_MAX:
+            # What the check would prove, the reads above did (each string found within its limit,
+            # Latin-1, no NUL; one-octet fields; at most 254 octets of text): made without it.
+            return cls._unchecked(
+                (
+                    service_type,
+                    source_addr_ton,
+                    source_addr_npi,
+                    source_addr,
+                    dest_addr_ton,
+                    dest_addr_npi,
+                    destination_addr,
+                    esm_class,
+                    protocol_id,
+                    priority_flag,
+                    schedule_delivery_time,
+                    validity_period,
+                    registered_delivery,
+                    replace_if_present_flag,
+                    data_coding,
+                    sm_default_msg_id,
+                    short_message,
+                    Tlvs.decode(b, o) if o < len(b) else EMPTY_TLVS,
+                ),
+                seq,
+                status,
+            )
         return cls(  # type: ignore[call-arg,misc]
             service_type,  # type: ignore[arg-type]
             source_addr_ton,
@@ -333,12 +362,8 @@ def _message_id_body_decoder(cls: type[Pdu]) -> _BodyDecoder:
         if i < 0:  # no body (allowed on errors) or no NUL: the generic decoder sorts it out
             return generic(b, seq, status)
         o = i + 1
-        return cls(  # type: ignore[misc]
-            b[:i].decode("latin-1"),  # type: ignore[arg-type]
-            Tlvs.decode(b, o) if o < len(b) else EMPTY_TLVS,  # type: ignore[arg-type]
-            sequence_number=seq,
-            command_status=status,
-        )
+        # A message_id of at most 64 Latin-1 characters without NUL, as the check would prove.
+        return cls._unchecked((b[:i].decode("latin-1"), Tlvs.decode(b, o) if o < len(b) else EMPTY_TLVS), seq, status)
 
     return decode_body
 

@@ -30,7 +30,7 @@ import struct
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from operator import attrgetter, lt
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from gateway.smpp.protocol.errors import LocalProtocolError
 from gateway.smpp.protocol.status import (
@@ -188,6 +188,7 @@ def short_message() -> Any:
 # --- the PDU base ------------------------------------------------------------
 
 _HEADER_VALUES = struct.Struct(">II")  # packing it range-checks sequence_number and command_status
+_SET = object.__setattr__  # how a frozen dataclass sets its own fields
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -200,6 +201,8 @@ class Pdu:
     _HAS_TLVS: ClassVar[bool] = False
     _RESPONSE: ClassVar[type[Pdu] | None] = None
     _CHECK: ClassVar[Callable[[Any], None]]
+    _FIELDS: ClassVar[tuple[str, ...]] = ("sequence_number", "command_status")
+    _VALUES: ClassVar[Callable[[Any], tuple[Any, ...]]]
 
     sequence_number: int = 0
     command_status: int = 0
@@ -214,6 +217,27 @@ class Pdu:
                 error_status=ESME_RINVCMDLEN,
             ) from None
         type(self)._CHECK(self)
+
+    def renumbered(self, sequence_number: int) -> Self:
+        """A copy with ``sequence_number`` and command_status 0, not checked again: the body was checked
+        when this PDU was made, and ``sequence_number`` comes from a session's counter."""
+        new = object.__new__(type(self))
+        for name, value in zip(self._FIELDS, self._VALUES(self), strict=True):
+            _SET(new, name, value)
+        _SET(new, "sequence_number", sequence_number)
+        _SET(new, "command_status", 0)
+        return new
+
+    @classmethod
+    def _unchecked(cls, values: tuple[Any, ...], sequence_number: int, command_status: int) -> Self:
+        """A PDU of the body ``values`` (in wire order, then ``tlvs``) that a decoder has already
+        proved valid: made without running the check again (codec.py's fast decoders)."""
+        new = object.__new__(cls)
+        _SET(new, "sequence_number", sequence_number)
+        _SET(new, "command_status", command_status)
+        for name, value in zip(cls._FIELDS[2:], values, strict=True):
+            _SET(new, name, value)
+        return new
 
     @property
     def is_response(self) -> bool:
@@ -312,6 +336,8 @@ def _pdu(command_id: int, name: str) -> Callable[[_P], _P]:
         fields = dataclasses.fields(cls)
         cls._BODY = tuple((f.name, f.metadata[_KIND]) for f in fields if _KIND in f.metadata)
         cls._HAS_TLVS = any(f.name == "tlvs" for f in fields)
+        cls._FIELDS = tuple(f.name for f in fields)
+        cls._VALUES = attrgetter(*cls._FIELDS)  # type: ignore[assignment]
         cls.command_id = command_id
         cls.command_name = name
         cls._CHECK = _compile_check(cls)

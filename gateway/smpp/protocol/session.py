@@ -33,7 +33,6 @@ caller stores the receipt, then calls ``ack_deliver(pdu)``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -201,7 +200,7 @@ class _Session:
 
     def _send_request(self, pdu: Pdu, now: float, context: Any, *, in_window: bool, internal: bool = False) -> bytes:
         seq = self._take_sequence()
-        pdu = dataclasses.replace(pdu, sequence_number=seq, command_status=0)
+        pdu = pdu.renumbered(seq)
         if pdu._RESPONSE is not None:
             self._pending[seq] = Outstanding(pdu, context, now + self.response_timeout, in_window, internal)
             self._in_window += in_window
