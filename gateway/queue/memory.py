@@ -160,7 +160,10 @@ class InMemoryStore:
             claim.messages.append((row.message, row.consent))
         return claim
 
-    async def write(self, batch: WriteBatch) -> None:
+    async def release_lanes(self) -> None:
+        pass
+
+    async def write(self, batch: WriteBatch, *, lane: str | None = None) -> None:
         self.writes += 1
         if self._failures:
             raise self._failures.pop(0)

@@ -154,6 +154,10 @@ class Reconciler:
         for r in dropped:
             metrics.RECEIPTS_DROPPED.labels(r.connector, str(r.dropped)).inc()
 
+    def wants_look(self) -> bool:
+        """The next write of submits should look for pending receipts (see :meth:`match_pending`)."""
+        return self._pending and self._clock() - self._last_look >= 0.05
+
     async def match_pending(self, conn: DbConnection, *, force: bool = False) -> None:
         """Apply pending receipts whose submit is now stored.
 
@@ -162,7 +166,7 @@ class Reconciler:
         written in the last 2 s; ``force`` (the periodic safety net) matches
         every pending receipt against all of carrier_ids."""
         now = self._clock()
-        if not force and (not self._pending or now - self._last_look < 0.05):
+        if not force and not self.wants_look():
             return
         self._last_look = now
         self._pending = False

@@ -16,12 +16,15 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import anyio
 import asyncpg
 import structlog
+from asyncpg.pool import PoolConnectionProxy
 
 from gateway import metrics
 from gateway.db.pool import DbConnection, is_connection_error
@@ -40,8 +43,8 @@ Q = Queries("gateway.queue")
 _ACQUIRE_TIMEOUT = 10.0
 # A pending receipt whose carrier id no message carried after this long is dropped (receipt_unmatched).
 PENDING_RECEIPT_MAX_AGE = 24 * 3600.0
-# Settled states that mean the message went out (or may have): they count against fatigue caps.
-_SENDS = frozenset({MessageState.SUBMITTED, MessageState.UNKNOWN})
+# The writer's lanes keep a connection each only when the pool leaves this many for everything else.
+_HOLD_LANES_MIN_POOL = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +100,18 @@ class Store(Protocol):
 
     async def claim(self, limit: int, channels: Sequence[str]) -> Claim: ...
 
-    async def write(self, batch: WriteBatch) -> None:
-        """Apply the batch in one transaction (all or nothing)."""
+    async def write(self, batch: WriteBatch, *, lane: str | None = None) -> None:
+        """Apply the batch in one transaction (all or nothing).
+
+        ``lane``: the caller writes one batch at a time under this name (the writer's buffers), so a
+        store may keep a connection for it instead of taking one from its pool for each batch."""
         ...
 
     async def match_pending_receipts(self) -> None: ...
+
+    async def release_lanes(self) -> None:
+        """The writer is done with its lanes (see ``write``)."""
+        ...
 
     async def promote_due(self, limit: int) -> int: ...
 
@@ -235,12 +245,18 @@ class PgStore:
         self.default_region = default_region
         self.reconciler = Reconciler(Q, owner=owner, clock=clock)
         self._e164: dict[int, str] = {}  # claimed message id -> canonical recipient
+        # One connection kept per write lane (the writer's buffers write one batch at a time each):
+        # no pool acquire, release and session reset per batch.
+        self._held: dict[str, PoolConnectionProxy[asyncpg.Record]] = {}
+        max_size = getattr(pool, "get_max_size", lambda: 0)()
+        self._hold_lanes = max_size >= _HOLD_LANES_MIN_POOL
 
     # ------------------------------------------------------------------ errors
     def is_transient(self, exc: BaseException) -> bool:
         return is_connection_error(exc)
 
     async def reset(self) -> None:
+        await self._release_held()
         try:
             await self.pool.expire_connections()
         except Exception as exc:  # noqa: BLE001 - best effort: the next acquire reconnects anyway
@@ -253,8 +269,47 @@ class PgStore:
         await self.heartbeat(instance, {})
 
     async def stopped(self) -> None:
+        await self._release_held()
         async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
             await conn.execute(Q["instance_stopped"], self.owner)
+
+    @asynccontextmanager
+    async def _connection(self, lane: str | None) -> AsyncIterator[DbConnection]:
+        """The lane's own connection (taken from the pool once), or one from the pool for this call."""
+        if lane is None or not self._hold_lanes:
+            async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+                yield conn
+            return
+        held = self._held.get(lane)
+        if held is None or held.is_closed():
+            held = await self.pool.acquire(timeout=_ACQUIRE_TIMEOUT)
+            self._held[lane] = held
+        try:
+            yield held
+        except BaseException:
+            # A failed or interrupted write may leave the session in any state: give it back (the pool
+            # resets or closes it) and take a fresh one next time.
+            if self._held.get(lane) is held:
+                del self._held[lane]
+            with anyio.CancelScope(shield=True):
+                await self._give_back(held)
+            raise
+
+    async def _release_held(self) -> None:
+        held, self._held = list(self._held.values()), {}
+        with anyio.CancelScope(shield=True):
+            for conn in held:
+                await self._give_back(conn)
+
+    async def release_lanes(self) -> None:
+        """The writer is done: give the lanes' connections back to the pool."""
+        await self._release_held()
+
+    async def _give_back(self, conn: PoolConnectionProxy[asyncpg.Record]) -> None:
+        try:
+            await self.pool.release(conn, timeout=5)
+        except Exception as exc:  # noqa: BLE001 - a broken connection: the pool replaces it
+            log.debug("store.release_failed", error=repr(exc))
 
     async def runs_in_place(self, instance: InstanceInfo) -> list[tuple[str, int]]:
         if instance.place is None:
@@ -380,37 +435,38 @@ class PgStore:
             return int(await conn.fetchval(Q["drop_partitions"], self.retention_days) or 0)
 
     # ------------------------------------------------------------------ write-back
-    async def write(self, batch: WriteBatch) -> None:
+    async def write(self, batch: WriteBatch, *, lane: str | None = None) -> None:
+        written = [(s.connector or "", cid) for s in batch.settles for cid in s.carrier_ids if cid]
+        if written:  # the frequent look for pending receipts probes these
+            self.reconciler.written([c for c, _ in written], [i for _, i in written])
+        if self._one_statement(batch):
+            # The hot path (submits, with their riding receipts and the journal entries they close)
+            # is one statement: atomic on its own, no BEGIN/COMMIT round trips.
+            async with self._connection(lane) as conn:
+                await self._settle(conn, batch.settles, batch.coalesced, journal_done=batch.journal_done)
+            self._after_write(batch)
+            return
+        if self._journal_only(batch):
+            async with self._connection(lane) as conn:
+                await self._journal_add(conn, batch)
+            return
         went_pending = False
-        async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn, conn.transaction():
+        async with self._connection(lane) as conn, conn.transaction():
             if batch.settles:
-                await self._settle(conn, batch.settles, batch.coalesced)
+                await self._settle(conn, batch.settles, batch.coalesced, journal_done=batch.journal_done)
             if batch.reschedules:
                 await self._reschedule(conn, batch.reschedules)
             if batch.releases:
                 await conn.fetchval(Q["release"], batch.releases, self.owner)
             if batch.receipts:
                 went_pending = await self.reconciler.apply(conn, batch.receipts)
-            if batch.settles and any(s.carrier_ids for s in batch.settles):
-                written = [(s.connector or "", cid) for s in batch.settles for cid in s.carrier_ids if cid]
-                self.reconciler.written([c for c, _ in written], [i for _, i in written])
+            if written:
                 await self.reconciler.match_pending(conn)
             if batch.inbound:
                 await self._store_inbound(conn, batch.inbound)
             if batch.journal:
-                await conn.execute(
-                    Q["journal_add"],
-                    self.owner,
-                    [e.seq for e in batch.journal],
-                    ["{" + ",".join(map(str, e.handed)) + "}" for e in batch.journal],
-                    [
-                        json.dumps([_accepted_json(s) for s in e.accepted], separators=(",", ":"))
-                        if e.accepted
-                        else None
-                        for e in batch.journal
-                    ],
-                )
-            if batch.journal_done:
+                await self._journal_add(conn, batch)
+            if batch.journal_done and not batch.settles:  # with settles, finish closes them
                 await conn.execute(Q["journal_done"], self.owner, batch.journal_done)
             if batch.opt_outs:
                 await conn.execute(
@@ -421,6 +477,44 @@ class PgStore:
                 )
         if went_pending:  # committed now: the next submit write looks for their matches
             self.reconciler.pending_committed()
+        self._after_write(batch)
+
+    def _one_statement(self, batch: WriteBatch) -> bool:
+        """Settles (and the journal entries they close) that finish alone writes completely."""
+        if not batch.settles or batch.reschedules or batch.releases or batch.receipts or batch.inbound:
+            return False
+        if batch.journal or batch.opt_outs:
+            return False
+        if any(s.fallback is not None and s.state is not MessageState.SUBMITTED for s in batch.settles):
+            return False  # a fallback to enqueue
+        return not self.reconciler.wants_look()  # else pending receipts to match in the same transaction
+
+    @staticmethod
+    def _journal_only(batch: WriteBatch) -> bool:
+        return bool(batch.journal) and not (
+            batch.settles
+            or batch.reschedules
+            or batch.releases
+            or batch.receipts
+            or batch.inbound
+            or batch.opt_outs
+            or batch.journal_done
+        )
+
+    async def _journal_add(self, conn: DbConnection, batch: WriteBatch) -> None:
+        await conn.execute(
+            Q["journal_add"],
+            self.owner,
+            [e.seq for e in batch.journal],
+            ["{" + ",".join(map(str, e.handed)) + "}" for e in batch.journal],
+            [
+                json.dumps([_accepted_json(s) for s in e.accepted], separators=(",", ":")) if e.accepted else None
+                for e in batch.journal
+            ],
+        )
+
+    def _after_write(self, batch: WriteBatch) -> None:
+        """Committed: forget the claimed recipients written back, count the settles."""
         if self._e164:
             for mid in batch.message_ids():
                 self._e164.pop(mid, None)
@@ -437,7 +531,12 @@ class PgStore:
             await self.reconciler.match_pending(conn, force=True)
 
     async def _settle(
-        self, conn: DbConnection, settles: list[Settle], receipts: dict[int, Receipt] | None = None
+        self,
+        conn: DbConnection,
+        settles: list[Settle],
+        receipts: dict[int, Receipt] | None = None,
+        *,
+        journal_done: Sequence[int] = (),
     ) -> None:
         c_conn: list[str | None] = []
         c_ids: list[str] = []
@@ -477,6 +576,7 @@ class PgStore:
             [self._e164.get(s.id) for s in settles],
             *_coalesced_arrays(settles, receipts),
             [s.submitted_at for s in settles],
+            list(journal_done),
         )
         if receipts:  # submit -> receipt, as the reconciler counts it for receipts applied later
             per_connector: dict[str, list[float]] = {}
@@ -487,16 +587,9 @@ class PgStore:
                 metrics.SUBMIT_TO_RECEIPT.labels(connector).observe_many(seconds)
         if len(moved) != len(settles):
             log.warning("store.lease_lost", expected=len(settles), moved=len(moved), op="settle")
-        await self._record_sends(conn, settles)
         fallbacks = [s.id for s in settles if s.fallback is not None and s.state is not MessageState.SUBMITTED]
         if fallbacks:
             await conn.fetchval(Q["enqueue_fallbacks"], fallbacks, self.owner)
-
-    async def _record_sends(self, conn: DbConnection, settles: list[Settle]) -> None:
-        """Fatigue counts sends: in the submit's own transaction, the policy's reservations become sends."""
-        sent = [s for s in settles if s.state in _SENDS]
-        if sent:
-            await conn.execute(Q["record_ad_sends"], [s.id for s in sent], [min(s.segments, 32767) for s in sent])
 
     async def _reschedule(self, conn: DbConnection, reschedules: list[Reschedule]) -> None:
         done = await conn.fetch(

@@ -393,8 +393,10 @@ class Writer:
                     tg.start_soon(self._linger_loop)
                 task_status.started()
         finally:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(10):
-                await self.flush(retry=True)
+            with anyio.CancelScope(shield=True):
+                with anyio.move_on_after(10):
+                    await self.flush(retry=True)
+                await self._store.release_lanes()
 
     async def _loop(self, buf: _Buffer) -> None:
         while True:
@@ -448,7 +450,7 @@ class Writer:
                 buf.writing = pending
                 written = self._writing(pending.batch) if self._unwritten else None
                 try:
-                    await self._store.write(pending.batch)
+                    await self._store.write(pending.batch, lane=buf.name)
                 except anyio.get_cancelled_exc_class():
                     buf.writing = None
                     self._wrote(written)
@@ -551,7 +553,7 @@ class Writer:
         for part in pending.split():
             waiters = part.all_waiters()
             try:
-                await self._store.write(part.batch)
+                await self._store.write(part.batch, lane=buf.name)
             except Exception as exc:  # noqa: BLE001
                 if self._store.is_transient(exc):
                     buf.pending.merge_front(part)

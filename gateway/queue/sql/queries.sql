@@ -195,7 +195,12 @@ SELECT count(*) FROM released;
 -- $16..$18 per message: the final receipt that arrived before this write (state, code, detail;
 -- NULL: none): the row goes in final, its carrier id with the receipt, and a second event says
 -- so after the submit's. $19 per message: when the carrier accepted it (NULL: now), the
--- submitted event's `at` and the row's submitted_at.
+-- submitted event's `at` and the row's submitted_at. $20: send journal entries of run $8 whose
+-- ids all have their outcome now (deleted). And the advertising fatigue cap counts sends: the
+-- policy gate reserved a slot in gateway.ad_sends when it allowed each ad (0030); a submit (or an
+-- unknown outcome, which may have reached the phone) makes it a send here, units = its segments
+-- (an SMS counts one per segment, an LMS/MMS one: 0037). Messages without a reservation are not
+-- advertising (or fatigue is off): nothing to do. One statement: atomic without a transaction.
 WITH u AS (
     SELECT *
     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $14::jsonb[],
@@ -245,6 +250,12 @@ WITH u AS (
     FROM unnest($9::text[], $10::text[], $11::bigint[], $12::int[], $13::int[])
         AS c(connector, carrier_id, message_id, segment, segments)
     JOIN moved m ON m.id = c.message_id
+), journal_done AS (
+    DELETE FROM gateway.send_journal WHERE owner = $8 AND seq = ANY($20::bigint[])
+), sends AS (
+    UPDATE gateway.ad_sends a SET sent = true, sent_at = now(), units = greatest(least(m.new_segments, 32767), 1)
+    FROM moved m
+    WHERE a.message_id = m.id AND m.new_state IN ('submitted', 'unknown') AND NOT a.sent
 )
 SELECT id, r_state IS NOT NULL AS with_receipt, extract(epoch FROM now() - accepted_at)::float8 AS receipt_seconds
 FROM moved;
@@ -547,14 +558,3 @@ WITH src AS (
                       WHERE e.message_id = s.id AND e.reason = 'fallback_skipped')
 )
 SELECT count(*) FROM ins;
-
--- name: record_ad_sends
--- The advertising fatigue cap counts sends: the policy gate reserved a slot in
--- gateway.ad_sends when it allowed each ad (0030); a submit (or an unknown
--- outcome, which may have reached the phone) makes it a send, in the transaction
--- that records the submit. Messages without a reservation are not advertising (or
--- fatigue is off): nothing to do. $1 ids of messages settled submitted or unknown,
--- $2 their segments (an SMS counts one per segment, an LMS/MMS one: 0037).
-UPDATE gateway.ad_sends a SET sent = true, sent_at = now(), units = greatest(u.units, 1)
-FROM unnest($1::bigint[], $2::smallint[]) AS u(id, units)
-WHERE a.message_id = u.id AND NOT a.sent;

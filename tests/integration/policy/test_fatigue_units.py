@@ -5,24 +5,37 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from gateway.db.queries import Queries
 from gateway.policy.decision import Allow
+from gateway.port import MessageState
+from gateway.queue.store import PgStore
+from gateway.queue.transitions import Settle, WriteBatch
 from tests.integration.policy.test_gate import NOW, gate_for, msg
 
 pytestmark = pytest.mark.anyio
 
-QUEUE = Queries("gateway.queue")
-
 
 async def submitted(pool: asyncpg.Pool, ids: list[int], segments: list[int]) -> None:
-    """What the store does in the submit's transaction: the reservations become sends with their segments."""
+    """The store writes the submits (leased rows settled as submitted): the reservations become sends with
+    their segments, in the same statement."""
     for mid in ids:
         await pool.execute(
-            "INSERT INTO gateway.outbox (id, channel, sender, recipient, body, kind) OVERRIDING SYSTEM VALUE "
-            "VALUES ($1, 'sms', '15880000', '+821012345678', 'x', 'advertising') ON CONFLICT DO NOTHING",
+            "INSERT INTO gateway.outbox (id, channel, sender, recipient, body, kind, state, lease_owner)"
+            " OVERRIDING SYSTEM VALUE VALUES ($1, 'sms', '15880000', '+821012345678', 'x', 'advertising',"
+            " 'sending', 'fatigue-test') ON CONFLICT DO NOTHING",
             mid,
         )
-    await pool.execute(QUEUE["record_ad_sends"], ids, segments)
+    settles = [
+        Settle(
+            mid,
+            MessageState.SUBMITTED,
+            "sms",
+            connector="smsc",
+            segments=n,
+            carrier_ids=tuple(f"{mid}-{i}" for i in range(n)),
+        )
+        for mid, n in zip(ids, segments, strict=True)
+    ]
+    await PgStore(pool, owner="fatigue-test").write(WriteBatch(settles=settles))
 
 
 async def test_a_three_segment_sms_fills_a_cap_of_three_and_lms_count_one(pool: asyncpg.Pool) -> None:

@@ -184,11 +184,11 @@ async def test_a_receipt_during_its_submit_write_waits_for_it_instead_of_going_p
     entered, release = anyio.Event(), anyio.Event()
     real_write = store.write
 
-    async def slow_write(batch: WriteBatch) -> None:
+    async def slow_write(batch: WriteBatch, *, lane: str | None = None) -> None:
         if batch.settles:
             entered.set()
             await release.wait()
-        await real_write(batch)
+        await real_write(batch, lane=lane)
 
     store.write = slow_write  # type: ignore[method-assign]
     writer = Writer(store, flush_interval=0.001)

@@ -20,9 +20,9 @@ class SlowStore(InMemoryStore):
         super().__init__()
         self.release = anyio.Event()
 
-    async def write(self, batch: WriteBatch) -> None:
+    async def write(self, batch: WriteBatch, *, lane: str | None = None) -> None:
         await self.release.wait()
-        await super().write(batch)
+        await super().write(batch, lane=lane)
 
 
 async def test_lag_counts_rows_buffered_and_being_written() -> None:
