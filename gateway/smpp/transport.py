@@ -22,6 +22,7 @@ Foreign errors (``OSError``, ``ssl.SSLError``, timeouts) are translated into
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections.abc import Callable
 
@@ -29,6 +30,8 @@ import anyio
 
 from gateway.eventloop import name_the_event_loop
 from gateway.smpp.protocol.errors import SmppError
+
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 
 __all__ = ["Connection", "TransportError", "make_ssl_context", "open_connection"]
 
@@ -120,6 +123,11 @@ class Connection:
         self.error: BaseException | None = None  # what on_data raised, if anything
         self.lost_reason: str | None = None  # the OS error that ended the connection, if any
         self.bytes_written = 0
+        # Linux delays the ACK of what we receive (up to 40 ms) hoping to piggyback it on a reply; a
+        # peer with Nagle's algorithm on (node-smpp's SMSC, many others) then holds its next
+        # responses until that ACK comes: every submit_sm_resp of a burst waits ~40 ms. Asking for
+        # an immediate ACK after each read (TCP_QUICKACK, which the kernel clears again) removes it.
+        self._quickack = transport.get_extra_info("socket") if _QUICKACK is not None else None
 
     @property
     def is_closing(self) -> bool:
@@ -166,11 +174,19 @@ class Connection:
             return
         if not data:
             self._eof_fed = True
+        elif self._quickack is not None:
+            self._ack_now()
         try:
             self._on_data(data)
         except Exception as exc:  # noqa: BLE001 - reported through `error`, the owner decides
             self.error = exc
             self.abort()
+
+    def _ack_now(self) -> None:
+        try:
+            self._quickack.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)  # type: ignore[union-attr]
+        except (OSError, ValueError):  # not TCP (a test's socket pair), or already closed
+            self._quickack = None
 
     def _lost(self, exc: Exception | None) -> None:
         if exc is not None:

@@ -222,7 +222,7 @@ class Pdu:
         """A copy with ``sequence_number`` and command_status 0, not checked again: the body was checked
         when this PDU was made, and ``sequence_number`` comes from a session's counter."""
         new = object.__new__(type(self))
-        for name, value in zip(self._FIELDS, self._VALUES(self), strict=True):
+        for name, value in zip(self._FIELDS, type(self)._VALUES(self), strict=True):
             _SET(new, name, value)
         _SET(new, "sequence_number", sequence_number)
         _SET(new, "command_status", 0)
@@ -337,7 +337,7 @@ def _pdu(command_id: int, name: str) -> Callable[[_P], _P]:
         cls._BODY = tuple((f.name, f.metadata[_KIND]) for f in fields if _KIND in f.metadata)
         cls._HAS_TLVS = any(f.name == "tlvs" for f in fields)
         cls._FIELDS = tuple(f.name for f in fields)
-        cls._VALUES = attrgetter(*cls._FIELDS)  # type: ignore[assignment]
+        cls._VALUES = attrgetter(*cls._FIELDS)
         cls.command_id = command_id
         cls.command_name = name
         cls._CHECK = _compile_check(cls)
