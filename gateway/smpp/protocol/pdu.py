@@ -202,7 +202,8 @@ class Pdu:
     _RESPONSE: ClassVar[type[Pdu] | None] = None
     _CHECK: ClassVar[Callable[[Any], None]]
     _FIELDS: ClassVar[tuple[str, ...]] = ("sequence_number", "command_status")
-    _VALUES: ClassVar[Callable[[Any], tuple[Any, ...]]]
+    _COPY: ClassVar[Callable[[Any, int], Any]]
+    _MAKE: ClassVar[Callable[[tuple[Any, ...], int, int], Any]]
 
     sequence_number: int = 0
     command_status: int = 0
@@ -221,23 +222,13 @@ class Pdu:
     def renumbered(self, sequence_number: int) -> Self:
         """A copy with ``sequence_number`` and command_status 0, not checked again: the body was checked
         when this PDU was made, and ``sequence_number`` comes from a session's counter."""
-        new = object.__new__(type(self))
-        for name, value in zip(self._FIELDS, type(self)._VALUES(self), strict=True):
-            _SET(new, name, value)
-        _SET(new, "sequence_number", sequence_number)
-        _SET(new, "command_status", 0)
-        return new
+        return type(self)._COPY(self, sequence_number)  # type: ignore[no-any-return]
 
     @classmethod
     def _unchecked(cls, values: tuple[Any, ...], sequence_number: int, command_status: int) -> Self:
         """A PDU of the body ``values`` (in wire order, then ``tlvs``) that a decoder has already
         proved valid: made without running the check again (codec.py's fast decoders)."""
-        new = object.__new__(cls)
-        _SET(new, "sequence_number", sequence_number)
-        _SET(new, "command_status", command_status)
-        for name, value in zip(cls._FIELDS[2:], values, strict=True):
-            _SET(new, name, value)
-        return new
+        return cls._MAKE(values, sequence_number, command_status)  # type: ignore[no-any-return]
 
     @property
     def is_response(self) -> bool:
@@ -328,6 +319,24 @@ def _explain(cls: type[Pdu], pdu: Any) -> None:
             kind.check(name, value)
 
 
+def _compile_makers(cls: type[Pdu]) -> tuple[Callable[[Any, int], Any], Callable[[tuple[Any, ...], int, int], Any]]:
+    """``renumbered`` and ``_unchecked`` for ``cls``, unrolled over its fields once (as dataclasses
+    writes ``__init__``): a loop over twenty-odd fields per PDU costs more than the fields."""
+    body = cls._FIELDS[2:]
+    lines = ["def copy(pdu, seq):", "    new = new_of(cls)", "    set_(new, 'sequence_number', seq)"]
+    lines += ["    set_(new, 'command_status', 0)"]
+    lines += [f"    set_(new, {name!r}, pdu.{name})" for name in body]
+    lines += ["    return new", "def make(values, seq, status):", "    new = new_of(cls)"]
+    lines += ["    set_(new, 'sequence_number', seq)", "    set_(new, 'command_status', status)"]
+    if body:
+        lines += [f"    ({', '.join(body)},) = values"]
+        lines += [f"    set_(new, {name!r}, {name})" for name in body]
+    lines += ["    return new"]
+    namespace: dict[str, Any] = {"cls": cls, "new_of": object.__new__, "set_": _SET}
+    exec("\n".join(lines), namespace)  # code made of the class's own field names only
+    return namespace["copy"], namespace["make"]
+
+
 def _pdu(command_id: int, name: str) -> Callable[[_P], _P]:
     """Make ``cls`` a frozen slotted dataclass, collect its field list, register its command_id."""
 
@@ -337,7 +346,7 @@ def _pdu(command_id: int, name: str) -> Callable[[_P], _P]:
         cls._BODY = tuple((f.name, f.metadata[_KIND]) for f in fields if _KIND in f.metadata)
         cls._HAS_TLVS = any(f.name == "tlvs" for f in fields)
         cls._FIELDS = tuple(f.name for f in fields)
-        cls._VALUES = attrgetter(*cls._FIELDS)
+        cls._COPY, cls._MAKE = _compile_makers(cls)
         cls.command_id = command_id
         cls.command_name = name
         cls._CHECK = _compile_check(cls)
