@@ -295,35 +295,8 @@ def _short_message_body_decoder(cls: type[Pdu]) -> _BodyDecoder:
             return generic(b, seq, status)
         if len(short_message) != n:
             return generic(b, seq, status)
-        if not (schedule_delivery_time or validity_period) and n <= _SM_MAX:
-            # What the check would prove, the reads above did (each string found within its limit,
-            # Latin-1, no NUL; one-octet fields; at most 254 octets of text): made without it.
-            return cls._unchecked(
-                (
-                    service_type,
-                    source_addr_ton,
-                    source_addr_npi,
-                    source_addr,
-                    dest_addr_ton,
-                    dest_addr_npi,
-                    destination_addr,
-                    esm_class,
-                    protocol_id,
-                    priority_flag,
-                    schedule_delivery_time,
-                    validity_period,
-                    registered_delivery,
-                    replace_if_present_flag,
-                    data_coding,
-                    sm_default_msg_id,
-                    short_message,
-                    Tlvs.decode(b, o) if o < len(b) else EMPTY_TLVS,
-                ),
-                seq,
-                status,
-            )
-        return cls(  # type: ignore[call-arg,misc]
-            service_type,  # type: ignore[arg-type]
+        values = (
+            service_type,
             source_addr_ton,
             source_addr_npi,
             source_addr,
@@ -341,9 +314,13 @@ def _short_message_body_decoder(cls: type[Pdu]) -> _BodyDecoder:
             sm_default_msg_id,
             short_message,
             Tlvs.decode(b, o) if o < len(b) else EMPTY_TLVS,
-            sequence_number=seq,
-            command_status=status,
         )
+        if not (schedule_delivery_time or validity_period) and n <= _SM_MAX:
+            # What the check would prove, the reads above did (each string found within its limit,
+            # Latin-1, no NUL; one-octet fields; at most 254 octets of text): made without it.
+            return cls._unchecked(values, seq, status)
+        # A time field, or 255 octets of text: the check decides.
+        return cls(*values, sequence_number=seq, command_status=status)  # type: ignore[call-arg,misc,arg-type]
 
     return decode_body
 
