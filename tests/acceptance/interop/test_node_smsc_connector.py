@@ -105,6 +105,8 @@ async def test_node_answers_query_sm_for_a_withheld_receipt(start_node_smsc: Any
         )
     assert answers is not None
     assert [(r.carrier_id, r.state, r.code) for r in answers] == [(carrier_id, ReceiptState.UNDELIVERABLE, "001")]
+    # node prints each event as it answers; the thread reading its output may be a line behind us.
+    await wait_for(lambda: len(node.events("query_sm")) >= 2)
     queries = node.events("query_sm")
     assert [(q["message_id"], q["source_addr"], q["known"]) for q in queries] == [
         (carrier_id, "ACME", True),
